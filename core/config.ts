@@ -1,0 +1,215 @@
+// One typed configuration for every process, read from the environment once at start-up.
+// With no connection settings the embedded local stack (`rtap up`) is the default; setting
+// KAFKA_BROKERS / TEMPORAL_ADDRESS / S3_ENDPOINT points rtap at external services instead, and
+// `rtap up` then leaves that service alone.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError } from './errors';
+
+export const REPO_ROOT = path.resolve(__dirname, '..');
+
+export interface KafkaConfig {
+  brokers: string[];
+  clientId: string;
+  /** Partitions of the `events` topic when rtap creates it. */
+  eventsPartitions: number;
+  /** true when KAFKA_BROKERS was not set: the local stack owns the broker. */
+  local: boolean;
+}
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  uiUrl: string;
+  local: boolean;
+}
+
+export interface S3Config {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+  local: boolean;
+}
+
+export interface RtapConfig {
+  kafka: KafkaConfig;
+  temporal: TemporalConfig;
+  s3: S3Config;
+  api: { host: string; port: number };
+  duckdb: { threads: number; memoryLimit: string };
+  /** Where the local stack keeps server data, logs and pid files. */
+  dataDir: string;
+  /** Where provisioned binaries live, outside the repo so clones share them. */
+  cacheDir: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Local-stack endpoints: the defaults when nothing is set in the environment. */
+export const LOCAL_DEFAULTS = {
+  kafkaBrokers: '127.0.0.1:9092',
+  temporalAddress: '127.0.0.1:7233',
+  temporalUiUrl: 'http://127.0.0.1:8233',
+  s3Endpoint: 'http://127.0.0.1:9000',
+  s3AccessKeyId: 'rtap-local',
+  s3SecretAccessKey: 'rtap-local-secret',
+} as const;
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/**
+ * Reads and validates the whole configuration. Every bad variable is reported at once, each
+ * with its name, what was expected and what was found.
+ */
+export function loadConfig(env: Env = process.env): RtapConfig {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+
+  const kafkaBrokers = read.hostPortList('KAFKA_BROKERS', LOCAL_DEFAULTS.kafkaBrokers);
+  const temporalAddress = read.hostPort('TEMPORAL_ADDRESS', LOCAL_DEFAULTS.temporalAddress);
+  const s3Endpoint = read.url('S3_ENDPOINT', LOCAL_DEFAULTS.s3Endpoint);
+
+  const config: RtapConfig = {
+    kafka: {
+      brokers: kafkaBrokers,
+      clientId: read.string('KAFKA_CLIENT_ID', 'rtap'),
+      eventsPartitions: read.int('KAFKA_EVENTS_PARTITIONS', 6, 1, 1024),
+      local: env.KAFKA_BROKERS === undefined,
+    },
+    temporal: {
+      address: temporalAddress,
+      namespace: read.string('TEMPORAL_NAMESPACE', 'default'),
+      taskQueue: read.string('TEMPORAL_TASK_QUEUE', 'rtap-batch'),
+      uiUrl: read.url('TEMPORAL_UI_URL', LOCAL_DEFAULTS.temporalUiUrl),
+      local: env.TEMPORAL_ADDRESS === undefined,
+    },
+    s3: {
+      endpoint: s3Endpoint,
+      bucket: read.bucketName('S3_BUCKET', 'rtap-lake'),
+      region: read.string('S3_REGION', 'us-east-1'),
+      accessKeyId: read.string('S3_ACCESS_KEY_ID', LOCAL_DEFAULTS.s3AccessKeyId),
+      secretAccessKey: read.string('S3_SECRET_ACCESS_KEY', LOCAL_DEFAULTS.s3SecretAccessKey, 8),
+      forcePathStyle: read.bool('S3_FORCE_PATH_STYLE', true),
+      local: env.S3_ENDPOINT === undefined,
+    },
+    api: {
+      host: read.string('API_HOST', '127.0.0.1'),
+      port: read.int('API_PORT', 8080, 1, 65535),
+    },
+    duckdb: {
+      // Capped so a compaction burst leaves a core for the speed layer on small machines.
+      threads: read.int('DUCKDB_THREADS', 1, 1, 256),
+      memoryLimit: read.string('DUCKDB_MEMORY_LIMIT', '2GB'),
+    },
+    dataDir: path.resolve(read.string('RTAP_DATA_DIR', path.join(REPO_ROOT, '.rtap'))),
+    cacheDir: path.resolve(read.string('RTAP_CACHE_DIR', path.join(os.homedir(), '.cache', 'rtap'))),
+    logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+let cached: RtapConfig | undefined;
+
+/** The process-wide configuration, validated on first use. */
+export function config(): RtapConfig {
+  cached ??= loadConfig();
+  return cached;
+}
+
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  private fail<T>(name: string, expected: string, got: string, fallback: T): T {
+    this.problems.push(`${name}: expected ${expected}, got ${JSON.stringify(got)}`);
+    return fallback;
+  }
+
+  string(name: string, fallback: string, minLength = 1): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (value.length < minLength) return this.fail(name, `at least ${minLength} characters`, value, fallback);
+    return value;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!/^-?\d+$/.test(value) || parsed < min || parsed > max) {
+      return this.fail(name, `an integer from ${min} to ${max}`, value, fallback);
+    }
+    return parsed;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(value)) return true;
+    if (/^(0|false|no|off)$/i.test(value)) return false;
+    return this.fail(name, 'true or false', value, fallback);
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) return this.fail(name, `one of ${allowed.join(', ')}`, value, fallback);
+    return value as T;
+  }
+
+  url(name: string, fallback: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    try {
+      const url = new URL(value);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+      return value.replace(/\/+$/, '');
+    } catch {
+      return this.fail(name, 'an http(s) URL such as http://127.0.0.1:9000', value, fallback);
+    }
+  }
+
+  hostPort(name: string, fallback: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    return isHostPort(value) ? value : this.fail(name, 'host:port such as 127.0.0.1:7233', value, fallback);
+  }
+
+  hostPortList(name: string, fallback: string): string[] {
+    const value = this.raw(name) ?? fallback;
+    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (items.length === 0 || !items.every(isHostPort)) {
+      return this.fail(name, 'a comma-separated list of host:port such as 127.0.0.1:9092', value, [fallback]);
+    }
+    return items;
+  }
+
+  bucketName(name: string, fallback: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    // S3 bucket naming rules: 3-63 chars, lowercase letters, digits, dots and hyphens.
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value)) {
+      return this.fail(name, 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)', value, fallback);
+    }
+    return value;
+  }
+}
+
+function isHostPort(value: string): boolean {
+  const match = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(value);
+  return match !== null && Number(match[2]) > 0 && Number(match[2]) <= 65535;
+}

@@ -1,0 +1,49 @@
+// Kafka client factory and the topic contract (see docs/data-contracts.md).
+import { Kafka, logLevel, type ITopicConfig, type KafkaConfig as KafkaJsConfig } from 'kafkajs';
+import type { KafkaConfig } from './config';
+
+export const TOPICS = {
+  events: 'events',
+  eventsDlq: 'events.dlq',
+  anomalies: 'anomalies',
+  speedWindows: 'speed-windows',
+  control: 'control',
+} as const;
+
+export function createKafka(cfg: KafkaConfig, overrides: Partial<KafkaJsConfig> = {}): Kafka {
+  return new Kafka({
+    clientId: cfg.clientId,
+    brokers: cfg.brokers,
+    logLevel: logLevel.WARN,
+    connectionTimeout: 3000,
+    requestTimeout: 30000,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+    ...overrides,
+  });
+}
+
+/** The topics rtap needs, with their retention and compaction settings. */
+export function topicSpecs(cfg: KafkaConfig): ITopicConfig[] {
+  const p = cfg.eventsPartitions;
+  return [
+    { topic: TOPICS.events, numPartitions: p, configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }] },
+    { topic: TOPICS.eventsDlq, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }] },
+    { topic: TOPICS.anomalies, numPartitions: p },
+    { topic: TOPICS.speedWindows, numPartitions: p, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    { topic: TOPICS.control, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+  ];
+}
+
+/** Creates whatever topics are missing; existing topics are left as they are. Returns the created names. */
+export async function ensureTopics(kafka: Kafka, specs: ITopicConfig[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+    return missing.map((s) => s.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}

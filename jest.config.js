@@ -1,0 +1,26 @@
+// Two projects: `unit` (pure logic, no servers) and `integration` (the real local stack:
+// Kafka, Temporal, MinIO, DuckDB). Type-checking runs separately in `npm test` (tsc --noEmit),
+// so the transform only strips types (swc) and stays fast.
+const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/integration/**/*.integration.test.ts'],
+      globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      testTimeout: 180000,
+      // Integration suites share one local stack; running them one at a time keeps a 2-core
+      // machine from starving the brokers and makes failures readable.
+      maxWorkers: 1,
+    },
+  ],
+};

@@ -1,0 +1,49 @@
+// The express application: routes only; processes and clients are built in serving/main.ts.
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { RtapConfig } from '../core/config';
+import { kafkaHealth, s3Health, temporalHealth, type Health } from '../core/health';
+import { registry } from '../core/metrics';
+
+export interface AppDeps {
+  cfg: RtapConfig;
+  /** Overridable so tests can check the route without real dependencies. */
+  checks?: Record<string, () => Promise<Health>>;
+}
+
+export function createApp({ cfg, checks }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  const dependencyChecks = checks ?? {
+    kafka: () => kafkaHealth(cfg),
+    temporal: () => temporalHealth(cfg),
+    s3: () => s3Health(cfg),
+  };
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/api/v2/ops/health/detailed', async (_req, res) => {
+    const names = Object.keys(dependencyChecks);
+    const results = await Promise.all(names.map((n) => dependencyChecks[n]()));
+    const dependencies = Object.fromEntries(names.map((n, i) => [n, results[i]]));
+    const down = results.filter((r) => !r.healthy).length;
+    // Ok / Degraded / Error, as in PostHog's ingestion health model.
+    const status = down === 0 ? 'ok' : down < results.length ? 'degraded' : 'error';
+    res.status(status === 'ok' ? 200 : 503).json({ status, dependencies, checked_at: new Date().toISOString() });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+
+  app.use((req, res) => {
+    res.status(404).json({ error: 'not_found', message: `no route for ${req.method} ${req.path}` });
+  });
+
+  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(500).json({ error: 'internal', message: err.message });
+  });
+
+  return app;
+}

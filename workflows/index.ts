@@ -1,0 +1,2 @@
+// Workflow code only: deterministic, no I/O (see eslint.config.mjs). The worker bundles this file.
+export { batchLayerProbe } from './probe';
