@@ -2,6 +2,7 @@
 // Kafka, Temporal, MinIO, DuckDB). Type-checking runs separately in `npm test` (tsc --noEmit),
 // so the transform only strips types (swc) and stays fast.
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const setupFiles = ['<rootDir>/scripts/quiet-warnings.cjs'];
 
 module.exports = {
   projects: [
@@ -9,12 +10,14 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform,
+      setupFiles,
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
     },
     {
       displayName: 'integration',
       testEnvironment: 'node',
       transform,
+      setupFiles,
       testMatch: ['<rootDir>/test/integration/**/*.integration.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       testTimeout: 180000,

@@ -35,11 +35,23 @@ export interface S3Config {
   local: boolean;
 }
 
+/** Ports of the embedded local stack, shifted together by RTAP_PORT_OFFSET to run a second stack beside the first. */
+export interface LocalPorts {
+  kafka: number;
+  kafkaController: number;
+  temporal: number;
+  temporalUi: number;
+  minio: number;
+  minioConsole: number;
+  api: number;
+}
+
 export interface RtapConfig {
   kafka: KafkaConfig;
   temporal: TemporalConfig;
   s3: S3Config;
   api: { host: string; port: number };
+  localPorts: LocalPorts;
   duckdb: { threads: number; memoryLimit: string };
   /** Where the local stack keeps server data, logs and pid files. */
   dataDir: string;
@@ -50,15 +62,25 @@ export interface RtapConfig {
 
 type Env = Record<string, string | undefined>;
 
+const BASE_PORTS: LocalPorts = { kafka: 9092, kafkaController: 9093, temporal: 7233, temporalUi: 8233, minio: 9000, minioConsole: 9001, api: 8080 };
+
+export function localPorts(offset: number): LocalPorts {
+  return Object.fromEntries(Object.entries(BASE_PORTS).map(([k, v]) => [k, v + offset])) as unknown as LocalPorts;
+}
+
 /** Local-stack endpoints: the defaults when nothing is set in the environment. */
-export const LOCAL_DEFAULTS = {
-  kafkaBrokers: '127.0.0.1:9092',
-  temporalAddress: '127.0.0.1:7233',
-  temporalUiUrl: 'http://127.0.0.1:8233',
-  s3Endpoint: 'http://127.0.0.1:9000',
-  s3AccessKeyId: 'rtap-local',
-  s3SecretAccessKey: 'rtap-local-secret',
-} as const;
+export function localDefaults(ports: LocalPorts) {
+  return {
+    kafkaBrokers: `127.0.0.1:${ports.kafka}`,
+    temporalAddress: `127.0.0.1:${ports.temporal}`,
+    temporalUiUrl: `http://127.0.0.1:${ports.temporalUi}`,
+    s3Endpoint: `http://127.0.0.1:${ports.minio}`,
+    s3AccessKeyId: 'rtap-local',
+    s3SecretAccessKey: 'rtap-local-secret',
+  };
+}
+
+export const LOCAL_DEFAULTS = localDefaults(BASE_PORTS);
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -69,10 +91,12 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 export function loadConfig(env: Env = process.env): RtapConfig {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);
+  const ports = localPorts(read.int('RTAP_PORT_OFFSET', 0, 0, 50000));
+  const local = localDefaults(ports);
 
-  const kafkaBrokers = read.hostPortList('KAFKA_BROKERS', LOCAL_DEFAULTS.kafkaBrokers);
-  const temporalAddress = read.hostPort('TEMPORAL_ADDRESS', LOCAL_DEFAULTS.temporalAddress);
-  const s3Endpoint = read.url('S3_ENDPOINT', LOCAL_DEFAULTS.s3Endpoint);
+  const kafkaBrokers = read.hostPortList('KAFKA_BROKERS', local.kafkaBrokers);
+  const temporalAddress = read.hostPort('TEMPORAL_ADDRESS', local.temporalAddress);
+  const s3Endpoint = read.url('S3_ENDPOINT', local.s3Endpoint);
 
   const config: RtapConfig = {
     kafka: {
@@ -85,22 +109,23 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       address: temporalAddress,
       namespace: read.string('TEMPORAL_NAMESPACE', 'default'),
       taskQueue: read.string('TEMPORAL_TASK_QUEUE', 'rtap-batch'),
-      uiUrl: read.url('TEMPORAL_UI_URL', LOCAL_DEFAULTS.temporalUiUrl),
+      uiUrl: read.url('TEMPORAL_UI_URL', local.temporalUiUrl),
       local: env.TEMPORAL_ADDRESS === undefined,
     },
     s3: {
       endpoint: s3Endpoint,
       bucket: read.bucketName('S3_BUCKET', 'rtap-lake'),
       region: read.string('S3_REGION', 'us-east-1'),
-      accessKeyId: read.string('S3_ACCESS_KEY_ID', LOCAL_DEFAULTS.s3AccessKeyId),
-      secretAccessKey: read.string('S3_SECRET_ACCESS_KEY', LOCAL_DEFAULTS.s3SecretAccessKey, 8),
+      accessKeyId: read.string('S3_ACCESS_KEY_ID', local.s3AccessKeyId),
+      secretAccessKey: read.string('S3_SECRET_ACCESS_KEY', local.s3SecretAccessKey, 8),
       forcePathStyle: read.bool('S3_FORCE_PATH_STYLE', true),
       local: env.S3_ENDPOINT === undefined,
     },
     api: {
       host: read.string('API_HOST', '127.0.0.1'),
-      port: read.int('API_PORT', 8080, 1, 65535),
+      port: read.int('API_PORT', ports.api, 1, 65535),
     },
+    localPorts: ports,
     duckdb: {
       // Capped so a compaction burst leaves a core for the speed layer on small machines.
       threads: read.int('DUCKDB_THREADS', 1, 1, 256),

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RtapConfig } from '../core/config';
+import type { LocalPorts, RtapConfig } from '../core/config';
 import { kafkaHealth, s3Health, temporalHealth, type Health } from '../core/health';
 import { provisionKafka, provisionMinio, provisionTemporal, type Progress } from './provision';
 import type { SpawnSpec } from './process';
@@ -27,8 +27,6 @@ export interface ServiceDef {
   describe(): string[];
 }
 
-const LOCAL_PORTS = { kafka: 9092, kafkaController: 9093, temporal: 7233, temporalUi: 8233, minio: 9000, minioConsole: 9001 };
-
 export function serviceDefs(cfg: RtapConfig): ServiceDef[] {
   return [kafkaService(cfg), temporalService(cfg), minioService(cfg)];
 }
@@ -48,7 +46,7 @@ function kafkaService(cfg: RtapConfig): ServiceDef {
       const logDir = path.join(home, 'data');
       fs.mkdirSync(logDir, { recursive: true });
       const props = path.join(home, 'server.properties');
-      fs.writeFileSync(props, kafkaProperties(logDir));
+      fs.writeFileSync(props, kafkaProperties(logDir, cfg.localPorts));
       fs.writeFileSync(path.join(home, 'log4j2.yaml'), LOG4J2_YAML);
       const classpath = `${libs}/*`;
       if (!fs.existsSync(path.join(logDir, 'meta.properties'))) {
@@ -72,8 +70,8 @@ function kafkaService(cfg: RtapConfig): ServiceDef {
   };
 }
 
-function kafkaProperties(logDir: string): string {
-  const { kafka, kafkaController } = LOCAL_PORTS;
+function kafkaProperties(logDir: string, ports: LocalPorts): string {
+  const { kafka, kafkaController } = ports;
   return [
     'process.roles=broker,controller',
     'node.id=1',
@@ -143,8 +141,8 @@ function temporalService(cfg: RtapConfig): ServiceDef {
         command: bin,
         args: [
           'server', 'start-dev',
-          '--ip', '127.0.0.1', '--port', String(LOCAL_PORTS.temporal),
-          '--ui-port', String(LOCAL_PORTS.temporalUi),
+          '--ip', '127.0.0.1', '--port', String(cfg.localPorts.temporal),
+          '--ui-port', String(cfg.localPorts.temporalUi),
           '--db-filename', path.join(dir, 'temporal.db'),
           '--namespace', cfg.temporal.namespace,
           '--log-level', 'warn',
@@ -172,7 +170,7 @@ function minioService(cfg: RtapConfig): ServiceDef {
       fs.mkdirSync(dir, { recursive: true });
       return {
         command: bin,
-        args: ['server', '--quiet', '--address', `127.0.0.1:${LOCAL_PORTS.minio}`, '--console-address', `127.0.0.1:${LOCAL_PORTS.minioConsole}`, dir],
+        args: ['server', '--quiet', '--address', `127.0.0.1:${cfg.localPorts.minio}`, '--console-address', `127.0.0.1:${cfg.localPorts.minioConsole}`, dir],
         env: { MINIO_ROOT_USER: cfg.s3.accessKeyId, MINIO_ROOT_PASSWORD: cfg.s3.secretAccessKey, MINIO_UPDATE: 'off' },
         cwd: dir,
       };
@@ -180,7 +178,7 @@ function minioService(cfg: RtapConfig): ServiceDef {
     health: () => s3Health(cfg),
     describe: () => [
       `S3 endpoint ${cfg.s3.endpoint}, bucket ${cfg.s3.bucket}`,
-      ...(cfg.s3.local ? [`console http://127.0.0.1:${LOCAL_PORTS.minioConsole}`, `credentials ${cfg.s3.accessKeyId} / ${cfg.s3.secretAccessKey} (local only)`] : []),
+      ...(cfg.s3.local ? [`console http://127.0.0.1:${cfg.localPorts.minioConsole}`, `credentials ${cfg.s3.accessKeyId} / ${cfg.s3.secretAccessKey} (local only)`] : []),
     ],
   };
 }
