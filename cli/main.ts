@@ -7,6 +7,10 @@ import { REPO_ROOT, config } from '../core/config';
 import { ConfigError, RtapError } from '../core/errors';
 import { describeAll, down, logFile, logs, status, up } from '../stack/stack';
 import type { ServiceName } from '../stack/services';
+import { registerGeneratorCommands } from '../generator/cli';
+import { registerControlCommands } from './control';
+import { registerDlqCommands } from './dlq';
+import { registerSinkCommands } from '../ingest/cli';
 
 const SERVICES: ServiceName[] = ['kafka', 'temporal', 'minio'];
 
@@ -177,6 +181,13 @@ async function follow(file: string): Promise<void> {
     }
   }
 }
+
+registerSinkCommands(program);
+
+registerControlCommands(program);
+registerDlqCommands(program);
+
+registerGeneratorCommands(program);
 
 export async function main(argv: string[]): Promise<void> {
   try {

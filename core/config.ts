@@ -46,12 +46,26 @@ export interface LocalPorts {
   api: number;
 }
 
+export interface IngestConfig {
+  /** Most events one batch request may carry (beyond it: 413). */
+  maxEventsPerRequest: number;
+  /** Most bytes one batch request may carry (beyond it: 413). */
+  maxRequestBytes: number;
+  /** Event bytes held for Kafka across all requests; the bound that turns a slow Kafka into 503s. */
+  maxQueuedBytes: number;
+  /** How long a request waits for room in that queue. */
+  enqueueTimeoutMs: number;
+  /** How long a request waits for Kafka's acknowledgement. */
+  ackTimeoutMs: number;
+}
+
 export interface RtapConfig {
   kafka: KafkaConfig;
   temporal: TemporalConfig;
   s3: S3Config;
   api: { host: string; port: number };
   localPorts: LocalPorts;
+  ingest: IngestConfig;
   duckdb: { threads: number; memoryLimit: string };
   /** Where the local stack keeps server data, logs and pid files. */
   dataDir: string;
@@ -126,6 +140,13 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       port: read.int('API_PORT', ports.api, 1, 65535),
     },
     localPorts: ports,
+    ingest: {
+      maxEventsPerRequest: read.int('INGEST_MAX_EVENTS', 1000, 1, 100000),
+      maxRequestBytes: read.int('INGEST_MAX_BYTES', 8 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+      maxQueuedBytes: read.int('INGEST_QUEUE_BYTES', 64 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
+      enqueueTimeoutMs: read.int('INGEST_ENQUEUE_TIMEOUT_MS', 2000, 0, 600000),
+      ackTimeoutMs: read.int('INGEST_ACK_TIMEOUT_MS', 10000, 100, 600000),
+    },
     duckdb: {
       // Capped so a compaction burst leaves a core for the speed layer on small machines.
       threads: read.int('DUCKDB_THREADS', 1, 1, 256),

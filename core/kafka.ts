@@ -10,6 +10,13 @@ export const TOPICS = {
   control: 'control',
 } as const;
 
+// We use kafkajs' default (Java-compatible murmur2) partitioner on purpose, so Java and
+// kafkajs producers place a key on the same partition; its v2 migration notice is noise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+/** Retry settings for idempotent producers: unbounded, as kafkajs requires for its guarantees; callers bound the wait. */
+export const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 };
+
 export function createKafka(cfg: KafkaConfig, overrides: Partial<KafkaJsConfig> = {}): Kafka {
   return new Kafka({
     clientId: cfg.clientId,

@@ -2,15 +2,20 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { RtapConfig } from '../core/config';
 import { kafkaHealth, s3Health, temporalHealth, type Health } from '../core/health';
+import { createLogger } from '../core/logger';
 import { registry } from '../core/metrics';
+import { ingestRouter, type IngestRouteDeps } from './ingest/routes';
 
 export interface AppDeps {
   cfg: RtapConfig;
   /** Overridable so tests can check the route without real dependencies. */
   checks?: Record<string, () => Promise<Health>>;
+  /** Ingestion routes; absent in tests of other routes. */
+  ingest?: IngestRouteDeps;
 }
 
-export function createApp({ cfg, checks }: AppDeps): Express {
+export function createApp({ cfg, checks, ingest }: AppDeps): Express {
+  const log = createLogger('api');
   const app = express();
   app.disable('x-powered-by');
   const dependencyChecks = checks ?? {
@@ -33,6 +38,8 @@ export function createApp({ cfg, checks }: AppDeps): Express {
     res.status(status === 'ok' ? 200 : 503).json({ status, dependencies, checked_at: new Date().toISOString() });
   });
 
+  if (ingest) app.use(ingestRouter(ingest));
+
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
@@ -42,7 +49,8 @@ export function createApp({ cfg, checks }: AppDeps): Express {
   });
 
   app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
-    res.status(500).json({ error: 'internal', message: err.message });
+    log.error({ err }, 'unhandled error in a route');
+    res.status(500).json({ error: 'internal', message: 'internal error; it has been logged' });
   });
 
   return app;

@@ -52,7 +52,8 @@ function kafkaService(cfg: RtapConfig): ServiceDef {
       if (!fs.existsSync(path.join(logDir, 'meta.properties'))) {
         // KRaft storage is formatted once per data dir; the cluster id is a random Kafka Uuid.
         const clusterId = randomBytes(16).toString('base64url');
-        await runJava(classpath, ['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'], home);
+        // `=` form: a base64url id may start with '-', which argparse would take for an option.
+        await runJava(classpath, ['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', props, '--ignore-formatted'], home);
       }
       return {
         command: 'java',

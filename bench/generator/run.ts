@@ -1,0 +1,116 @@
+// Generator benchmark: events/s generated + serialized on one core, and delivered to local
+// Kafka. The machine is shared and noisy, so every figure is printed with a ratio to a baseline
+// measured in the same run: JSON.stringify of one prebuilt event in a tight loop (CPU), and
+// delivery of the same number of pre-serialized messages of the same size (Kafka).
+//   npx tsx bench/generator/run.ts [--events 200000] [--kafka-events 100000] [--no-kafka]
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../../core/config';
+import { createKafka } from '../../core/kafka';
+import { EventGenerator } from '../../generator/generator';
+import { runGenerator, toMessage } from '../../generator/run';
+import { KafkaSink, type OutMessage } from '../../generator/sinks';
+
+const TARGET_GENERATED = 50_000;
+const TARGET_DELIVERED = 20_000;
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: expected a positive integer, got ${process.argv[i + 1]}`);
+  return n;
+}
+
+function timed(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+}
+
+function line(name: string, events: number, seconds: number, baseline?: number): number {
+  const rate = events / seconds;
+  const ratio = baseline ? `  ratio ${(rate / baseline).toFixed(2)}` : '';
+  process.stdout.write(`${name.padEnd(46)} ${Math.round(rate).toLocaleString('en-US').padStart(10)} events/s${ratio}\n`);
+  return rate;
+}
+
+async function main(): Promise<void> {
+  const n = arg('events', 200_000);
+  const kn = arg('kafka-events', 100_000);
+  const opts = { seed: 7, rate: 10_000, tenants: 1000, fraudRate: 0.01, defectRate: 0.01 };
+  process.stdout.write(`rtap generator benchmark — node ${process.version}, ${n.toLocaleString('en-US')} events (CPU), ${kn.toLocaleString('en-US')} (Kafka)\n\n`);
+
+  // Warm-up so JIT and the user cache are in steady state for both measurements.
+  const warm = new EventGenerator(opts);
+  for (let i = 0; i < 50_000; i++) toMessage(warm.next());
+
+  const fixed = new EventGenerator(opts).next().event;
+  const fixedBytes = JSON.stringify(fixed).length;
+  let sink = 0;
+  const tBase = timed(() => {
+    for (let i = 0; i < n; i++) sink += JSON.stringify(fixed).length;
+  });
+  const gen = new EventGenerator(opts);
+  let bytes = 0;
+  const tGen = timed(() => {
+    for (let i = 0; i < n; i++) sink += gen.next().key.length;
+  });
+  const gen2 = new EventGenerator(opts);
+  const tBoth = timed(() => {
+    for (let i = 0; i < n; i++) bytes += toMessage(gen2.next()).value.length;
+  });
+  process.stdout.write('CPU (one core)\n');
+  const base = line(`baseline: JSON.stringify fixed ${fixedBytes} B event`, n, tBase);
+  line('generated (objects only)', n, tGen, base);
+  const generated = line(`generated + serialized (avg ${Math.round(bytes / n)} B)`, n, tBoth, base);
+
+  let delivered: number | undefined;
+  if (!process.argv.includes('--no-kafka')) {
+    const cfg = loadConfig();
+    const kafka = createKafka(cfg.kafka);
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = [`bench-gen-base-${randomBytes(3).toString('hex')}`, `bench-gen-${randomBytes(3).toString('hex')}`];
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 6 })), waitForLeaders: true });
+    try {
+      // Baseline: the same number of pre-serialized messages of the same size, same producer, batching and concurrency.
+      const pre: OutMessage[] = [];
+      const g3 = new EventGenerator(opts);
+      for (let i = 0; i < kn; i++) pre.push(toMessage(g3.next()));
+      const baseSink = new KafkaSink(kafka, topics[0]);
+      await baseSink.open();
+      const t0 = performance.now();
+      const inFlight = new Set<Promise<unknown>>();
+      for (let i = 0; i < kn; i += 500) {
+        while (inFlight.size >= 4) await Promise.race(inFlight);
+        const p: Promise<unknown> = baseSink.send(pre.slice(i, i + 500)).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await Promise.all(inFlight);
+      const tKafkaBase = (performance.now() - t0) / 1000;
+      await baseSink.close();
+
+      const t1 = performance.now();
+      const summary = await runGenerator(new EventGenerator(opts), new KafkaSink(kafka, topics[1]), { count: kn, rate: 1, batchSize: 500, fast: true, maxInFlight: 4 });
+      const tKafka = (performance.now() - t1) / 1000;
+      if (summary.errors > 0 || summary.sent !== kn) throw new Error(`delivery incomplete: ${JSON.stringify(summary)}`);
+      process.stdout.write('\nKafka (local broker, acks=all, idempotent, 500/batch, 4 batches in flight)\n');
+      const kbase = line('baseline: pre-serialized messages delivered', kn, tKafkaBase);
+      delivered = line('generated + serialized + delivered', kn, tKafka, kbase);
+    } finally {
+      await admin.deleteTopics({ topics }).catch(() => undefined);
+      await admin.disconnect();
+    }
+  }
+
+  process.stdout.write(`\ntargets: generated ≥ ${TARGET_GENERATED.toLocaleString('en-US')}/s: ${generated >= TARGET_GENERATED ? 'MET' : 'NOT MET'}`);
+  if (delivered !== undefined) process.stdout.write(`; delivered ≥ ${TARGET_DELIVERED.toLocaleString('en-US')}/s: ${delivered >= TARGET_DELIVERED ? 'MET' : 'NOT MET'}`);
+  process.stdout.write(`\n`);
+  if (sink < 0) process.stdout.write('');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,164 @@
+// Control-plane state (tenants and API keys for now) kept in the compacted `control` topic and
+// materialized in every process that needs it, the way Confluent's schema registry keeps
+// `_schemas`: no extra database. Records are keyed `tenant/<id>` and `apikey/<sha256 of key>`;
+// a null value (tombstone) deletes. API keys are stored only as hashes.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { RtapError } from './errors';
+import { TOPICS } from './kafka';
+import type { Logger } from './logger';
+
+export type Role = 'ingest' | 'read' | 'admin';
+
+export interface TenantRecord {
+  tenant_id: string;
+  name: string;
+  status: 'active' | 'suspended';
+  created_at: string;
+}
+
+export interface ApiKeyRecord {
+  key_hash: string;
+  /** The tenant the key acts for, or `*` for a platform key that may act for any registered tenant. */
+  tenant_id: string;
+  roles: Role[];
+  label: string;
+  created_at: string;
+}
+
+/** Tenant ids: lowercase letters, digits, `_` and `-`, 1–64 characters (they appear in lake paths). */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function newApiKey(): string {
+  return `rtap_${randomBytes(24).toString('base64url')}`;
+}
+
+/** A consistent in-memory view of the control topic. */
+export class ControlState {
+  readonly tenants = new Map<string, TenantRecord>();
+  readonly apiKeys = new Map<string, ApiKeyRecord>();
+
+  apply(key: string, value: Buffer | null): void {
+    const slash = key.indexOf('/');
+    const kind = key.slice(0, slash);
+    const id = key.slice(slash + 1);
+    const map = kind === 'tenant' ? this.tenants : kind === 'apikey' ? this.apiKeys : undefined;
+    if (!map) return; // other record kinds belong to other modules
+    if (value === null) map.delete(id);
+    else (map as Map<string, unknown>).set(id, JSON.parse(value.toString('utf8')));
+  }
+
+  /** The key's record, or undefined when the key is unknown. */
+  authenticate(apiKey: string): ApiKeyRecord | undefined {
+    return this.apiKeys.get(hashApiKey(apiKey));
+  }
+
+  activeTenant(tenantId: string): TenantRecord | undefined {
+    const tenant = this.tenants.get(tenantId);
+    return tenant?.status === 'active' ? tenant : undefined;
+  }
+}
+
+/**
+ * Follows the control topic from the beginning. `start()` resolves once the view has caught up
+ * with everything written before it was called, so a process never serves with a partial view.
+ */
+export class ControlPlane {
+  readonly state = new ControlState();
+  private consumer?: Consumer;
+  private producer?: Producer;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly log: Logger,
+    private readonly topic: string = TOPICS.control,
+  ) {}
+
+  async start(timeoutMs = 30000): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(this.topic).finally(() => admin.disconnect());
+    const target = new Map(ends.map((p) => [p.partition, BigInt(p.high)]));
+    const reached = new Map<number, bigint>();
+    const caughtUp = () => [...target].every(([p, high]) => high === 0n || (reached.get(p) ?? 0n) >= high);
+
+    // A private group that never commits: every process reads the whole (compacted) topic.
+    this.consumer = this.kafka.consumer({ groupId: `rtap-control-${process.pid}-${randomBytes(4).toString('hex')}` });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    let resolveReady!: () => void;
+    const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+    if (caughtUp()) resolveReady();
+    await this.consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        if (message.key) {
+          try {
+            this.state.apply(message.key.toString('utf8'), message.value);
+          } catch (err) {
+            this.log.error({ err, offset: message.offset }, 'unreadable control record skipped');
+          }
+        }
+        reached.set(partition, BigInt(message.offset) + 1n);
+        if (caughtUp()) resolveReady();
+      },
+    });
+    const timer = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new RtapError(`control plane did not catch up with ${this.topic} within ${timeoutMs} ms`, { retriable: true })), timeoutMs).unref(),
+    );
+    await Promise.race([ready, timer]);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+  }
+
+  private async writer(): Promise<Producer> {
+    if (!this.producer) {
+      // Control records are keyed upserts, so a retried duplicate is harmless: a plain producer
+      // with bounded retries lets a CLI fail fast when Kafka is down.
+      this.producer = this.kafka.producer();
+      await this.producer.connect();
+    }
+    return this.producer;
+  }
+
+  /** Writes records and applies them locally at once, so the caller reads its own writes. */
+  async write(records: { key: string; value: object | null }[]): Promise<void> {
+    const producer = await this.writer();
+    await producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: records.map((r) => ({ key: r.key, value: r.value === null ? null : JSON.stringify(r.value) })),
+    });
+    for (const r of records) this.state.apply(r.key, r.value === null ? null : Buffer.from(JSON.stringify(r.value)));
+  }
+
+  async putTenants(tenants: { tenant_id: string; name?: string }[]): Promise<TenantRecord[]> {
+    const now = new Date().toISOString();
+    const records = tenants.map((t) => {
+      if (!TENANT_ID_PATTERN.test(t.tenant_id)) throw new RtapError(`invalid tenant id ${JSON.stringify(t.tenant_id)}: expected ${TENANT_ID_PATTERN}`);
+      const existing = this.state.tenants.get(t.tenant_id);
+      return { tenant_id: t.tenant_id, name: t.name ?? existing?.name ?? t.tenant_id, status: 'active' as const, created_at: existing?.created_at ?? now };
+    });
+    // Chunked so a seed of thousands of tenants stays within Kafka's request size.
+    for (let i = 0; i < records.length; i += 500) {
+      await this.write(records.slice(i, i + 500).map((r) => ({ key: `tenant/${r.tenant_id}`, value: r })));
+    }
+    return records;
+  }
+
+  /** Creates an API key and returns it in clear: the only time it is ever visible. */
+  async createApiKey(tenantId: string, roles: Role[], label: string): Promise<{ apiKey: string; record: ApiKeyRecord }> {
+    if (tenantId !== '*' && !this.state.tenants.has(tenantId)) throw new RtapError(`unknown tenant ${JSON.stringify(tenantId)}`);
+    const apiKey = newApiKey();
+    const record: ApiKeyRecord = { key_hash: hashApiKey(apiKey), tenant_id: tenantId, roles, label, created_at: new Date().toISOString() };
+    await this.write([{ key: `apikey/${record.key_hash}`, value: record }]);
+    return { apiKey, record };
+  }
+}

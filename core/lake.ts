@@ -1,0 +1,161 @@
+// The lake layout contract (docs/lake.md): object names for raw chunks and the sink's
+// manifests. Pure functions only, so every layer (sink, compaction, batch cut, SQL command)
+// derives names the same way.
+
+/** Offsets are zero-padded to this many digits so object names sort by offset (int64 fits in 19). */
+export const OFFSET_DIGITS = 19;
+/** Kafka partitions are zero-padded to at least this many digits in `p=PP`. */
+export const PARTITION_DIGITS = 2;
+
+export const RAW_ROOT = 'raw';
+export const SINK_MANIFEST_ROOT = 'manifests/sink';
+export const HIGH_WATER_FILE = 'high-water.json';
+export const MANIFEST_FORMAT = 1;
+
+/** Where one raw Parquet object sits: event-time hour (UTC), Kafka partition, chunk offset range. */
+export interface RawChunkRef {
+  /** Event-time date in UTC, YYYY-MM-DD. */
+  dt: string;
+  /** Event-time hour in UTC, 0–23. */
+  hour: number;
+  partition: number;
+  /** First Kafka offset of the chunk (inclusive). */
+  startOffset: number;
+  /** Last Kafka offset of the chunk (inclusive). */
+  endOffset: number;
+}
+
+/** Normalizes a lake root prefix: '' stays '', anything else becomes 'a/b/' (no leading slash). */
+export function normalizePrefix(prefix: string | undefined): string {
+  const trimmed = (prefix ?? '').replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `${trimmed}/`;
+}
+
+export function padOffset(offset: number): string {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`invalid Kafka offset ${offset}`);
+  return String(offset).padStart(OFFSET_DIGITS, '0');
+}
+
+export function partitionSegment(partition: number): string {
+  if (!Number.isInteger(partition) || partition < 0) throw new RangeError(`invalid Kafka partition ${partition}`);
+  return `p=${String(partition).padStart(PARTITION_DIGITS, '0')}`;
+}
+
+/** The UTC date and hour of an event time given in epoch milliseconds. */
+export function eventHour(epochMs: number): { dt: string; hour: number } {
+  const iso = new Date(epochMs).toISOString();
+  return { dt: iso.slice(0, 10), hour: Number(iso.slice(11, 13)) };
+}
+
+/** `<prefix>raw/dt=YYYY-MM-DD/hour=HH/p=PP/<start>-<end>.parquet` */
+export function rawChunkKey(prefix: string, ref: RawChunkRef): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(ref.dt)) throw new RangeError(`invalid dt ${ref.dt}`);
+  if (!Number.isInteger(ref.hour) || ref.hour < 0 || ref.hour > 23) throw new RangeError(`invalid hour ${ref.hour}`);
+  if (ref.endOffset < ref.startOffset) throw new RangeError(`chunk end ${ref.endOffset} before start ${ref.startOffset}`);
+  return (
+    `${normalizePrefix(prefix)}${RAW_ROOT}/dt=${ref.dt}/hour=${String(ref.hour).padStart(2, '0')}/` +
+    `${partitionSegment(ref.partition)}/${padOffset(ref.startOffset)}-${padOffset(ref.endOffset)}.parquet`
+  );
+}
+
+const RAW_KEY = /(?:^|\/)raw\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/p=(\d+)\/(\d+)-(\d+)\.parquet$/;
+
+/** Parses a raw chunk key (with or without a prefix); undefined for anything else. */
+export function parseRawChunkKey(key: string): RawChunkRef | undefined {
+  const m = RAW_KEY.exec(key);
+  if (!m) return undefined;
+  return { dt: m[1], hour: Number(m[2]), partition: Number(m[3]), startOffset: Number(m[4]), endOffset: Number(m[5]) };
+}
+
+/** `<prefix>raw/` — list under this to see every raw chunk. */
+export function rawRoot(prefix: string): string {
+  return `${normalizePrefix(prefix)}${RAW_ROOT}/`;
+}
+
+/** The sink's published high-water mark: `<prefix>manifests/sink/high-water.json`. */
+export function highWaterKey(prefix: string): string {
+  return `${normalizePrefix(prefix)}${SINK_MANIFEST_ROOT}/${HIGH_WATER_FILE}`;
+}
+
+/** The sink's per-partition record (durable offset + the one uncommitted chunk, if any). */
+export function partitionRecordKey(prefix: string, partition: number): string {
+  return `${normalizePrefix(prefix)}${SINK_MANIFEST_ROOT}/partitions/${partitionSegment(partition)}.json`;
+}
+
+/**
+ * The high-water manifest: for each partition, the next offset not yet durable in the lake.
+ * Every event of partition p with offset < partitions[p] is in raw/ (or was sent to the DLQ).
+ */
+export interface HighWaterManifest {
+  format: typeof MANIFEST_FORMAT;
+  topic: string;
+  updated_at: string;
+  /** Partition number (as a string key) → next offset not yet durable. */
+  partitions: Record<string, number>;
+}
+
+/** A chunk whose objects may be in S3 but whose offsets are not yet committed. */
+export interface PendingChunk {
+  start: number;
+  end: number;
+  keys: string[];
+}
+
+export interface PartitionRecord {
+  format: typeof MANIFEST_FORMAT;
+  topic: string;
+  partition: number;
+  /** Next offset not yet durable (equals the committed offset once the commit succeeded). */
+  next_offset: number;
+  /** Written before a chunk's uploads, cleared after its commit; drives the deterministic replay. */
+  pending: PendingChunk | null;
+  updated_at: string;
+}
+
+/** Monotonic merge: per partition the larger offset wins, so the manifest never moves back. */
+export function mergeHighWater(
+  current: Record<string, number> | undefined,
+  update: Record<string, number>,
+): Record<string, number> {
+  const merged: Record<string, number> = { ...(current ?? {}) };
+  for (const [partition, offset] of Object.entries(update)) {
+    if (!Number.isSafeInteger(offset) || offset < 0) continue;
+    merged[partition] = Math.max(merged[partition] ?? 0, offset);
+  }
+  return Object.fromEntries(Object.entries(merged).sort((a, b) => Number(a[0]) - Number(b[0])));
+}
+
+/** Reads a high-water manifest defensively; undefined when the JSON is not one. */
+export function parseHighWater(text: string): HighWaterManifest | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<HighWaterManifest>;
+    if (value.format !== MANIFEST_FORMAT || typeof value.partitions !== 'object' || value.partitions === null) return undefined;
+    const partitions: Record<string, number> = {};
+    for (const [p, o] of Object.entries(value.partitions)) if (Number.isSafeInteger(o) && /^\d+$/.test(p)) partitions[p] = o;
+    return { format: MANIFEST_FORMAT, topic: String(value.topic ?? ''), updated_at: String(value.updated_at ?? ''), partitions };
+  } catch {
+    return undefined;
+  }
+}
+
+export function parsePartitionRecord(text: string): PartitionRecord | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<PartitionRecord>;
+    if (value.format !== MANIFEST_FORMAT || !Number.isSafeInteger(value.partition) || !Number.isSafeInteger(value.next_offset)) return undefined;
+    const p = value.pending;
+    const pending =
+      p && Number.isSafeInteger(p.start) && Number.isSafeInteger(p.end) && Array.isArray(p.keys)
+        ? { start: p.start, end: p.end, keys: p.keys.filter((k): k is string => typeof k === 'string') }
+        : null;
+    return {
+      format: MANIFEST_FORMAT,
+      topic: String(value.topic ?? ''),
+      partition: value.partition as number,
+      next_offset: value.next_offset as number,
+      pending,
+      updated_at: String(value.updated_at ?? ''),
+    };
+  } catch {
+    return undefined;
+  }
+}

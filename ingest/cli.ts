@@ -1,0 +1,85 @@
+// `rtap sink`: the lake sink in the foreground. SIGTERM/SIGINT stop it gracefully (flush,
+// commit, disconnect); a second signal exits at once (nothing is lost: uncommitted chunks are
+// rewritten under the same names on restart).
+import { InvalidArgumentError, type Command } from 'commander';
+import { config } from '../core/config';
+import { createKafka } from '../core/kafka';
+import { createLogger } from '../core/logger';
+import { createS3, ensureBucket } from '../core/s3';
+import { DEFAULT_SINK_OPTIONS, createLakeSink, type LakeSinkOptions } from './sink';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+interface SinkCliOptions {
+  topic: string;
+  group: string;
+  dlqTopic: string;
+  prefix: string;
+  maxRows: number;
+  maxBytes: number;
+  flushMs: number;
+  duckdbThreads?: number;
+  sessionTimeout: number;
+}
+
+/** Reads the fault-injection hook (tests only): RTAP_SINK_CRASH_AFTER_UPLOADS=n. */
+function crashHook(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.RTAP_SINK_CRASH_AFTER_UPLOADS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`RTAP_SINK_CRASH_AFTER_UPLOADS: expected a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function registerSinkCommands(program: Command): void {
+  const d = DEFAULT_SINK_OPTIONS;
+  program
+    .command('sink')
+    .description('run the lake sink in the foreground: Kafka events → raw Parquet chunks on S3, exactly once by offsets (docs/lake.md)')
+    .option('--topic <topic>', 'topic to read', d.topic)
+    .option('--group <id>', 'consumer group id', d.groupId)
+    .option('--dlq-topic <topic>', 'dead-letter topic for events that cannot be lake rows', d.dlqTopic)
+    .option('--prefix <prefix>', "lake root prefix inside the bucket ('' = bucket root)", d.prefix)
+    .option('--max-rows <n>', 'flush when this many events are buffered', positiveInt, d.maxRows)
+    .option('--max-bytes <n>', 'flush when this many bytes of events are buffered', positiveInt, d.maxBytes)
+    .option('--flush-ms <ms>', 'flush when the oldest buffered event waited this long', positiveInt, d.flushIntervalMs)
+    .option('--session-timeout <ms>', 'consumer session timeout (how long a dead sink holds its partitions)', positiveInt, d.sessionTimeoutMs)
+    .option('--duckdb-threads <n>', 'DuckDB threads for flattening (default: DUCKDB_THREADS)', positiveInt)
+    .addHelpText('after', '\nFault injection (tests only): RTAP_SINK_CRASH_AFTER_UPLOADS=n SIGKILLs the sink after n object uploads, before the commit.')
+    .action(async (cli: SinkCliOptions) => {
+      const cfg = config();
+      const s3 = createS3(cfg.s3);
+      await ensureBucket(s3, cfg.s3.bucket);
+      const opts: Partial<LakeSinkOptions> = {
+        topic: cli.topic,
+        groupId: cli.group,
+        dlqTopic: cli.dlqTopic,
+        prefix: cli.prefix,
+        maxRows: cli.maxRows,
+        maxBytes: cli.maxBytes,
+        flushIntervalMs: cli.flushMs,
+        duckdbThreads: cli.duckdbThreads ?? cfg.duckdb.threads,
+        duckdbMemoryLimit: cfg.duckdb.memoryLimit,
+        sessionTimeoutMs: cli.sessionTimeout,
+        crashAfterUploads: crashHook(process.env),
+      };
+      const log = createLogger('ingest.sink');
+      const sink = createLakeSink({ kafka: createKafka(cfg.kafka, { clientId: `${cfg.kafka.clientId}-sink` }), s3, bucket: cfg.s3.bucket, logger: log }, opts);
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals += 1;
+        if (signals > 1) process.exit(130);
+        log.info({ signal }, 'stopping: flush, commit, disconnect');
+        sink.stop().catch(() => undefined);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      await sink.start();
+      await sink.done;
+      log.info({ stats: sink.stats() }, 'lake sink stopped');
+    });
+}

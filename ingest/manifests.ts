@@ -1,0 +1,81 @@
+// S3 I/O of the sink's small JSON manifests: the per-partition record (durable offset + pending
+// chunk) and the published high-water mark that bounds every batch cut.
+import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  MANIFEST_FORMAT,
+  highWaterKey,
+  mergeHighWater,
+  parseHighWater,
+  parsePartitionRecord,
+  partitionRecordKey,
+  type HighWaterManifest,
+  type PartitionRecord,
+  type PendingChunk,
+} from '../core/lake';
+
+export interface ManifestStore {
+  readPartitionRecord(partition: number): Promise<PartitionRecord | undefined>;
+  writePartitionRecord(partition: number, nextOffset: number, pending: PendingChunk | null): Promise<void>;
+  readHighWater(): Promise<HighWaterManifest | undefined>;
+  /** Read-merge-write, per partition max: the published mark never moves back. */
+  publishHighWater(update: Record<string, number>): Promise<HighWaterManifest>;
+  deleteKeys(keys: string[]): Promise<void>;
+}
+
+export async function getText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await out.Body?.transformToString();
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+export function createManifestStore(s3: S3Client, bucket: string, prefix: string, topic: string): ManifestStore {
+  const putJson = async (key: string, value: unknown) => {
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${JSON.stringify(value, null, 2)}\n`, ContentType: 'application/json' }),
+    );
+  };
+  const readHighWater = async () => {
+    const text = await getText(s3, bucket, highWaterKey(prefix));
+    return text === undefined ? undefined : parseHighWater(text);
+  };
+  return {
+    async readPartitionRecord(partition) {
+      const text = await getText(s3, bucket, partitionRecordKey(prefix, partition));
+      return text === undefined ? undefined : parsePartitionRecord(text);
+    },
+    async writePartitionRecord(partition, nextOffset, pending) {
+      const record: PartitionRecord = {
+        format: MANIFEST_FORMAT,
+        topic,
+        partition,
+        next_offset: nextOffset,
+        pending,
+        updated_at: new Date().toISOString(),
+      };
+      await putJson(partitionRecordKey(prefix, partition), record);
+    },
+    readHighWater,
+    async publishHighWater(update) {
+      const current = await readHighWater();
+      const manifest: HighWaterManifest = {
+        format: MANIFEST_FORMAT,
+        topic,
+        updated_at: new Date().toISOString(),
+        partitions: mergeHighWater(current?.partitions, update),
+      };
+      await putJson(highWaterKey(prefix), manifest);
+      return manifest;
+    },
+    async deleteKeys(keys) {
+      for (let i = 0; i < keys.length; i += 1000) {
+        const batch = keys.slice(i, i + 1000);
+        await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      }
+    },
+  };
+}

@@ -1,0 +1,410 @@
+// The lake sink: a Kafka consumer group that writes raw events as Parquet chunks to S3,
+// exactly once by offsets (docs/lake.md). One flush = flatten (DuckDB) → pending record →
+// uploads → DLQ → commit → partition records + high-water. Offsets are committed only after the
+// objects are durable, and object names derive from offsets, so a crash at any point is repaired
+// by rewriting the same names from the committed offset.
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { openDuckDb } from '../core/duckdb';
+import { errorMessage } from '../core/errors';
+import { dlqMessage } from '../core/dlq';
+import { IDEMPOTENT_RETRY, TOPICS } from '../core/kafka';
+import { normalizePrefix, rawChunkKey, type PendingChunk } from '../core/lake';
+import { createLogger, type Logger } from '../core/logger';
+import { withRetry } from '../core/retry';
+import { encodeInputLine, flattenToParquet, prepareConnection, writeInputFile, type RejectReason } from './flatten';
+import { createManifestStore, type ManifestStore } from './manifests';
+import { sinkMetrics } from './metrics';
+import { flushDue, offsetsToCommit, planChunk, planResume, staleKeys, type ChunkPlan, type FlushThresholds } from './offsets';
+
+export interface LakeSinkOptions extends FlushThresholds {
+  topic: string;
+  groupId: string;
+  dlqTopic: string;
+  /** Lake root prefix inside the bucket; '' in production so paths are exactly `raw/...`. */
+  prefix: string;
+  /** Where a new group starts (the lake must hold every event, so earliest by default). */
+  fromBeginning: boolean;
+  /** DuckDB threads for the flatten step. */
+  duckdbThreads: number;
+  duckdbMemoryLimit: string;
+  /** Consumer session timeout: how long a dead sink holds its partitions. */
+  sessionTimeoutMs: number;
+  /**
+   * Fault injection for tests (env RTAP_SINK_CRASH_AFTER_UPLOADS in `rtap sink`): SIGKILL the
+   * process after this many object uploads, i.e. after some objects are durable and before the
+   * offsets are committed. Never set in production.
+   */
+  crashAfterUploads?: number;
+}
+
+export const DEFAULT_SINK_OPTIONS: LakeSinkOptions = {
+  topic: TOPICS.events,
+  groupId: 'rtap-lake-sink',
+  dlqTopic: TOPICS.eventsDlq,
+  prefix: '',
+  fromBeginning: true,
+  maxRows: 50_000,
+  maxBytes: 64 * 1024 * 1024,
+  flushIntervalMs: 30_000,
+  duckdbThreads: 1,
+  duckdbMemoryLimit: '1GB',
+  sessionTimeoutMs: 30_000,
+};
+
+export interface LakeSinkDeps {
+  kafka: Kafka;
+  s3: S3Client;
+  bucket: string;
+  logger?: Logger;
+}
+
+export interface LakeSinkStats {
+  flushes: number;
+  rowsWritten: number;
+  objectsWritten: number;
+  bytesWritten: number;
+  dlq: number;
+  /** Next offset durable per partition, as committed by this sink instance. */
+  committed: Record<string, number>;
+}
+
+export interface LakeSink {
+  start(): Promise<void>;
+  /** Flushes whatever is buffered now (replays wait for their boundary). */
+  flush(): Promise<void>;
+  /** Graceful stop: flush, commit, disconnect, in that order. */
+  stop(): Promise<void>;
+  stats(): LakeSinkStats;
+  /** Settles when the sink stops; rejects if the consumer crashed for good. */
+  readonly done: Promise<void>;
+}
+
+interface Buffered {
+  offset: number;
+  timestampMs: number;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+interface PartitionState {
+  messages: Buffered[];
+  bytes: number;
+  oldestAtMs: number | undefined;
+  replay: PendingChunk | undefined;
+  orphanKeys: string[];
+}
+
+export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions> = {}): LakeSink {
+  const o: LakeSinkOptions = { ...DEFAULT_SINK_OPTIONS, ...opts, prefix: normalizePrefix(opts.prefix ?? DEFAULT_SINK_OPTIONS.prefix) };
+  const log = deps.logger ?? createLogger('ingest.sink');
+  const manifests: ManifestStore = createManifestStore(deps.s3, deps.bucket, o.prefix, o.topic);
+  const consumer: Consumer = deps.kafka.consumer({ groupId: o.groupId, sessionTimeout: o.sessionTimeoutMs, rebalanceTimeout: 60_000 });
+  const producer: Producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
+
+  const states = new Map<number, PartitionState>();
+  const committed = new Map<number, number>();
+  let generation = 0;
+  let rebalancing = false;
+  let stopping = false;
+  let uploads = 0;
+  let duck: { instance: DuckDBInstance; connection: DuckDBConnection } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  const stats: LakeSinkStats = { flushes: 0, rowsWritten: 0, objectsWritten: 0, bytesWritten: 0, dlq: 0, committed: {} };
+
+  let settle!: { resolve: () => void; reject: (err: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  done.catch(() => undefined);
+
+  const bufferedRows = () => [...states.values()].reduce((n, s) => n + s.messages.length, 0);
+  const bufferedBytes = () => [...states.values()].reduce((n, s) => n + s.bytes, 0);
+  const oldestAt = () =>
+    [...states.values()].reduce<number | undefined>((m, s) => (s.oldestAtMs === undefined ? m : Math.min(m ?? Infinity, s.oldestAtMs)), undefined);
+
+  /** Serializes flushes; a failure is logged and the partitions keep their chunk boundaries for the retry. */
+  function flush(reason: string, heartbeat?: () => Promise<void>): Promise<void> {
+    const run = chain.then(() => doFlush(reason, heartbeat));
+    chain = run.catch((err) => {
+      sinkMetrics.flushErrors.inc();
+      log.error({ err: errorMessage(err), reason }, 'flush failed; will retry with the same chunk boundaries');
+    });
+    return run;
+  }
+
+  async function doFlush(reason: string, heartbeat?: () => Promise<void>): Promise<void> {
+    if (rebalancing || !duck) return;
+    const gen = generation;
+    const plans: { plan: ChunkPlan; state: PartitionState; messages: Buffered[] }[] = [];
+    for (const [partition, state] of states) {
+      const plan = planChunk(partition, state.messages, state.replay);
+      if (plan) plans.push({ plan, state, messages: state.messages.slice(0, plan.count) });
+    }
+    if (plans.length === 0) return;
+    const started = Date.now();
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-sink-'));
+    try {
+      // 1. Frame and flatten (DuckDB), one Parquet file per (partition, event hour).
+      const lines: string[] = [];
+      const rejects: { partition: number; offset: number; reason: RejectReason }[] = [];
+      for (const { plan, messages } of plans) {
+        for (const m of messages) {
+          const framed = encodeInputLine({ partition: plan.partition, offset: m.offset, timestampMs: m.timestampMs, value: m.value });
+          if ('line' in framed) lines.push(framed.line);
+          else rejects.push({ partition: plan.partition, offset: m.offset, reason: framed.reason });
+        }
+      }
+      const input = path.join(tmp, 'input.txt');
+      await writeInputFile(input, lines);
+      const flat = await flattenToParquet(duck.connection, input, tmp);
+      rejects.push(...flat.rejects);
+      await heartbeat?.();
+
+      const byPartition = new Map(plans.map((p) => [p.plan.partition, p]));
+      const objects = flat.objects.map((obj) => {
+        const plan = byPartition.get(obj.partition)!.plan;
+        return { ...obj, key: rawChunkKey(o.prefix, { dt: obj.dt, hour: obj.hour, partition: obj.partition, startOffset: plan.start, endOffset: plan.end }) };
+      });
+      if (gen !== generation) return abort('rebalance before upload');
+
+      // 2. Record the pending chunk of each partition (its exact range and names) before any
+      //    upload, so a restart rewrites the same names. Orphans of a crashed chunk that this
+      //    chunk does not overwrite are deleted first.
+      await Promise.all(
+        plans.map(async ({ plan, state }) => {
+          const keys = objects.filter((x) => x.partition === plan.partition).map((x) => x.key);
+          const stale = staleKeys(state.orphanKeys, keys);
+          if (stale.length > 0) {
+            log.warn({ partition: plan.partition, stale }, 'deleting objects of an uncommitted chunk that is not rewritten under the same names');
+            await withRetry(() => manifests.deleteKeys(stale), { shouldRetry: () => true });
+          }
+          const pending: PendingChunk = { start: plan.start, end: plan.end, keys };
+          await withRetry(() => manifests.writePartitionRecord(plan.partition, committed.get(plan.partition) ?? plan.start, pending), {
+            shouldRetry: () => true,
+          });
+          // From here on a failed flush must retry with these very boundaries.
+          state.replay = pending;
+          state.orphanKeys = keys;
+        }),
+      );
+
+      // 3. Upload the objects.
+      let bytes = 0;
+      await mapLimit(objects, 4, async (obj) => {
+        const body = await fs.readFile(obj.file);
+        await withRetry(
+          () =>
+            deps.s3.send(
+              new PutObjectCommand({ Bucket: deps.bucket, Key: obj.key, Body: body, ContentType: 'application/vnd.apache.parquet' }),
+            ),
+          { shouldRetry: () => true },
+        );
+        bytes += body.length;
+        uploads += 1;
+        if (o.crashAfterUploads !== undefined && uploads >= o.crashAfterUploads) {
+          log.warn({ uploads }, 'RTAP_SINK_CRASH_AFTER_UPLOADS reached: SIGKILL (fault injection)');
+          process.kill(process.pid, 'SIGKILL');
+        }
+      });
+      await heartbeat?.();
+
+      // 4. Rejected events to the DLQ (acks from all replicas) before the commit covers them.
+      if (rejects.length > 0) await sendToDlq(plans, rejects);
+
+      // 5. Commit only what is durable, and never after a rebalance took our partitions away.
+      if (gen !== generation) return abort('rebalance before commit');
+      const toCommit = offsetsToCommit(plans.map((p) => p.plan), committed);
+      if (toCommit.length > 0) {
+        try {
+          await consumer.commitOffsets(toCommit.map((c) => ({ topic: o.topic, partition: c.partition, offset: String(c.offset) })));
+        } catch (err) {
+          if (isRebalanceError(err)) return abort(`commit refused: ${errorMessage(err)}`);
+          throw err;
+        }
+      }
+      for (const c of toCommit) {
+        committed.set(c.partition, c.offset);
+        stats.committed[String(c.partition)] = c.offset;
+        sinkMetrics.committedOffset.set({ partition: String(c.partition) }, c.offset);
+      }
+      for (const { plan, state } of plans) {
+        state.messages.splice(0, plan.count);
+        state.bytes = state.messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
+        state.oldestAtMs = state.messages.length > 0 ? Date.now() : undefined;
+        state.replay = undefined;
+        state.orphanKeys = [];
+      }
+
+      // 6. Publish: partition records (pending cleared) and the monotonic high-water mark.
+      await Promise.all(plans.map(({ plan }) => manifests.writePartitionRecord(plan.partition, plan.end + 1, null)));
+      await manifests.publishHighWater(Object.fromEntries(plans.map(({ plan }) => [String(plan.partition), plan.end + 1])));
+
+      const ms = Date.now() - started;
+      stats.flushes += 1;
+      stats.rowsWritten += flat.rows;
+      stats.objectsWritten += objects.length;
+      stats.bytesWritten += bytes;
+      sinkMetrics.flushes.inc({ reason });
+      sinkMetrics.flushDuration.observe(ms);
+      sinkMetrics.rowsWritten.inc(flat.rows);
+      sinkMetrics.objectsWritten.inc(objects.length);
+      sinkMetrics.bytesWritten.inc(bytes);
+      sinkMetrics.buffered.set(bufferedRows());
+      log.info(
+        { reason, ms, rows: flat.rows, objects: objects.length, bytes, dlq: rejects.length, commit: toCommit },
+        'flushed chunk(s) to the lake',
+      );
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  function abort(why: string): void {
+    sinkMetrics.flushAborts.inc();
+    log.warn({ why }, 'flush abandoned before commit; the pending chunks are replayed from the committed offsets');
+  }
+
+  async function sendToDlq(
+    plans: { plan: ChunkPlan; messages: Buffered[] }[],
+    rejects: { partition: number; offset: number; reason: RejectReason }[],
+  ): Promise<void> {
+    const byOffset = new Map<string, Buffered>();
+    for (const { plan, messages } of plans) for (const m of messages) byOffset.set(`${plan.partition}:${m.offset}`, m);
+    const messages = rejects.map((r) => {
+      const m = byOffset.get(`${r.partition}:${r.offset}`)!;
+      return dlqMessage({
+        payload: m.value ?? Buffer.alloc(0),
+        reason: r.reason,
+        violations: [{ path: '', reason: r.reason }],
+        source: 'sink',
+        key: m.key,
+        origin: { topic: o.topic, partition: r.partition, offset: String(r.offset) },
+      });
+    });
+    for (let i = 0; i < messages.length; i += 500) {
+      await producer.send({ topic: o.dlqTopic, acks: -1, messages: messages.slice(i, i + 500) });
+    }
+    for (const r of rejects) sinkMetrics.dlq.inc({ reason: r.reason });
+    stats.dlq += rejects.length;
+  }
+
+  async function eachBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    if (stopping || batch.messages.length === 0) return;
+    const partition = batch.partition;
+    let state = states.get(partition);
+    if (!state) {
+      // First batch since (re)assignment: it starts at the committed offset. Resume any chunk
+      // left uncommitted by a crash with the same boundaries (see planResume).
+      const gen = generation;
+      const record = await manifests.readPartitionRecord(partition);
+      if (gen !== generation) return;
+      const resume = planResume(record, Number(batch.messages[0].offset));
+      if (resume.replay) log.info({ partition, replay: resume.replay }, 'replaying an uncommitted chunk with its original boundaries');
+      state = { messages: [], bytes: 0, oldestAtMs: undefined, replay: resume.replay, orphanKeys: resume.orphanKeys };
+      states.set(partition, state);
+    }
+    const last = state.messages.length > 0 ? state.messages[state.messages.length - 1].offset : -1;
+    for (const m of batch.messages) {
+      const offset = Number(m.offset);
+      if (offset <= last) continue; // re-delivered after a seek/retry: already buffered
+      state.messages.push({ offset, timestampMs: Number(m.timestamp), key: m.key, value: m.value });
+      state.bytes += m.value?.length ?? 0;
+    }
+    state.oldestAtMs ??= Date.now();
+    sinkMetrics.lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
+    sinkMetrics.buffered.set(bufferedRows());
+    const due = flushDue({ rows: bufferedRows(), bytes: bufferedBytes(), oldestAtMs: undefined }, o, Date.now());
+    if (due) await flush(due, heartbeat);
+  }
+
+  async function publishCommittedAsHighWater(): Promise<void> {
+    // Committed offsets are durable by construction; publishing them at start repairs a crash
+    // between a commit and its manifest write.
+    const admin = deps.kafka.admin();
+    await admin.connect();
+    try {
+      const [topic] = await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] });
+      const update: Record<string, number> = {};
+      for (const p of topic?.partitions ?? []) if (Number(p.offset) >= 0) update[String(p.partition)] = Number(p.offset);
+      if (Object.keys(update).length > 0) await manifests.publishHighWater(update);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  return {
+    done,
+    stats: () => ({ ...stats, committed: { ...stats.committed } }),
+    async start() {
+      duck = await openDuckDb({ threads: o.duckdbThreads, memoryLimit: o.duckdbMemoryLimit });
+      await prepareConnection(duck.connection);
+      await publishCommittedAsHighWater();
+      consumer.on(consumer.events.REBALANCING, () => {
+        rebalancing = true;
+        generation += 1;
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        // kafkajs resumes every assigned partition from its committed offset after a rebalance,
+        // so all buffered state is dropped and rebuilt (with replay) from there.
+        generation += 1;
+        rebalancing = false;
+        states.clear();
+        sinkMetrics.buffered.set(0);
+        log.info({ assignment: e.payload.memberAssignment, generation }, 'joined group');
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+        if (!e.payload.restart) settle.reject(e.payload.error);
+      });
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
+      const tick = Math.max(100, Math.min(1000, Math.floor(o.flushIntervalMs / 4)));
+      timer = setInterval(() => {
+        if (stopping) return;
+        if (flushDue({ rows: bufferedRows(), bytes: bufferedBytes(), oldestAtMs: oldestAt() }, o, Date.now())) {
+          flush('time').catch(() => undefined);
+        }
+      }, tick);
+      log.info({ topic: o.topic, group: o.groupId, prefix: o.prefix, maxRows: o.maxRows, maxBytes: o.maxBytes, flushIntervalMs: o.flushIntervalMs }, 'lake sink started');
+    },
+    async flush() {
+      await flush('manual');
+    },
+    async stop() {
+      if (stopping) return done;
+      stopping = true;
+      if (timer) clearInterval(timer);
+      try {
+        await chain;
+        await flush('shutdown').catch((err) => log.error({ err: errorMessage(err) }, 'final flush failed; uncommitted data is replayed on restart'));
+        await consumer.disconnect();
+        await producer.disconnect();
+        duck?.connection.closeSync();
+        duck?.instance.closeSync();
+        settle.resolve();
+      } catch (err) {
+        settle.reject(err);
+      }
+      return done;
+    },
+  };
+}
+
+function isRebalanceError(err: unknown): boolean {
+  const type = (err as { type?: string }).type ?? '';
+  return ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP', 'FENCED_INSTANCE_ID'].includes(type);
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,308 @@
+// The lake sink against the real stack: every produced event lands in the lake exactly once,
+// with the Kafka coordinates Kafka reported, through a clean run and through SIGKILLs mid-flush.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Kafka } from 'kafkajs';
+import { REPO_ROOT } from '../../core/config';
+import { openDuckDb, sqlLiteral } from '../../core/duckdb';
+import { createKafka } from '../../core/kafka';
+import { highWaterKey, normalizePrefix, parseHighWater, parseRawChunkKey, rawRoot } from '../../core/lake';
+import { createS3, ensureBucket } from '../../core/s3';
+import { waitUntil } from '../../core/retry';
+import { getText } from '../../ingest/manifests';
+import { createLakeSink } from '../../ingest/sink';
+import { cfg, uniqueName } from './helpers';
+
+jest.setTimeout(240_000);
+
+const BASE_HOUR = Date.UTC(2026, 10, 26, 9, 0, 0);
+
+interface Produced {
+  eventId: string;
+  tenantId: string;
+  partition: number;
+  offset: number;
+  eventTime: string;
+  total: number;
+}
+
+/** A small SPEC 2.1 event; `hourOffset` spreads event times over several hours. */
+function buildEvent(i: number, hourOffset: number): Record<string, unknown> {
+  const ts = new Date(BASE_HOUR + hourOffset * 3_600_000 + (i % 3_000) * 1000 + 123).toISOString().replace('Z', '456Z');
+  return {
+    schema_version: '2.1',
+    tenant_id: `tenant-${i % 7}`,
+    partition_key: `tenant-${i % 7}:user-${i % 13}`,
+    event_metadata: { event_id: randomUUID(), correlation_id: `s-${i % 5}`, timestamp: ts, ingestion_timestamp: ts, source_system: 'web_app' },
+    event_data: {
+      event_type: i % 2 === 0 ? 'transaction' : 'user_interaction',
+      event_subtype: i % 2 === 0 ? 'purchase' : 'page_view',
+      user_context: { user_id: `user-${i % 13}`, session_data: { session_id: `s-${i % 5}`, session_attributes: { device_fingerprint: `fp-${i % 11}`, geolocation: { country: 'DE' } } } },
+      business_context: {
+        transaction_context: {
+          cart_context: {
+            cart_id: `c-${i}`,
+            cart_value: { final_total: i + 0.5, currency: 'EUR' },
+            payment_context: { payment_methods: [{ method_type: 'card', provider: 'visa', tokenized_identifier: `tok-${i % 9}` }] },
+          },
+        },
+      },
+    },
+  };
+}
+
+async function createTopics(kafka: Kafka, topics: { topic: string; numPartitions: number }[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Produces per partition in one send each, so offsets are baseOffset + index, as Kafka reports them. */
+async function produce(kafka: Kafka, topic: string, partitions: number, perPartition: number, invalid: string[] = []): Promise<{ events: Produced[]; ends: Record<string, number> }> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const events: Produced[] = [];
+  const ends: Record<string, number> = {};
+  try {
+    for (let p = 0; p < partitions; p++) {
+      const values: string[] = [];
+      const built: Omit<Produced, 'offset'>[] = [];
+      for (let i = 0; i < perPartition; i++) {
+        const n = p * perPartition + i;
+        const e = buildEvent(n, n % 3);
+        const md = e.event_metadata as { event_id: string; timestamp: string };
+        built.push({ eventId: md.event_id, tenantId: e.tenant_id as string, partition: p, eventTime: md.timestamp, total: n + 0.5 });
+        values.push(JSON.stringify(e));
+      }
+      // invalid events go into partition 0, after the valid ones
+      const extra = p === 0 ? invalid : [];
+      const [meta] = await producer.send({
+        topic,
+        acks: -1,
+        messages: [...values, ...extra].map((value) => ({ partition: p, key: `k${p}`, value })),
+      });
+      const base = Number(meta.baseOffset);
+      built.forEach((b, i) => events.push({ ...b, offset: base + i }));
+      ends[String(p)] = base + values.length + extra.length;
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return { events, ends };
+}
+
+async function listKeys(s3: S3Client, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await s3.send(new ListObjectsV2Command({ Bucket: cfg.s3.bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = out.NextContinuationToken;
+  } while (token);
+  return keys.sort();
+}
+
+async function highWater(s3: S3Client, prefix: string): Promise<Record<string, number>> {
+  const text = await getText(s3, cfg.s3.bucket, highWaterKey(prefix));
+  return (text && parseHighWater(text)?.partitions) || {};
+}
+
+function reached(hw: Record<string, number>, ends: Record<string, number>): boolean {
+  return Object.entries(ends).every(([p, end]) => (hw[p] ?? 0) >= end);
+}
+
+interface LakeRow {
+  event_id: string;
+  tenant_id: string;
+  _partition: number;
+  _offset: string;
+  event_time: string;
+  final_total: number;
+  filename: string;
+}
+
+/** Downloads every raw object under the prefix and reads them all back with DuckDB. */
+async function readLake(s3: S3Client, prefix: string): Promise<{ rows: LakeRow[]; keys: string[]; unsortedFiles: number }> {
+  const keys = (await listKeys(s3, rawRoot(prefix))).filter((k) => k.endsWith('.parquet'));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-lake-read-'));
+  try {
+    for (const key of keys) {
+      const out = await s3.send(new GetObjectCommand({ Bucket: cfg.s3.bucket, Key: key }));
+      const file = path.join(dir, key);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, await out.Body!.transformToByteArray());
+    }
+    if (keys.length === 0) return { rows: [], keys, unsortedFiles: 0 };
+    const { instance, connection } = await openDuckDb({ threads: 1, memoryLimit: '1GB' });
+    try {
+      const glob = sqlLiteral(path.join(dir, '**', '*.parquet'));
+      const src = `read_parquet(${glob}, filename = true, file_row_number = true)`;
+      const rows = (await connection.runAndReadAll(
+        `SELECT event_id, tenant_id, _partition, _offset, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%fZ') AS event_time, final_total, filename FROM ${src}`,
+      )).getRowObjectsJson() as unknown as LakeRow[];
+      const unsorted = (await connection.runAndReadAll(`
+        SELECT count(*) AS n FROM (
+          SELECT tenant_id, lag(tenant_id) OVER (PARTITION BY filename ORDER BY file_row_number) AS prev FROM ${src})
+        WHERE prev > tenant_id`)).getRowObjectsJson();
+      return { rows, keys, unsortedFiles: Number(unsorted[0].n) };
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Exactly the produced events, once each, at the coordinates Kafka reported, in the right paths. */
+function expectExactlyOnce(rows: LakeRow[], events: Produced[], prefix: string): void {
+  expect(rows).toHaveLength(events.length);
+  const byId = new Map(rows.map((r) => [r.event_id, r]));
+  expect(byId.size).toBe(events.length);
+  for (const e of events) {
+    const r = byId.get(e.eventId);
+    expect(r).toBeDefined();
+    expect({ p: r!._partition, o: Number(r!._offset), t: r!.tenant_id, total: r!.final_total, time: r!.event_time }).toEqual({
+      p: e.partition,
+      o: e.offset,
+      t: e.tenantId,
+      total: e.total,
+      time: e.eventTime,
+    });
+    const ref = parseRawChunkKey(r!.filename.split(path.sep).join('/'));
+    expect(ref).toBeDefined();
+    expect(ref!.partition).toBe(e.partition);
+    expect(ref!.dt).toBe(e.eventTime.slice(0, 10));
+    expect(ref!.hour).toBe(Number(e.eventTime.slice(11, 13)));
+    expect(e.offset).toBeGreaterThanOrEqual(ref!.startOffset);
+    expect(e.offset).toBeLessThanOrEqual(ref!.endOffset);
+  }
+  expect(normalizePrefix(prefix)).not.toBe('');
+}
+
+describe('lake sink (real Kafka + MinIO)', () => {
+  const kafka = createKafka(cfg.kafka, { clientId: 'rtap-test-sink' });
+  const s3 = createS3(cfg.s3);
+
+  beforeAll(async () => {
+    await ensureBucket(s3, cfg.s3.bucket);
+  });
+
+  it('writes every valid event exactly once, sorted, hour-split, and rejects bad ones to the DLQ', async () => {
+    const topic = uniqueName('sink-events');
+    const dlqTopic = uniqueName('sink-dlq');
+    const prefix = `test/${uniqueName('sink')}`;
+    await createTopics(kafka, [
+      { topic, numPartitions: 3 },
+      { topic: dlqTopic, numPartitions: 1 },
+    ]);
+    const invalid = ['{not json', JSON.stringify({ event_metadata: { event_id: 'x', timestamp: '2026-11-26T10:00:00Z' } }), JSON.stringify({ tenant_id: 't', event_metadata: { event_id: 'y' } })];
+    const { events, ends } = await produce(kafka, topic, 3, 400, invalid);
+
+    const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic, groupId: uniqueName('sink-group'), dlqTopic, prefix, maxRows: 250, flushIntervalMs: 1000 });
+    await sink.start();
+    try {
+      expect(await waitUntil(async () => reached(await highWater(s3, prefix), ends), 90_000, 500)).toBe(true);
+    } finally {
+      await sink.stop();
+    }
+    expect(sink.stats().committed).toEqual(ends);
+
+    const { rows, keys, unsortedFiles } = await readLake(s3, prefix);
+    expectExactlyOnce(rows, events, prefix);
+    expect(unsortedFiles).toBe(0);
+    // Three event hours per chunk: objects are split per hour, all named by the chunk's range.
+    const hours = new Set(keys.map((k) => parseRawChunkKey(k)!.hour));
+    expect(hours).toEqual(new Set([9, 10, 11]));
+
+    // The DLQ holds the three bad events with their reason and source coordinates.
+    const consumer = kafka.consumer({ groupId: uniqueName('dlq-reader') });
+    const dlq: Record<string, string>[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topics: [dlqTopic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        dlq.push(Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])));
+      },
+    });
+    await waitUntil(async () => dlq.length >= 3, 30_000, 200);
+    await consumer.disconnect();
+    const firstBad = ends['0'] - invalid.length;
+    expect(dlq.map((h) => [h['x-rtap-reason'], h['x-rtap-source-partition'], h['x-rtap-source-offset']])).toEqual([
+      ['invalid_json', '0', String(firstBad)],
+      ['missing_tenant_id', '0', String(firstBad + 1)],
+      ['missing_timestamp', '0', String(firstBad + 2)],
+    ]);
+  });
+
+  it('kill -9 mid-flush and restart: every event exactly once, crashed chunks rewritten under the same names', async () => {
+    const topic = uniqueName('sink-crash');
+    const group = uniqueName('sink-crash-group');
+    const prefix = `test/${uniqueName('sink-crash')}`;
+    await createTopics(kafka, [{ topic, numPartitions: 2 }]);
+    const { events, ends } = await produce(kafka, topic, 2, 500);
+
+    const runSink = (crashAfterUploads?: number) =>
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve, reject) => {
+        const env = { ...process.env, LOG_LEVEL: 'info' } as NodeJS.ProcessEnv;
+        if (crashAfterUploads) env.RTAP_SINK_CRASH_AFTER_UPLOADS = String(crashAfterUploads);
+        else delete env.RTAP_SINK_CRASH_AFTER_UPLOADS;
+        const child = spawn(
+          process.execPath,
+          [path.join(REPO_ROOT, 'bin', 'rtap'), 'sink', '--topic', topic, '--group', group, '--prefix', prefix, '--dlq-topic', uniqueName('unused-dlq'), '--max-rows', '150', '--flush-ms', '500', '--session-timeout', '6000'],
+          { env, stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        let stdout = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+        child.on('error', reject);
+        child.on('exit', (code, signal) => resolve({ code, signal, stdout }));
+        if (!crashAfterUploads) {
+          // Clean run: stop it gracefully once the high-water mark covers everything.
+          void waitUntil(async () => reached(await highWater(s3, prefix), ends), 120_000, 500).then(() => child.kill('SIGTERM'));
+        }
+      });
+
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = async () => {
+      const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      return Object.fromEntries(t.partitions.map((p) => [String(p.partition), Number(p.offset)]));
+    };
+    try {
+      const first = await runSink(3);
+      expect(first.signal).toBe('SIGKILL');
+      const afterFirst = await listKeys(s3, rawRoot(prefix));
+      expect(afterFirst.length).toBeGreaterThanOrEqual(3);
+      const committedAfterFirst = await committed();
+      expect(Object.entries(ends).some(([p, end]) => (committedAfterFirst[p] ?? -1) < end)).toBe(true);
+
+      const second = await runSink(5);
+      expect(second.signal).toBe('SIGKILL');
+      const afterSecond = await listKeys(s3, rawRoot(prefix));
+      // The restart found the crashed chunk's pending record and replayed its exact range.
+      expect(second.stdout).toContain('replaying an uncommitted chunk');
+
+      const last = await runSink();
+      expect({ code: last.code, signal: last.signal }).toEqual({ code: 0, signal: null });
+      expect(last.stdout).toContain('replaying an uncommitted chunk');
+      expect(`${second.stdout}${last.stdout}`).not.toContain('deleting objects of an uncommitted chunk');
+      expect(await committed()).toEqual(ends);
+
+      const { rows, keys } = await readLake(s3, prefix);
+      expectExactlyOnce(rows, events, prefix);
+      // Objects written before each crash were rewritten under the identical names.
+      for (const k of [...afterFirst, ...afterSecond]) expect(keys).toContain(k);
+      expect(await highWater(s3, prefix)).toEqual(ends);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
