@@ -10,6 +10,10 @@ import type { ServiceName } from '../stack/services';
 import { registerGeneratorCommands } from '../generator/cli';
 import { registerControlCommands } from './control';
 import { registerDlqCommands } from './dlq';
+import { runWorker } from '../activities/worker';
+import { runApi } from '../serving/main';
+import { prepareDemo } from './demo';
+import { waitUntil } from '../core/retry';
 import { registerSinkCommands } from '../ingest/cli';
 
 const SERVICES: ServiceName[] = ['kafka', 'temporal', 'minio'];
@@ -97,7 +101,6 @@ program
   .command('worker')
   .description('run the Temporal worker (batch-layer workflows and activities) in the foreground')
   .action(async () => {
-    const { runWorker } = await import('../activities/worker');
     await runWorker();
   });
 
@@ -105,28 +108,42 @@ program
   .command('api')
   .description('run the REST API in the foreground')
   .action(async () => {
-    const { runApi } = await import('../serving/main');
     await runApi();
   });
 
 program
   .command('start')
-  .description('start the whole platform locally: the stack (rtap up), then the worker and API processes; Ctrl-C stops the processes, `rtap down` the stack')
+  .description(
+    'start the whole platform locally: the stack (rtap up), the worker, the API, the lake sink, and demo traffic ' +
+      'from the generator through the API; Ctrl-C stops the processes, `rtap down` the stack',
+  )
   .addOption(new Option('--no-stack', 'do not run `rtap up` first (services already running or external)'))
-  .action(async (opts: { stack: boolean }) => {
+  .addOption(new Option('--no-demo', 'no demo traffic'))
+  .option('--demo-rate <events/s>', 'demo traffic rate', positiveInt, 200)
+  .option('--demo-tenants <n>', 'tenants in the demo traffic', positiveInt, 200)
+  .action(async (opts: { stack: boolean; demo: boolean; demoRate: number; demoTenants: number }) => {
+    const cfg = config();
     if (opts.stack) {
-      await up(config(), say);
+      await up(cfg, say);
       printWhere();
     }
-    const children = ['worker', 'api'].map((role) => startRole(role));
-    const cfg = config();
-    say(`platform running: API http://${cfg.api.host}:${cfg.api.port} (health: /api/v2/ops/health/detailed), Temporal UI ${cfg.temporal.uiUrl}; Ctrl-C to stop`);
+    const children = ['worker', 'api', 'sink'].map((role) => startRole(role, [role]));
+    const apiUrl = `http://${cfg.api.host}:${cfg.api.port}`;
+    if (opts.demo) {
+      const seed = 7;
+      const { apiKey, tenants } = await prepareDemo(cfg, { tenants: opts.demoTenants, seed });
+      if (!(await waitUntil(async () => (await fetch(`${apiUrl}/healthz`)).ok, 60000))) throw new RtapError(`the API did not answer at ${apiUrl} within 60 s`);
+      say(`demo traffic: ${opts.demoRate} events/s for ${tenants} tenants through ${apiUrl}/api/v2/events/batch`);
+      const generatorArgs = ['generate', '--to', 'http', '--url', apiUrl, '--rate', String(opts.demoRate), '--duration', '720h', '--tenants', String(opts.demoTenants), '--seed', String(seed), '--quiet'];
+      children.push(startRole('demo', generatorArgs, { RTAP_API_KEY: apiKey }));
+    }
+    say(`platform running: API ${apiUrl} (health: /api/v2/ops/health/detailed, metrics: /metrics), Temporal UI ${cfg.temporal.uiUrl}; Ctrl-C to stop`);
     await new Promise<void>((resolve) => {
       let stopping = false;
       const stop = () => {
         if (stopping) return;
         stopping = true;
-        say('stopping worker and API…');
+        say('stopping the platform processes…');
         for (const c of children) c.kill('SIGTERM');
       };
       process.on('SIGINT', stop);
@@ -145,8 +162,8 @@ program
     });
   });
 
-function startRole(role: string): ChildProcess {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtap'), role], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startRole(role: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtap'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const prefix = (chunk: Buffer) =>
     chunk
       .toString()

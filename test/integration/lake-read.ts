@@ -1,0 +1,75 @@
+// Reads the lake back for assertions: lists objects under a prefix, downloads every raw chunk
+// and reads them all with DuckDB.
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { openDuckDb, sqlLiteral } from '../../core/duckdb';
+import { highWaterKey, parseHighWater, rawRoot } from '../../core/lake';
+import { getText } from '../../ingest/manifests';
+import { cfg } from './helpers';
+
+export async function listKeys(s3: S3Client, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await s3.send(new ListObjectsV2Command({ Bucket: cfg.s3.bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = out.NextContinuationToken;
+  } while (token);
+  return keys.sort();
+}
+
+export async function highWater(s3: S3Client, prefix: string): Promise<Record<string, number>> {
+  const text = await getText(s3, cfg.s3.bucket, highWaterKey(prefix));
+  return (text && parseHighWater(text)?.partitions) || {};
+}
+
+export function reached(hw: Record<string, number>, ends: Record<string, number>): boolean {
+  return Object.entries(ends).every(([p, end]) => (hw[p] ?? 0) >= end);
+}
+
+export interface LakeRow {
+  event_id: string;
+  tenant_id: string;
+  _partition: number;
+  _offset: string;
+  event_time: string;
+  final_total: number;
+  filename: string;
+  event_json: string;
+}
+
+/** Downloads every raw object under the prefix and reads them all back with DuckDB. */
+export async function readLake(s3: S3Client, prefix: string): Promise<{ rows: LakeRow[]; keys: string[]; unsortedFiles: number }> {
+  const keys = (await listKeys(s3, rawRoot(prefix))).filter((k) => k.endsWith('.parquet'));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-lake-read-'));
+  try {
+    for (const key of keys) {
+      const out = await s3.send(new GetObjectCommand({ Bucket: cfg.s3.bucket, Key: key }));
+      const file = path.join(dir, key);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, await out.Body!.transformToByteArray());
+    }
+    if (keys.length === 0) return { rows: [], keys, unsortedFiles: 0 };
+    const { instance, connection } = await openDuckDb({ threads: 1, memoryLimit: '1GB' });
+    try {
+      const glob = sqlLiteral(path.join(dir, '**', '*.parquet'));
+      const src = `read_parquet(${glob}, filename = true, file_row_number = true)`;
+      const rows = (await connection.runAndReadAll(
+        `SELECT event_id, tenant_id, _partition, _offset, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%fZ') AS event_time, final_total, filename, event_json FROM ${src}`,
+      )).getRowObjectsJson() as unknown as LakeRow[];
+      const unsorted = (await connection.runAndReadAll(`
+        SELECT count(*) AS n FROM (
+          SELECT tenant_id, lag(tenant_id) OVER (PARTITION BY filename ORDER BY file_row_number) AS prev FROM ${src})
+        WHERE prev > tenant_id`)).getRowObjectsJson();
+      return { rows, keys, unsortedFiles: Number(unsorted[0].n) };
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
