@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { BatchingProducer } from '../core/batching-producer';
 import { config, type RtapConfig } from '../core/config';
 import { ControlPlane } from '../core/control';
-import { IDEMPOTENT_RETRY, createKafka } from '../core/kafka';
+import { IDEMPOTENT_RETRY, TOPICS, createKafka } from '../core/kafka';
 import { createLogger } from '../core/logger';
 import { createApp } from './app';
 import { createIngestStep, resolvePiiKeyring } from '../core/ingest-step';
@@ -13,11 +13,18 @@ export interface RunningApi {
   close: () => Promise<void>;
 }
 
-export async function startApi(cfg: RtapConfig = config()): Promise<RunningApi> {
+export interface ApiTopics {
+  events: string;
+  dlq: string;
+  control: string;
+}
+
+/** Starts the API; `topics` lets a benchmark run it against its own topics. */
+export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = { events: TOPICS.events, dlq: TOPICS.eventsDlq, control: TOPICS.control }): Promise<RunningApi> {
   const log = createLogger('api');
   const keyring = resolvePiiKeyring(cfg, log);
   const kafka = createKafka(cfg.kafka);
-  const control = new ControlPlane(kafka, log);
+  const control = new ControlPlane(kafka, log, topics.control);
   await control.start();
   const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
   await kafkaProducer.connect();
@@ -28,7 +35,7 @@ export async function startApi(cfg: RtapConfig = config()): Promise<RunningApi> 
     ackTimeoutMs: cfg.ingest.ackTimeoutMs,
   });
   const step = createIngestStep({ keyring, isActiveTenant: (id) => control.state.activeTenant(id) !== undefined });
-  const app = createApp({ cfg, ingest: { cfg: cfg.ingest, control: control.state, step, producer } });
+  const app = createApp({ cfg, ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics } });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(cfg.api.port, cfg.api.host, () => resolve(s));
     s.once('error', reject);
