@@ -1,20 +1,17 @@
 // The ingestion API on real Kafka: HTTP batches → `events` / `events.dlq`, every error case with
 // its precise status and field, and `rtap dlq replay` after a fix. Each run uses its own topics.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { logLevel, type Kafka, type Producer } from 'kafkajs';
-import { BatchingProducer } from '../../core/batching-producer';
-import { ControlPlane } from '../../core/control';
+import { logLevel, type Kafka } from 'kafkajs';
+import type { ControlPlane } from '../../core/control';
 import { DLQ_HEADERS, headerString } from '../../core/dlq';
 import { createIngestStep } from '../../core/ingest-step';
-import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
+import { createKafka } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import { TOKEN_PATTERN, createKeyring } from '../../core/pii';
 import type { RtapEvent } from '../../core/schema';
 import { EventGenerator } from '../../generator/generator';
 import { replayDlq } from '../../ingest/dlq-replay';
-import { createApp } from '../../serving/app';
 import { cfg, uniqueName } from './helpers';
+import { startIngestApi, type ApiHarness } from './api-harness';
 import { createTopics, readTopic } from './kafka-read';
 
 const topics = { events: uniqueName('events'), dlq: uniqueName('dlq'), control: uniqueName('control') };
@@ -27,17 +24,14 @@ const allTenants = [...new Set(pool.map((e) => e.tenant_id))].sort();
 const lateTenant = allTenants[allTenants.length - 1];
 
 let kafka: Kafka;
+let api: ApiHarness;
 let control: ControlPlane;
-let rawProducer: Producer;
-let producer: BatchingProducer;
-let server: Server;
-let base: string;
 let platformKey: string;
 let tenantKey: string;
 let tenantOfKey: string;
 
 async function post(path: string, body: unknown, key: string | null = platformKey, raw?: string) {
-  const res = await fetch(`${base}${path}`, {
+  const res = await fetch(`${api.base}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) },
     body: raw ?? JSON.stringify(body),
@@ -53,33 +47,16 @@ beforeAll(async () => {
     { topic: topics.dlq, numPartitions: 1 },
     { topic: topics.control, numPartitions: 1 },
   ]);
-  control = new ControlPlane(kafka, log, topics.control);
-  await control.start();
+  api = await startIngestApi({ kafka, cfg, topics, keyring, ingest: { maxEventsPerRequest: 200, maxRequestBytes: 2 << 20 } });
+  control = api.control;
   await control.putTenants(allTenants.filter((t) => t !== lateTenant).map((tenant_id) => ({ tenant_id })));
   platformKey = (await control.createApiKey('*', ['ingest'], 'test platform')).apiKey;
   tenantOfKey = allTenants[0];
   tenantKey = (await control.createApiKey(tenantOfKey, ['ingest', 'read'], 'test tenant')).apiKey;
-
-  rawProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
-  await rawProducer.connect();
-  producer = new BatchingProducer(rawProducer, { maxQueuedBytes: 32 << 20, maxSendBytes: 4 << 20, enqueueTimeoutMs: 2000, ackTimeoutMs: 10000 });
-  const step = createIngestStep({ keyring, isActiveTenant: (id) => control.state.activeTenant(id) !== undefined });
-  const app = createApp({
-    cfg,
-    checks: {},
-    ingest: { cfg: { ...cfg.ingest, maxEventsPerRequest: 200, maxRequestBytes: 2 << 20 }, control: control.state, step, producer, topics },
-  });
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await producer.close();
-  await rawProducer.disconnect();
-  await control.stop();
+  await api.close();
 });
 
 const registered = (e: RtapEvent) => e.tenant_id !== lateTenant;

@@ -1,34 +1,23 @@
 // End to end on the real stack: generated traffic (with data-quality defects) over HTTP → the
 // ingestion API → Kafka → the lake sink → Parquet on MinIO → DuckDB. The lake must hold exactly
 // the events the API accepted: same ids, once each, with the content Kafka holds.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { logLevel, type Kafka, type Producer } from 'kafkajs';
-import { BatchingProducer } from '../../core/batching-producer';
-import { ControlPlane } from '../../core/control';
-import { createIngestStep } from '../../core/ingest-step';
-import { IDEMPOTENT_RETRY, createKafka } from '../../core/kafka';
-import { createLogger } from '../../core/logger';
-import { createKeyring } from '../../core/pii';
+import { logLevel, type Kafka } from 'kafkajs';
+import { createKafka } from '../../core/kafka';
 import { waitUntil } from '../../core/retry';
 import { createS3 } from '../../core/s3';
 import type { RtapEvent } from '../../core/schema';
 import { EventGenerator } from '../../generator/generator';
 import { createLakeSink } from '../../ingest/sink';
-import { createApp } from '../../serving/app';
 import { cfg, uniqueName } from './helpers';
+import { startIngestApi, type ApiHarness } from './api-harness';
 import { createTopics, readTopic } from './kafka-read';
 import { highWater, readLake, reached } from './lake-read';
 
 const topics = { events: uniqueName('e2e-events'), dlq: uniqueName('e2e-dlq'), control: uniqueName('e2e-control') };
 const prefix = uniqueName('e2e-lake');
-const log = createLogger('test');
 const s3 = createS3(cfg.s3);
 let kafka: Kafka;
-let control: ControlPlane;
-let rawProducer: Producer;
-let producer: BatchingProducer;
-let server: Server;
+let api: ApiHarness;
 
 beforeAll(async () => {
   kafka = createKafka(cfg.kafka, { logLevel: logLevel.NOTHING });
@@ -37,41 +26,25 @@ beforeAll(async () => {
     { topic: topics.dlq, numPartitions: 1 },
     { topic: topics.control, numPartitions: 1 },
   ]);
-  control = new ControlPlane(kafka, log, topics.control);
-  await control.start();
-  rawProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
-  await rawProducer.connect();
-  producer = new BatchingProducer(rawProducer, { maxQueuedBytes: 32 << 20, maxSendBytes: 4 << 20, enqueueTimeoutMs: 2000, ackTimeoutMs: 10000 });
-  const step = createIngestStep({
-    keyring: createKeyring({ v1: 'e2e-test-secret-0123456' }, 'v1'),
-    isActiveTenant: (id) => control.state.activeTenant(id) !== undefined,
-  });
-  const app = createApp({ cfg, checks: {}, ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics } });
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  api = await startIngestApi({ kafka, cfg, topics });
 });
 
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await producer.close();
-  await rawProducer.disconnect();
-  await control.stop();
+  await api.close();
   s3.destroy();
 });
 
 test('exactly the accepted events reach the lake, once each, with the content Kafka holds', async () => {
   // Fraud and defects on: defects must be rejected, fraud is ordinary data at this stage.
   const gen = new EventGenerator({ seed: 21, tenants: 40, users: 3000, fraudRate: 0.05, defectRate: 0.05 });
-  await control.putTenants(gen.world.tenants.map((t) => ({ tenant_id: t.id })));
-  const { apiKey } = await control.createApiKey('*', ['ingest'], 'e2e');
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await api.control.putTenants(gen.world.tenants.map((t) => ({ tenant_id: t.id })));
+  const { apiKey } = await api.control.createApiKey('*', ['ingest'], 'e2e');
 
   const accepted = new Set<string>();
   let rejected = 0;
   for (let batch = 0; batch < 8; batch++) {
     const events = Array.from({ length: 250 }, () => JSON.parse(JSON.stringify(gen.next().event)) as RtapEvent);
-    const res = await fetch(`${base}/api/v2/events/batch`, {
+    const res = await fetch(`${api.base}/api/v2/events/batch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
       body: JSON.stringify({ events }),

@@ -3,39 +3,27 @@
 // answers 503 with Retry-After; after the restart it recovers, and every event it ever
 // acknowledged with a 2xx is in the topic.
 import * as fs from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { logLevel, type Kafka, type Producer } from 'kafkajs';
-import { BatchingProducer } from '../../core/batching-producer';
+import { logLevel, type Kafka } from 'kafkajs';
 import { loadConfig } from '../../core/config';
-import { ControlPlane } from '../../core/control';
-import { createIngestStep } from '../../core/ingest-step';
-import { IDEMPOTENT_RETRY, createKafka } from '../../core/kafka';
-import { createLogger } from '../../core/logger';
-import { createKeyring } from '../../core/pii';
+import { createKafka } from '../../core/kafka';
 import { sleep, waitUntil } from '../../core/retry';
 import type { RtapEvent } from '../../core/schema';
 import { EventGenerator } from '../../generator/generator';
-import { createApp } from '../../serving/app';
 import { processPaths, spawnDetached, stopProcess } from '../../stack/process';
 import { serviceDefs } from '../../stack/services';
 import { cfg as sharedCfg } from './helpers';
+import { startIngestApi, type ApiHarness } from './api-harness';
 import { createTopics, readTopic } from './kafka-read';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtap-outage-'));
 const cfg = loadConfig({ RTAP_PORT_OFFSET: '31000', RTAP_DATA_DIR: dataDir, RTAP_CACHE_DIR: sharedCfg.cacheDir });
 const kafkaService = serviceDefs(cfg).find((s) => s.name === 'kafka')!;
 const brokerPaths = processPaths(dataDir, 'kafka');
-const log = createLogger('test');
 
 let kafka: Kafka;
-let control: ControlPlane;
-let rawProducer: Producer;
-let producer: BatchingProducer;
-let server: Server;
-let base: string;
+let api: ApiHarness | undefined;
 let apiKey: string;
 
 async function startBroker(): Promise<void> {
@@ -53,26 +41,18 @@ beforeAll(async () => {
     { topic: 'events.dlq', numPartitions: 1 },
     { topic: 'control', numPartitions: 1 },
   ]);
-  control = new ControlPlane(kafka, log);
-  await control.start();
-  await control.putTenants(gen.world.tenants.map((t) => ({ tenant_id: t.id })));
-  apiKey = (await control.createApiKey('*', ['ingest'], 'outage test')).apiKey;
-  rawProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
-  await rawProducer.connect();
-  producer = new BatchingProducer(rawProducer, { maxQueuedBytes: 8 << 20, maxSendBytes: 1 << 20, enqueueTimeoutMs: 1000, ackTimeoutMs: 3000 });
-  const step = createIngestStep({ keyring: createKeyring({ v1: 'outage-test-secret-0123' }, 'v1'), isActiveTenant: (id) => control.state.activeTenant(id) !== undefined });
-  const app = createApp({ cfg, checks: {}, ingest: { cfg: cfg.ingest, control: control.state, step, producer } });
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  api = await startIngestApi({
+    kafka,
+    cfg,
+    topics: { events: 'events', dlq: 'events.dlq', control: 'control' },
+    producer: { maxQueuedBytes: 8 << 20, maxSendBytes: 1 << 20, enqueueTimeoutMs: 1000, ackTimeoutMs: 3000 },
   });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await api.control.putTenants(gen.world.tenants.map((t) => ({ tenant_id: t.id })));
+  apiKey = (await api.control.createApiKey('*', ['ingest'], 'outage test')).apiKey;
 });
 
 afterAll(async () => {
-  if (server) await new Promise((r) => server.close(r));
-  await producer?.close();
-  await rawProducer?.disconnect().catch(() => undefined);
-  await control?.stop().catch(() => undefined);
+  await api?.close();
   await stopProcess(brokerPaths, 30000);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
@@ -81,7 +61,7 @@ const gen = new EventGenerator({ seed: 99, tenants: 10, users: 500, fraudRate: 0
 const nextBatch = (n: number): RtapEvent[] => Array.from({ length: n }, () => structuredClone(gen.next().event));
 
 async function postBatch(events: RtapEvent[]) {
-  const res = await fetch(`${base}/api/v2/events/batch`, {
+  const res = await fetch(`${api!.base}/api/v2/events/batch`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
     body: JSON.stringify({ events }),
