@@ -1,6 +1,7 @@
 // Drives a generator into a sink at a target rate: batches of at most ~100 ms of traffic, a few
 // sends in flight while the next batch is generated, a live progress line on stderr, and a
-// summary at the end. Optional PII tokenization (for producers that bypass the ingestion API).
+// summary at the end. Kafka output generates in a worker thread instead (generator/worker.ts)
+// and shares the send loop (`drive`). Optional PII tokenization (for producers that bypass the ingestion API).
 import { performance } from 'node:perf_hooks';
 import { isRetriable, errorMessage, RtapError } from '../core/errors';
 import { tokenize, tokenizeEvent, type PiiKeyring } from '../core/pii';
@@ -54,18 +55,69 @@ export function toMessage(g: GeneratedEvent, keyring?: PiiKeyring): OutMessage {
   return { key, value: JSON.stringify(tokenizeEvent(g.event, keyring)), label };
 }
 
-export async function runGenerator(gen: EventGenerator, sink: Sink, o: RunOptions): Promise<RunSummary> {
-  const fraudByScenario: Record<string, number> = {};
-  const defects: Record<string, number> = {};
+/** Running totals a feed adds to as it hands out events. */
+export interface FeedStats {
+  /** Characters of serialized event JSON. */
+  bytes: number;
+  fraudByScenario: Record<string, number>;
+  defects: Record<string, number>;
+}
+
+/** Counts a label into per-scenario and per-defect totals. */
+export function countLabel(label: Label, fraudByScenario: Record<string, number>, defects: Record<string, number>): void {
+  if (label === NORMAL_LABEL) return;
+  if (label.scenario) fraudByScenario[label.scenario] = (fraudByScenario[label.scenario] ?? 0) + 1;
+  if (label.defect) defects[label.defect] = (defects[label.defect] ?? 0) + 1;
+}
+
+/** Where batches come from and go to: generated in this thread (`runGenerator`) or in a worker (`generator/worker.ts`). */
+export interface Feed<B> {
+  readonly description: string;
+  open(): Promise<void>;
+  /** The next `n` events of the stream, in order; adds them to `stats`. */
+  take(n: number, stats: FeedStats): B | Promise<B>;
+  send(batch: B): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+/** Events per batch: at most ~100 ms of traffic when throttled. */
+export function batchCapFor(o: Pick<RunOptions, 'fast' | 'batchSize' | 'rate'>): number {
+  return o.fast ? o.batchSize : Math.max(1, Math.min(o.batchSize, Math.ceil(o.rate / 10)));
+}
+
+/** Generates and serializes in this thread, then sends. */
+export function runGenerator(gen: EventGenerator, sink: Sink, o: RunOptions): Promise<RunSummary> {
+  const feed: Feed<OutMessage[]> = {
+    description: sink.description,
+    open: () => sink.open(),
+    take: (n, stats) => {
+      const batch: OutMessage[] = new Array<OutMessage>(n);
+      for (let i = 0; i < n; i++) {
+        const g = gen.next();
+        countLabel(g.label, stats.fraudByScenario, stats.defects);
+        const m = toMessage(g, o.keyring);
+        stats.bytes += m.value.length;
+        batch[i] = m;
+      }
+      return batch;
+    },
+    send: (batch) => sink.send(batch),
+    close: () => sink.close(),
+  };
+  return drive(feed, o);
+}
+
+/** The send loop shared by both feeds: throttling, sends in flight, progress, failures, summary. */
+export async function drive<B>(feed: Feed<B>, o: RunOptions): Promise<RunSummary> {
+  const stats: FeedStats = { bytes: 0, fraudByScenario: {}, defects: {} };
   const p: Progress = { generated: 0, sent: 0, rejected: 0, errors: 0, elapsedMs: 0, currentRate: 0 };
-  let bytes = 0;
   let consecutiveFailures = 0;
   let fatal: unknown;
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
   let lastTick = started;
   let lastSent = 0;
-  const batchCap = o.fast ? o.batchSize : Math.max(1, Math.min(o.batchSize, Math.ceil(o.rate / 10)));
+  const batchCap = batchCapFor(o);
 
   const tick = (force: boolean) => {
     const now = performance.now();
@@ -77,13 +129,7 @@ export async function runGenerator(gen: EventGenerator, sink: Sink, o: RunOption
     o.onProgress?.({ ...p });
   };
 
-  const count = (label: Label) => {
-    if (label === NORMAL_LABEL) return;
-    if (label.scenario) fraudByScenario[label.scenario] = (fraudByScenario[label.scenario] ?? 0) + 1;
-    if (label.defect) defects[label.defect] = (defects[label.defect] ?? 0) + 1;
-  };
-
-  await sink.open();
+  await feed.open();
   try {
     while (p.generated < o.count && !o.signal?.aborted && fatal === undefined) {
       const n = Math.min(batchCap, o.count - p.generated);
@@ -96,17 +142,10 @@ export async function runGenerator(gen: EventGenerator, sink: Sink, o: RunOption
           continue;
         }
       }
-      const batch: OutMessage[] = new Array<OutMessage>(n);
-      for (let i = 0; i < n; i++) {
-        const g = gen.next();
-        count(g.label);
-        const m = toMessage(g, o.keyring);
-        bytes += m.value.length;
-        batch[i] = m;
-      }
+      const batch = await feed.take(n, stats);
       p.generated += n;
       while (inFlight.size >= o.maxInFlight) await Promise.race(inFlight);
-      const send: Promise<void> = sink
+      const send: Promise<void> = feed
         .send(batch)
         .then((r) => {
           p.sent += r.sent;
@@ -114,7 +153,7 @@ export async function runGenerator(gen: EventGenerator, sink: Sink, o: RunOption
           consecutiveFailures = 0;
         })
         .catch((err: unknown) => {
-          p.errors += batch.length;
+          p.errors += n;
           consecutiveFailures++;
           if ((err instanceof RtapError && !isRetriable(err)) || consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) fatal ??= err;
         })
@@ -123,12 +162,22 @@ export async function runGenerator(gen: EventGenerator, sink: Sink, o: RunOption
       tick(false);
     }
     await Promise.all(inFlight);
+  } catch (err) {
+    fatal ??= err;
+    await Promise.all(inFlight);
   } finally {
-    await sink.close().catch((err: unknown) => (fatal ??= err));
+    await feed.close().catch((err: unknown) => (fatal ??= err));
   }
   tick(true);
   if (fatal !== undefined) {
-    throw fatal instanceof RtapError ? fatal : new RtapError(`sending to ${sink.description} failed: ${errorMessage(fatal)}`, { cause: fatal });
+    throw fatal instanceof RtapError ? fatal : new RtapError(`sending to ${feed.description} failed: ${errorMessage(fatal)}`, { cause: fatal });
   }
-  return { ...p, averageRate: (p.sent * 1000) / Math.max(1, p.elapsedMs), fraudByScenario, defects, bytes, interrupted: o.signal?.aborted ?? false };
+  return {
+    ...p,
+    averageRate: (p.sent * 1000) / Math.max(1, p.elapsedMs),
+    fraudByScenario: stats.fraudByScenario,
+    defects: stats.defects,
+    bytes: stats.bytes,
+    interrupted: o.signal?.aborted ?? false,
+  };
 }

@@ -1,16 +1,22 @@
 // Ingestion benchmark: sustained events/s through HTTP into Kafka with full 2–4 KB events, and
 // request latency p50/p95/p99 — against, in the same run, Kafka's own kafka-producer-perf-test
-// at the same record size (the physical limit of this broker on this machine).
+// at the same record size (the physical limit of this broker on this machine); then the lake
+// sink drains what HTTP ingested, so "sink faster than ingest" is measured on the same events.
 //   npx tsx bench/ingest/http.ts [seconds=20] [concurrency=4] [batch=500]
 // The API runs in its own process (as in production); this process only sends pre-built bodies.
 import { execFile, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { loadConfig, REPO_ROOT } from '../../core/config';
+import type { Kafka } from 'kafkajs';
+import { loadConfig, REPO_ROOT, type RtapConfig } from '../../core/config';
 import { ControlPlane } from '../../core/control';
 import { createKafka } from '../../core/kafka';
+import { highWaterKey, parseHighWater } from '../../core/lake';
 import { createLogger } from '../../core/logger';
 import { sleep, waitUntil } from '../../core/retry';
+import { createS3 } from '../../core/s3';
 import { EventGenerator } from '../../generator/generator';
+import { getText } from '../../ingest/manifests';
+import { createLakeSink } from '../../ingest/sink';
 import { provisionedPaths } from '../../stack/provision';
 
 const SECONDS = Number(process.argv[2] ?? 20);
@@ -96,15 +102,43 @@ async function main(): Promise<void> {
 
     const perf = await producerPerfTest(cfg.cacheDir, cfg.kafka.brokers.join(','), `${topics.events}-perf`, avgEventBytes, 200000);
 
+    const sinkRate = await drainWithSink(cfg, kafka, topics.events);
+
     const line = (label: string, value: string) => process.stdout.write(`${label.padEnd(46)} ${value}\n`);
     process.stdout.write(`\nrtap ingest benchmark (${SECONDS}s measured after ${WARMUP_SECONDS}s warm-up, ${CONCURRENCY} connections, ${BATCH} events/request, avg event ${avgEventBytes} B)\n`);
     line('HTTP → Kafka (acks=all, idempotent):', `${httpRate.toFixed(0)} events/s, ${((httpRate * avgEventBytes) / 1e6).toFixed(1)} MB/s`);
     line('request latency p50 / p95 / p99:', `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 95).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms (${latencies.length} requests, ${errors} non-200)`);
     line('kafka-producer-perf-test (same record size):', `${perf.toFixed(0)} records/s`);
     line('ratio HTTP / perf-test:', (httpRate / perf).toFixed(2));
+    line('lake sink, same events → Parquet on S3:', `${sinkRate.toFixed(0)} events/s`);
+    line('ratio sink / HTTP ingest:', (sinkRate / httpRate).toFixed(2));
   } finally {
     api.kill('SIGTERM');
   }
+}
+
+/** Runs the lake sink over everything HTTP put in the topic; events/s from start to durable high-water. */
+async function drainWithSink(cfg: RtapConfig, kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+  await admin.disconnect();
+  const total = Object.values(ends).reduce((a, b) => a + b, 0);
+  const s3 = createS3(cfg.s3);
+  const prefix = `bench/${topic}`;
+  const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic, groupId: `${topic}-sink`, dlqTopic: topics.dlq, prefix, flushIntervalMs: 2000 });
+  const started = Date.now();
+  await sink.start();
+  const caughtUp = async () => {
+    const text = await getText(s3, cfg.s3.bucket, highWaterKey(prefix));
+    const hw = (text && parseHighWater(text)?.partitions) || {};
+    return Object.entries(ends).every(([p, end]) => (hw[p] ?? 0) >= end);
+  };
+  if (!(await waitUntil(caughtUp, 900_000, 100))) throw new Error('the sink did not catch up');
+  const seconds = (Date.now() - started) / 1000;
+  await sink.stop();
+  s3.destroy();
+  return total / seconds;
 }
 
 /** Kafka's own ProducerPerformance (kafka-tools jar of the provisioned distribution). */
