@@ -3,6 +3,7 @@
 import { logLevel, type Kafka } from 'kafkajs';
 import { createKafka } from '../../core/kafka';
 import { cfg, uniqueName } from './helpers';
+import { createTopics, readTopic } from './kafka-read';
 
 let kafka: Kafka;
 
@@ -12,34 +13,8 @@ beforeAll(() => {
 
 async function createTopic(partitions: number): Promise<string> {
   const topic = uniqueName('smoke');
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  await admin.disconnect();
+  await createTopics(kafka, [{ topic, numPartitions: partitions }]);
   return topic;
-}
-
-async function consumeAll(topic: string, groupId: string, expected: number, isolation: 'committed' | 'uncommitted' = 'uncommitted') {
-  const consumer = kafka.consumer({ groupId, readUncommitted: isolation === 'uncommitted' });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const seen: { key: string; value: string; partition: number; offset: string }[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out with ${seen.length}/${expected} messages`)), 60000);
-    consumer
-      .run({
-        eachMessage: async ({ partition, message }) => {
-          seen.push({ key: message.key!.toString(), value: message.value!.toString(), partition, offset: message.offset });
-          if (seen.length >= expected) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
-  return seen;
 }
 
 test('idempotent produce with acks=all is consumed once per message by a consumer group', async () => {
@@ -51,14 +26,14 @@ test('idempotent produce with acks=all is consumed once per message by a consume
   await producer.disconnect();
   expect(acks.every((a) => a.errorCode === 0)).toBe(true);
 
-  const seen = await consumeAll(topic, uniqueName('g'), messages.length);
+  const seen = await readTopic(kafka, topic, messages.length);
   expect(seen).toHaveLength(messages.length);
   expect(new Set(seen.map((m) => JSON.parse(m.value).i)).size).toBe(messages.length);
   // Same key, same partition: the ordering guarantee the speed layer relies on.
   const partitionOfKey = new Map<string, number>();
   for (const m of seen) {
-    expect(partitionOfKey.get(m.key) ?? m.partition).toBe(m.partition);
-    partitionOfKey.set(m.key, m.partition);
+    expect(partitionOfKey.get(m.key!) ?? m.partition).toBe(m.partition);
+    partitionOfKey.set(m.key!, m.partition);
   }
 });
 
@@ -118,7 +93,8 @@ test('transactional consume-transform-produce commits output and input offsets a
   const committedByPartition = Object.fromEntries(committed[0].partitions.map((p) => [p.partition, p.offset]));
   for (const end of endOffsets) expect(committedByPartition[end.partition]).toBe(end.high);
 
-  const out = await consumeAll(output, uniqueName('reader'), 40, 'committed');
+  // readTopic reads committed data only (kafkajs default isolation), so aborted output stays invisible.
+  const out = await readTopic(kafka, output, 40);
   expect(out.map((m) => Number(m.value)).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i * 10));
   expect(out.some((m) => m.key === 'aborted')).toBe(false);
 });
