@@ -6,9 +6,10 @@ import { createKafka, TOPICS } from '../core/kafka';
 import { loadPiiKeyring } from '../core/pii';
 import { registerSchemaCommands } from '../core/schema/cli';
 import { FRAUD_SCENARIOS, type FraudScenario } from './events';
-import { DEFAULT_OPTIONS, EventGenerator } from './generator';
+import { DEFAULT_OPTIONS, EventGenerator, type GeneratorOptions } from './generator';
 import { runGenerator, type Progress } from './run';
 import { HttpSink, KafkaSink, labelsPathFor, NdjsonSink, ParquetSink, type Sink } from './sinks';
+import { runGeneratorInWorker } from './worker';
 
 const OUTPUTS = ['kafka', 'http', 'ndjson', 'parquet'] as const;
 type Output = (typeof OUTPUTS)[number];
@@ -155,7 +156,7 @@ export function registerGeneratorCommands(program: Command): void {
       const count = o.count ?? Math.max(1, Math.round(o.rate * (o.duration ?? 10)));
       const keyring = o.tokenize ? loadPiiKeyring() : undefined;
       const sink = makeSink(o);
-      const gen = new EventGenerator({
+      const genOptions: GeneratorOptions = {
         seed: o.seed,
         tenants: o.tenants,
         users: o.users,
@@ -166,7 +167,7 @@ export function registerGeneratorCommands(program: Command): void {
         defectRate: o.defectRate,
         lateRate: o.lateRate,
         scenarios: o.scenarios,
-      });
+      };
       const tty = process.stderr.isTTY === true;
       let lastLine = 0;
       const onProgress = (p: Progress) => {
@@ -186,7 +187,9 @@ export function registerGeneratorCommands(program: Command): void {
       process.once('SIGINT', stop);
       if (!o.quiet) say(`${fmt(count)} events at ${o.fast ? 'full speed' : `${fmt(o.rate)}/s`} to ${sink.description} (seed ${o.seed})`);
       try {
-        const s = await runGenerator(gen, sink, { count, rate: o.rate, batchSize: o.batchSize, fast: o.fast ?? false, maxInFlight: o.to === 'kafka' ? 4 : o.to === 'http' ? 2 : 1, keyring, signal: abort.signal, onProgress });
+        const run = { count, rate: o.rate, batchSize: o.batchSize, fast: o.fast ?? false, maxInFlight: o.to === 'kafka' ? 4 : o.to === 'http' ? 2 : 1, keyring, signal: abort.signal, onProgress };
+        // Kafka: generate and serialize in a worker thread, send from this one (two cores).
+        const s = sink instanceof KafkaSink ? await runGeneratorInWorker(genOptions, sink, run) : await runGenerator(new EventGenerator(genOptions), sink, run);
         if (tty && !o.quiet) process.stderr.write('\n');
         const fraud = Object.values(s.fraudByScenario).reduce((a, b) => a + b, 0);
         process.stdout.write(

@@ -8,7 +8,7 @@ import { tokenize, tokenizeEvent, type PiiKeyring } from '../core/pii';
 import { sleep } from '../core/retry';
 import { NORMAL_LABEL, type Label } from './events';
 import type { EventGenerator, GeneratedEvent } from './generator';
-import type { OutMessage, Sink } from './sinks';
+import type { OutMessage, SendResult, Sink } from './sinks';
 
 export interface RunOptions {
   count: number;

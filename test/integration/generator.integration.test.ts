@@ -1,8 +1,9 @@
 // Generated events to a random Kafka topic and back, with labels in headers.
 import { createKafka } from '../../core/kafka';
-import { EventGenerator } from '../../generator/generator';
+import { DEFAULT_OPTIONS, EventGenerator } from '../../generator/generator';
 import { runGenerator, toMessage } from '../../generator/run';
 import { KafkaSink, LABEL_HEADER, SCHEMA_VERSION_HEADER } from '../../generator/sinks';
+import { runGeneratorInWorker } from '../../generator/worker';
 import { cfg, uniqueName } from './helpers';
 
 test('rtap generate → Kafka: every event arrives with key, schema_version and x-rtap-label headers', async () => {
@@ -52,6 +53,58 @@ test('rtap generate → Kafka: every event arrives with key, schema_version and 
       expect(m.key).toMatch(/^t_\d{5}:(u_\d+_\d+|anon_[0-9a-f]{20})$/);
       expect(m.value).not.toContain('"scenario"');
     }
+  } finally {
+    await consumer.disconnect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+});
+
+test('rtap generate → Kafka through the worker thread: the same messages, in the same order per key, as the single-threaded path', async () => {
+  const kafka = createKafka(cfg.kafka);
+  const topic = uniqueName('gen-worker-it');
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  const n = 3000;
+  const opts = { ...DEFAULT_OPTIONS, seed: 9, rate: 5000, fraudRate: 0.1, defectRate: 0.02 };
+  const consumer = kafka.consumer({ groupId: uniqueName('gen-worker-it-group') });
+  try {
+    const summary = await runGeneratorInWorker(opts, new KafkaSink(kafka, topic), { count: n, rate: 5000, batchSize: 400, fast: true, maxInFlight: 4 });
+    expect(summary).toMatchObject({ generated: n, sent: n, errors: 0, interrupted: false });
+
+    const received: { key: string; value: string; label: string; version: string }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          received.push({
+            key: message.key!.toString(),
+            value: message.value!.toString(),
+            label: String(message.headers?.[LABEL_HEADER]),
+            version: String(message.headers?.[SCHEMA_VERSION_HEADER]),
+          });
+          if (received.length >= n) resolve();
+        },
+      });
+    });
+    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${received.length}/${n} messages read back`)), 60_000))]);
+
+    const expected = new EventGenerator(opts);
+    const want = Array.from({ length: n }, () => toMessage(expected.next()));
+    const fmt = (m: { key: string; value: string; label: string }) => `${m.key}\u0000${m.label}\u0000${m.value}`;
+    expect(received.map(fmt).sort()).toEqual(want.map(fmt).sort());
+    // A key lives on one partition, so its messages come back in production order.
+    const byKey = (ms: { key: string; value: string; label: string }[]) => {
+      const m = new Map<string, string[]>();
+      for (const x of ms) m.set(x.key, [...(m.get(x.key) ?? []), fmt(x)]);
+      return m;
+    };
+    expect(byKey(received)).toEqual(byKey(want));
+    expect(new Set(received.map((m) => m.version))).toEqual(new Set(['2.1']));
+    const fraud = Object.values(summary.fraudByScenario).reduce((a, b) => a + b, 0);
+    expect(fraud).toBe(want.filter((m) => m.label.includes('"fraud":true')).length);
   } finally {
     await consumer.disconnect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
