@@ -5,6 +5,7 @@
 // measured on the `rtap generate --to kafka` path (generator in a worker thread) and, for
 // comparison, with everything on the main thread.
 //   npx tsx bench/generator/run.ts [--events 200000] [--kafka-events 100000] [--no-kafka]
+import '../../scripts/quiet-warnings.cjs';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../../core/config';

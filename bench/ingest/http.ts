@@ -4,6 +4,7 @@
 // sink drains what HTTP ingested, so "sink faster than ingest" is measured on the same events.
 //   npx tsx bench/ingest/http.ts [seconds=20] [concurrency=4] [batch=500]
 // The API runs in its own process (as in production); this process only sends pre-built bodies.
+import '../../scripts/quiet-warnings.cjs';
 import { execFile, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { Kafka } from 'kafkajs';

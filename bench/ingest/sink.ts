@@ -2,6 +2,7 @@
 // (1) a plain kafkajs eachBatch consumer that only reads them (baseline) and (2) the lake sink
 // writing them as Parquet to S3 and committing. Prints events/s of both and their ratio.
 //   npx tsx bench/ingest/sink.ts [events=100000] [partitions=6]
+import '../../scripts/quiet-warnings.cjs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../core/config';
