@@ -29,6 +29,7 @@ export function registerDlqCommands(program: Command): void {
           keyring: resolvePiiKeyring(cfg, log),
           isActiveTenant: (id) => control.state.activeTenant(id) !== undefined,
           source: 'replay',
+          maxEventBytes: cfg.ingest.maxEventBytes,
         });
         const line = (s: ReplayStats) => `scanned ${s.scanned}, replayed ${s.replayed}, still invalid ${s.stillInvalid}, skipped ${s.skipped}`;
         const stats = await replayDlq(

@@ -15,6 +15,7 @@ import { runApi } from '../serving/main';
 import { prepareDemo } from './demo';
 import { waitUntil } from '../core/retry';
 import { registerSinkCommands } from '../ingest/cli';
+import { positiveInt } from './options';
 
 const SERVICES: ServiceName[] = ['kafka', 'temporal', 'minio'];
 
@@ -26,12 +27,6 @@ function printWhere(): void {
   for (const { name, where } of describeAll(config())) {
     process.stdout.write(`  ${name.padEnd(9)} ${where.join('\n            ')}\n`);
   }
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }
 
 const program = new Command()

@@ -51,6 +51,8 @@ export interface IngestConfig {
   maxEventsPerRequest: number;
   /** Most bytes one batch request may carry (beyond it: 413). */
   maxRequestBytes: number;
+  /** Most bytes of one serialized event (beyond it the event is rejected as `event_too_large`). */
+  maxEventBytes: number;
   /** Event bytes held for Kafka across all requests; the bound that turns a slow Kafka into 503s. */
   maxQueuedBytes: number;
   /** How long a request waits for room in that queue. */
@@ -142,7 +144,9 @@ export function loadConfig(env: Env = process.env): RtapConfig {
     localPorts: ports,
     ingest: {
       maxEventsPerRequest: read.int('INGEST_MAX_EVENTS', 1000, 1, 100000),
-      maxRequestBytes: read.int('INGEST_MAX_BYTES', 8 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+      // Both stay below the 16 MiB max.message.bytes rtap sets on its topics (core/kafka.ts).
+      maxRequestBytes: read.int('INGEST_MAX_BYTES', 8 * 1024 * 1024, 1024, 12 * 1024 * 1024),
+      maxEventBytes: read.int('INGEST_MAX_EVENT_BYTES', 1024 * 1024, 1024, 12 * 1024 * 1024),
       maxQueuedBytes: read.int('INGEST_QUEUE_BYTES', 64 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
       enqueueTimeoutMs: read.int('INGEST_ENQUEUE_TIMEOUT_MS', 2000, 0, 600000),
       ackTimeoutMs: read.int('INGEST_ACK_TIMEOUT_MS', 10000, 100, 600000),

@@ -20,11 +20,13 @@ export interface IngestStepDeps {
   now?: () => Date;
   /** Who writes the dead letters: the API, or `rtap dlq replay` re-submitting them. */
   source?: 'api' | 'replay';
+  /** Largest serialized event accepted (INGEST_MAX_EVENT_BYTES). */
+  maxEventBytes?: number;
 }
 
 export type IngestStep = (raw: unknown, index: number, principal: ApiKeyRecord) => EventOutcome;
 
-export function createIngestStep({ keyring, isActiveTenant, now = () => new Date(), source = 'api' }: IngestStepDeps): IngestStep {
+export function createIngestStep({ keyring, isActiveTenant, now = () => new Date(), source = 'api', maxEventBytes = 1024 * 1024 }: IngestStepDeps): IngestStep {
   return (raw, index, principal) => {
     const receivedAt = now().toISOString();
     const reject = (code: string, violations: Violation[], tenantId?: string): EventOutcome => ({
@@ -60,6 +62,11 @@ export function createIngestStep({ keyring, isActiveTenant, now = () => new Date
     const tokenized = tokenizeEvent(event, keyring);
     // The server is the authority on ingestion time.
     const stamped = { ...tokenized, event_metadata: { ...tokenized.event_metadata, ingestion_timestamp: toMicrosIso(receivedAt) } };
+    const value = JSON.stringify(stamped);
+    const size = Buffer.byteLength(value);
+    if (size > maxEventBytes) {
+      return reject('event_too_large', [{ path: '$', reason: `the event is ${size} bytes; the limit is ${maxEventBytes} (INGEST_MAX_EVENT_BYTES)` }], event.tenant_id);
+    }
     return {
       kind: 'ok',
       index,
@@ -67,7 +74,7 @@ export function createIngestStep({ keyring, isActiveTenant, now = () => new Date
       tenantId: stamped.tenant_id,
       message: {
         key: stamped.partition_key,
-        value: JSON.stringify(stamped),
+        value,
         headers: { schema_version: stamped.schema_version, 'x-rtap-source-version': read.sourceVersion },
       },
     };

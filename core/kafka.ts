@@ -29,12 +29,20 @@ export function createKafka(cfg: KafkaConfig, overrides: Partial<KafkaJsConfig> 
   });
 }
 
+/**
+ * Largest record batch the event topics take. kafkajs sends one batch per partition per request
+ * and never splits it, so a hot partition (Zipf-sized tenants) can get a large one; the ingestion
+ * limits (INGEST_MAX_BYTES, INGEST_MAX_EVENT_BYTES) stay below this.
+ */
+export const EVENT_TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 /** The topics rtap needs, with their retention and compaction settings. */
 export function topicSpecs(cfg: KafkaConfig): ITopicConfig[] {
   const p = cfg.eventsPartitions;
+  const maxBytes = { name: 'max.message.bytes', value: String(EVENT_TOPIC_MAX_MESSAGE_BYTES) };
   return [
-    { topic: TOPICS.events, numPartitions: p, configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }] },
-    { topic: TOPICS.eventsDlq, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }] },
+    { topic: TOPICS.events, numPartitions: p, configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }, maxBytes] },
+    { topic: TOPICS.eventsDlq, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }, maxBytes] },
     { topic: TOPICS.anomalies, numPartitions: p },
     { topic: TOPICS.speedWindows, numPartitions: p, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
     { topic: TOPICS.control, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },

@@ -7,12 +7,7 @@ import { createKafka } from '../core/kafka';
 import { createLogger } from '../core/logger';
 import { createS3, ensureBucket } from '../core/s3';
 import { DEFAULT_SINK_OPTIONS, createLakeSink, type LakeSinkOptions } from './sink';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInt } from '../cli/options';
 
 interface SinkCliOptions {
   topic: string;

@@ -34,7 +34,11 @@ export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = {
     enqueueTimeoutMs: cfg.ingest.enqueueTimeoutMs,
     ackTimeoutMs: cfg.ingest.ackTimeoutMs,
   });
-  const step = createIngestStep({ keyring, isActiveTenant: (id) => control.state.activeTenant(id) !== undefined });
+  const step = createIngestStep({
+    keyring,
+    isActiveTenant: (id) => control.state.activeTenant(id) !== undefined,
+    maxEventBytes: cfg.ingest.maxEventBytes,
+  });
   const app = createApp({ cfg, ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics } });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(cfg.api.port, cfg.api.host, () => resolve(s));

@@ -92,6 +92,8 @@ function kafkaProperties(logDir: string, ports: LocalPorts): string {
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
     'auto.create.topics.enable=false',
+    // rtap's event topics take record batches up to 16 MiB (see core/kafka.ts).
+    'message.max.bytes=16777216',
     'num.partitions=6',
     'log.retention.hours=168',
     '',

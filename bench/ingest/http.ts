@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { loadConfig, REPO_ROOT, type RtapConfig } from '../../core/config';
 import { ControlPlane } from '../../core/control';
-import { createKafka } from '../../core/kafka';
+import { EVENT_TOPIC_MAX_MESSAGE_BYTES, createKafka } from '../../core/kafka';
 import { highWaterKey, parseHighWater } from '../../core/lake';
 import { createLogger } from '../../core/logger';
 import { sleep, waitUntil } from '../../core/retry';
@@ -34,12 +34,13 @@ function percentile(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   const cfg = loadConfig();
   const kafka = createKafka(cfg.kafka, { clientId: 'rtap-bench' });
+  const maxBytes = { name: 'max.message.bytes', value: String(EVENT_TOPIC_MAX_MESSAGE_BYTES) };
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
     topics: [
-      { topic: topics.events, numPartitions: cfg.kafka.eventsPartitions },
-      { topic: topics.dlq, numPartitions: 1 },
+      { topic: topics.events, numPartitions: cfg.kafka.eventsPartitions, configEntries: [maxBytes] },
+      { topic: topics.dlq, numPartitions: 1, configEntries: [maxBytes] },
       { topic: topics.control, numPartitions: 1 },
       { topic: `${topics.events}-perf`, numPartitions: cfg.kafka.eventsPartitions },
     ],

@@ -70,3 +70,14 @@ test('non-object payloads are dead letters, not crashes', () => {
     expect(out.kind).toBe('dlq');
   }
 });
+
+test('an event above the size limit is rejected as event_too_large, before it can fail a shared Kafka send', () => {
+  const small = createIngestStep({ keyring, isActiveTenant: (id) => tenants.has(id), maxEventBytes: 2048 });
+  // Additional properties are allowed (forward compatibility), so only the size can reject this.
+  const big = { ...structuredClone(events[0]), padding: 'x'.repeat(4096) };
+  const out = small(big, 0, platformKey);
+  expect(out.kind === 'dlq' && out.code).toBe('event_too_large');
+  expect(out.kind === 'dlq' && out.violations[0].reason).toMatch(/the limit is 2048/);
+  // The same event fits the default limit: the check is about size, nothing else.
+  expect(step(big, 0, platformKey).kind).toBe('ok');
+});
