@@ -1,6 +1,7 @@
 // Kafka client factory and the topic contract (see docs/data-contracts.md).
 import { Kafka, logLevel, type ITopicConfig, type KafkaConfig as KafkaJsConfig } from 'kafkajs';
 import type { KafkaConfig } from './config';
+import { withRetry } from './retry';
 
 export const TOPICS = {
   events: 'events',
@@ -58,6 +59,31 @@ export async function ensureTopics(kafka: Kafka, specs: ITopicConfig[]): Promise
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
     return missing.map((s) => s.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** kafkajs marks transient protocol errors (coordinator loading or moved, leader elections) as retriable. */
+export function isRetriableKafkaError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
+}
+
+/**
+ * A consumer group's committed offsets for one topic. The admin client does not retry a group
+ * coordinator that is still loading (a fresh broker) or has moved, so this does.
+ */
+export async function fetchCommittedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<{ partition: number; offset: string }[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [result] = await withRetry(() => admin.fetchOffsets({ groupId, topics: [topic] }), {
+      retries: 10,
+      initialDelayMs: 200,
+      maxDelayMs: 2000,
+      shouldRetry: isRetriableKafkaError,
+    });
+    return result?.partitions ?? [];
   } finally {
     await admin.disconnect();
   }

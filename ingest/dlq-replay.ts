@@ -8,7 +8,7 @@ import type { Batch, Kafka, KafkaMessage } from 'kafkajs';
 import type { ApiKeyRecord } from '../core/control';
 import { DLQ_HEADERS, dlqMessage, headerString } from '../core/dlq';
 import type { IngestStep } from '../core/ingest-step';
-import { IDEMPOTENT_RETRY } from '../core/kafka';
+import { IDEMPOTENT_RETRY, fetchCommittedOffsets } from '../core/kafka';
 import type { Logger } from '../core/logger';
 
 const IDLE_FINISH_MS = 3000;
@@ -36,12 +36,11 @@ export async function replayDlq(kafka: Kafka, step: IngestStep, opts: ReplayOpti
   const stats: ReplayStats = { scanned: 0, replayed: 0, stillInvalid: 0, skipped: 0, byReason: {} };
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(opts.dlqTopic);
-  const committed = await admin.fetchOffsets({ groupId: opts.groupId, topics: [opts.dlqTopic] });
-  await admin.disconnect();
+  const ends = await admin.fetchTopicOffsets(opts.dlqTopic).finally(() => admin.disconnect());
+  const committed = await fetchCommittedOffsets(kafka, opts.groupId, opts.dlqTopic);
   const endOf = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
   const startOf = new Map(
-    (committed[0]?.partitions ?? []).map((p) => [p.partition, p.offset === '-1' ? BigInt(ends.find((e) => e.partition === p.partition)?.low ?? '0') : BigInt(p.offset)]),
+    committed.map((p) => [p.partition, p.offset === '-1' ? BigInt(ends.find((e) => e.partition === p.partition)?.low ?? '0') : BigInt(p.offset)]),
   );
   const remaining = new Set([...endOf].filter(([p, end]) => (startOf.get(p) ?? 0n) < end).map(([p]) => p));
   if (remaining.size === 0) return stats;

@@ -12,7 +12,7 @@ import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { openDuckDb } from '../core/duckdb';
 import { errorMessage } from '../core/errors';
 import { dlqMessage } from '../core/dlq';
-import { IDEMPOTENT_RETRY, TOPICS } from '../core/kafka';
+import { IDEMPOTENT_RETRY, TOPICS, fetchCommittedOffsets } from '../core/kafka';
 import { normalizePrefix, rawChunkKey, type PendingChunk } from '../core/lake';
 import { createLogger, type Logger } from '../core/logger';
 import { withRetry } from '../core/retry';
@@ -324,16 +324,10 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
   async function publishCommittedAsHighWater(): Promise<void> {
     // Committed offsets are durable by construction; publishing them at start repairs a crash
     // between a commit and its manifest write.
-    const admin = deps.kafka.admin();
-    await admin.connect();
-    try {
-      const [topic] = await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] });
-      const update: Record<string, number> = {};
-      for (const p of topic?.partitions ?? []) if (Number(p.offset) >= 0) update[String(p.partition)] = Number(p.offset);
-      if (Object.keys(update).length > 0) await manifests.publishHighWater(update);
-    } finally {
-      await admin.disconnect();
-    }
+    const partitions = await fetchCommittedOffsets(deps.kafka, o.groupId, o.topic);
+    const update: Record<string, number> = {};
+    for (const p of partitions) if (Number(p.offset) >= 0) update[String(p.partition)] = Number(p.offset);
+    if (Object.keys(update).length > 0) await manifests.publishHighWater(update);
   }
 
   return {

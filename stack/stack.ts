@@ -1,7 +1,7 @@
 // `rtap up | down | status | logs`: the local stack as one idempotent unit.
 import type { RtapConfig } from '../core/config';
 import { StackError } from '../core/errors';
-import { createKafka, ensureTopics, topicSpecs } from '../core/kafka';
+import { TOPICS, createKafka, ensureTopics, fetchCommittedOffsets, topicSpecs } from '../core/kafka';
 import { waitUntil } from '../core/retry';
 import { createS3, ensureBucket } from '../core/s3';
 import { isAlive, processPaths, readPid, spawnDetached, stopProcess, tailFile } from './process';
@@ -69,6 +69,9 @@ export async function up(cfg: RtapConfig, progress: Progress): Promise<UpResult>
 
   const kafka = createKafka(cfg.kafka);
   result.createdTopics = await ensureTopics(kafka, topicSpecs(cfg.kafka));
+  // A fresh broker creates __consumer_offsets on first use and loads its coordinator; wait for
+  // that here so the first consumer group of whoever runs next does not race it.
+  await fetchCommittedOffsets(kafka, 'rtap-up-probe', TOPICS.events);
   const s3 = createS3(cfg.s3);
   try {
     result.createdBucket = await ensureBucket(s3, cfg.s3.bucket);
