@@ -47,10 +47,3 @@ export function dlqMessage(entry: DlqEntry): Message {
   if (entry.replays) headers[DLQ_HEADERS.replays] = String(entry.replays);
   return { key: entry.key ?? entry.tenant ?? null, value: entry.payload, headers };
 }
-
-export function headerString(headers: IHeaders | undefined, name: string): string | undefined {
-  const value = headers?.[name];
-  if (value === undefined) return undefined;
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
-}

@@ -1,10 +1,11 @@
 // Health checks of the platform's dependencies, shared by `rtap status` and the API's
 // detailed health endpoint. Each check is fast (seconds) and never throws.
 import { Connection } from '@temporalio/client';
-import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { logLevel } from 'kafkajs';
 import type { RtapConfig } from './config';
 import { createKafka } from './kafka';
+import { createS3 } from './s3';
 
 export interface Health {
   healthy: boolean;
@@ -47,13 +48,7 @@ export async function s3Health(cfg: RtapConfig): Promise<Health> {
     const status = await httpStatus(`${cfg.s3.endpoint}/minio/health/live`);
     return { healthy: status === 200, detail: status === undefined ? 'no answer' : `health HTTP ${status}` };
   }
-  const s3 = new S3Client({
-    endpoint: cfg.s3.endpoint,
-    region: cfg.s3.region,
-    forcePathStyle: cfg.s3.forcePathStyle,
-    credentials: { accessKeyId: cfg.s3.accessKeyId, secretAccessKey: cfg.s3.secretAccessKey },
-    maxAttempts: 1,
-  });
+  const s3 = createS3(cfg.s3, 1);
   try {
     await s3.send(new HeadBucketCommand({ Bucket: cfg.s3.bucket }), { abortSignal: AbortSignal.timeout(3000) });
     return { healthy: true, detail: `bucket ${cfg.s3.bucket} reachable` };

@@ -1,5 +1,5 @@
 // Kafka client factory and the topic contract (see docs/data-contracts.md).
-import { Kafka, logLevel, type ITopicConfig, type KafkaConfig as KafkaJsConfig } from 'kafkajs';
+import { Kafka, logLevel, type IHeaders, type ITopicConfig, type KafkaConfig as KafkaJsConfig } from 'kafkajs';
 import type { KafkaConfig } from './config';
 import { withRetry } from './retry';
 
@@ -87,4 +87,12 @@ export async function fetchCommittedOffsets(kafka: Kafka, groupId: string, topic
   } finally {
     await admin.disconnect();
   }
+}
+
+/** A header's value as a string (kafkajs gives Buffers, possibly repeated). */
+export function headerString(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  if (value === undefined) return undefined;
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
 }

@@ -159,3 +159,8 @@ export function parsePartitionRecord(text: string): PartitionRecord | undefined 
     return undefined;
   }
 }
+
+/** Whether a published high-water mark covers the given end offsets of every partition. */
+export function highWaterCovers(marks: Record<string, number>, ends: Record<string, number>): boolean {
+  return Object.entries(ends).every(([partition, end]) => (marks[partition] ?? 0) >= end);
+}

@@ -7,13 +7,14 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Config } from './config';
 
-export function createS3(cfg: S3Config): S3Client {
+/** `maxAttempts`: 5 for work; health checks pass 1 so a dead endpoint answers at once. */
+export function createS3(cfg: S3Config, maxAttempts = 5): S3Client {
   return new S3Client({
     endpoint: cfg.endpoint,
     region: cfg.region,
     forcePathStyle: cfg.forcePathStyle,
     credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
-    maxAttempts: 5,
+    maxAttempts,
   });
 }
 

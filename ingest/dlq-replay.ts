@@ -6,9 +6,9 @@
 // the DLQ's end as it was when the run started.
 import type { Batch, Kafka, KafkaMessage } from 'kafkajs';
 import type { ApiKeyRecord } from '../core/control';
-import { DLQ_HEADERS, dlqMessage, headerString } from '../core/dlq';
+import { DLQ_HEADERS, dlqMessage } from '../core/dlq';
 import type { IngestStep } from '../core/ingest-step';
-import { IDEMPOTENT_RETRY, fetchCommittedOffsets } from '../core/kafka';
+import { IDEMPOTENT_RETRY, fetchCommittedOffsets, headerString } from '../core/kafka';
 import type { Logger } from '../core/logger';
 
 const IDLE_FINISH_MS = 3000;

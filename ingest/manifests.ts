@@ -33,6 +33,12 @@ export async function getText(s3: S3Client, bucket: string, key: string): Promis
   }
 }
 
+/** The published high-water mark per partition, `{}` before the sink's first flush. */
+export async function readHighWaterMarks(s3: S3Client, bucket: string, prefix: string): Promise<Record<string, number>> {
+  const text = await getText(s3, bucket, highWaterKey(prefix));
+  return (text === undefined ? undefined : parseHighWater(text)?.partitions) ?? {};
+}
+
 export function createManifestStore(s3: S3Client, bucket: string, prefix: string, topic: string): ManifestStore {
   const putJson = async (key: string, value: unknown) => {
     await s3.send(

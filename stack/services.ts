@@ -1,4 +1,5 @@
 // The three servers of the local stack: how each is provisioned, started and checked.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -119,7 +120,6 @@ const LOG4J2_YAML = `Configuration:
 `;
 
 async function runJava(classpath: string, args: string[], cwd: string): Promise<void> {
-  const { execFile } = await import('node:child_process');
   await new Promise<void>((resolve, reject) =>
     execFile('java', ['-cp', classpath, ...args], { cwd }, (err, _stdout, stderr) =>
       err ? reject(new Error(`${args[0]} failed: ${stderr || err.message}`)) : resolve(),

@@ -1,4 +1,5 @@
 // `rtap up | down | status | logs`: the local stack as one idempotent unit.
+import { logLevel } from 'kafkajs';
 import type { RtapConfig } from '../core/config';
 import { StackError } from '../core/errors';
 import { TOPICS, createKafka, ensureTopics, fetchCommittedOffsets, topicSpecs } from '../core/kafka';
@@ -71,7 +72,8 @@ export async function up(cfg: RtapConfig, progress: Progress): Promise<UpResult>
   result.createdTopics = await ensureTopics(kafka, topicSpecs(cfg.kafka));
   // A fresh broker creates __consumer_offsets on first use and loads its coordinator; wait for
   // that here so the first consumer group of whoever runs next does not race it.
-  await fetchCommittedOffsets(kafka, 'rtap-up-probe', TOPICS.events);
+  // (A quiet client: kafkajs logs each retried "coordinator is loading" answer as an error.)
+  await fetchCommittedOffsets(createKafka(cfg.kafka, { logLevel: logLevel.NOTHING }), 'rtap-up-probe', TOPICS.events);
   const s3 = createS3(cfg.s3);
   try {
     result.createdBucket = await ensureBucket(s3, cfg.s3.bucket);

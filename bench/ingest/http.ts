@@ -11,12 +11,12 @@ import type { Kafka } from 'kafkajs';
 import { loadConfig, REPO_ROOT, type RtapConfig } from '../../core/config';
 import { ControlPlane } from '../../core/control';
 import { EVENT_TOPIC_MAX_MESSAGE_BYTES, createKafka } from '../../core/kafka';
-import { highWaterKey, parseHighWater } from '../../core/lake';
+import { highWaterCovers } from '../../core/lake';
 import { createLogger } from '../../core/logger';
 import { sleep, waitUntil } from '../../core/retry';
 import { createS3 } from '../../core/s3';
 import { EventGenerator } from '../../generator/generator';
-import { getText } from '../../ingest/manifests';
+import { readHighWaterMarks } from '../../ingest/manifests';
 import { createLakeSink } from '../../ingest/sink';
 import { provisionedPaths } from '../../stack/provision';
 
@@ -131,11 +131,7 @@ async function drainWithSink(cfg: RtapConfig, kafka: Kafka, topic: string): Prom
   const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic, groupId: `${topic}-sink`, dlqTopic: topics.dlq, prefix, flushIntervalMs: 2000 });
   const started = Date.now();
   await sink.start();
-  const caughtUp = async () => {
-    const text = await getText(s3, cfg.s3.bucket, highWaterKey(prefix));
-    const hw = (text && parseHighWater(text)?.partitions) || {};
-    return Object.entries(ends).every(([p, end]) => (hw[p] ?? 0) >= end);
-  };
+  const caughtUp = async () => highWaterCovers(await readHighWaterMarks(s3, cfg.s3.bucket, prefix), ends);
   if (!(await waitUntil(caughtUp, 900_000, 100))) throw new Error('the sink did not catch up');
   const seconds = (Date.now() - started) / 1000;
   await sink.stop();

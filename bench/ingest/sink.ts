@@ -7,10 +7,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../core/config';
 import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
-import { highWaterKey, parseHighWater, rawRoot } from '../../core/lake';
+import { rawRoot } from '../../core/lake';
 import { createS3, ensureBucket } from '../../core/s3';
 import { waitUntil } from '../../core/retry';
-import { getText } from '../../ingest/manifests';
+import { readHighWaterMarks } from '../../ingest/manifests';
 import { createLakeSink } from '../../ingest/sink';
 
 const N = Number(process.argv[2] ?? 100_000);
@@ -118,11 +118,7 @@ async function run(): Promise<void> {
   );
   const started = Date.now();
   await sink.start();
-  const done = async () => {
-    const text = await getText(s3, cfg.s3.bucket, highWaterKey(prefix));
-    const hw = text ? parseHighWater(text)?.partitions ?? {} : {};
-    return Object.values(hw).reduce((a, b) => a + b, 0) >= N;
-  };
+  const done = async () => Object.values(await readHighWaterMarks(s3, cfg.s3.bucket, prefix)).reduce((a, b) => a + b, 0) >= N;
   await waitUntil(done, 900_000, 100);
   const sinkMs = Date.now() - started;
   const stats = sink.stats();

@@ -11,11 +11,15 @@ import { IDEMPOTENT_RETRY } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import { createKeyring, type PiiKeyring } from '../../core/pii';
 import { createApp } from '../../serving/app';
+import { createTopics } from './kafka-read';
 
 export interface HarnessOptions {
   kafka: Kafka;
   cfg: RtapConfig;
+  /** The harness creates these topics (the test's own, so runs never collide). */
   topics: { events: string; dlq: string; control: string };
+  /** Partitions of the events topic (default 3). */
+  eventsPartitions?: number;
   ingest?: Partial<IngestConfig>;
   producer?: Partial<BatchingProducerOptions>;
   keyring?: PiiKeyring;
@@ -30,6 +34,11 @@ export interface ApiHarness {
 
 export async function startIngestApi(opts: HarnessOptions): Promise<ApiHarness> {
   const keyring = opts.keyring ?? createKeyring({ v1: 'integration-test-secret-01' }, 'v1');
+  await createTopics(opts.kafka, [
+    { topic: opts.topics.events, numPartitions: opts.eventsPartitions ?? 3 },
+    { topic: opts.topics.dlq, numPartitions: 1 },
+    { topic: opts.topics.control, numPartitions: 1 },
+  ]);
   const control = new ControlPlane(opts.kafka, createLogger('test'), opts.topics.control);
   await control.start();
   const rawProducer: Producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });

@@ -1,10 +1,23 @@
 // Generated events to a random Kafka topic and back, with labels in headers.
+import type { Kafka } from 'kafkajs';
 import { createKafka } from '../../core/kafka';
 import { DEFAULT_OPTIONS, EventGenerator } from '../../generator/generator';
 import { runGenerator, toMessage } from '../../generator/run';
 import { KafkaSink, LABEL_HEADER, SCHEMA_VERSION_HEADER } from '../../generator/sinks';
 import { runGeneratorInWorker } from '../../generator/worker';
+import { headerString } from '../../core/kafka';
 import { cfg, uniqueName } from './helpers';
+import { readTopic } from './kafka-read';
+
+/** Reads `n` generated messages back with the key, label and schema-version headers. */
+async function readGenerated(kafka: Kafka, topic: string, n: number) {
+  return (await readTopic(kafka, topic, n)).map((m) => ({
+    key: m.key!,
+    value: m.value,
+    label: String(headerString(m.headers, LABEL_HEADER)),
+    version: String(headerString(m.headers, SCHEMA_VERSION_HEADER)),
+  }));
+}
 
 test('rtap generate → Kafka: every event arrives with key, schema_version and x-rtap-label headers', async () => {
   const kafka = createKafka(cfg.kafka);
@@ -14,28 +27,11 @@ test('rtap generate → Kafka: every event arrives with key, schema_version and 
   await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
   const n = 3000;
   const opts = { seed: 5, rate: 5000, fraudRate: 0.1, defectRate: 0.02 };
-  const consumer = kafka.consumer({ groupId: uniqueName('gen-it-group') });
   try {
     const summary = await runGenerator(new EventGenerator(opts), new KafkaSink(kafka, topic), { count: n, rate: 5000, batchSize: 400, fast: true, maxInFlight: 4 });
     expect(summary).toMatchObject({ generated: n, sent: n, errors: 0 });
 
-    const received: { key: string; value: string; label: string; version: string }[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const done = new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          received.push({
-            key: message.key!.toString(),
-            value: message.value!.toString(),
-            label: String(message.headers?.[LABEL_HEADER]),
-            version: String(message.headers?.[SCHEMA_VERSION_HEADER]),
-          });
-          if (received.length >= n) resolve();
-        },
-      });
-    });
-    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${received.length}/${n} messages read back`)), 60_000))]);
+    const received = await readGenerated(kafka, topic, n);
 
     expect(received).toHaveLength(n);
     // Same seed → the same messages (Kafka reorders across partitions, so compare as multisets).
@@ -54,7 +50,6 @@ test('rtap generate → Kafka: every event arrives with key, schema_version and 
       expect(m.value).not.toContain('"scenario"');
     }
   } finally {
-    await consumer.disconnect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }
@@ -68,28 +63,11 @@ test('rtap generate → Kafka through the worker thread: the same messages, in t
   await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
   const n = 3000;
   const opts = { ...DEFAULT_OPTIONS, seed: 9, rate: 5000, fraudRate: 0.1, defectRate: 0.02 };
-  const consumer = kafka.consumer({ groupId: uniqueName('gen-worker-it-group') });
   try {
     const summary = await runGeneratorInWorker(opts, new KafkaSink(kafka, topic), { count: n, rate: 5000, batchSize: 400, fast: true, maxInFlight: 4 });
     expect(summary).toMatchObject({ generated: n, sent: n, errors: 0, interrupted: false });
 
-    const received: { key: string; value: string; label: string; version: string }[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const done = new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          received.push({
-            key: message.key!.toString(),
-            value: message.value!.toString(),
-            label: String(message.headers?.[LABEL_HEADER]),
-            version: String(message.headers?.[SCHEMA_VERSION_HEADER]),
-          });
-          if (received.length >= n) resolve();
-        },
-      });
-    });
-    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${received.length}/${n} messages read back`)), 60_000))]);
+    const received = await readGenerated(kafka, topic, n);
 
     const expected = new EventGenerator(opts);
     const want = Array.from({ length: n }, () => toMessage(expected.next()));
@@ -106,7 +84,6 @@ test('rtap generate → Kafka through the worker thread: the same messages, in t
     const fraud = Object.values(summary.fraudByScenario).reduce((a, b) => a + b, 0);
     expect(fraud).toBe(want.filter((m) => m.label.includes('"fraud":true')).length);
   } finally {
-    await consumer.disconnect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }

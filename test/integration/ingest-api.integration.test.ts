@@ -2,9 +2,9 @@
 // its precise status and field, and `rtap dlq replay` after a fix. Each run uses its own topics.
 import { logLevel, type Kafka } from 'kafkajs';
 import type { ControlPlane } from '../../core/control';
-import { DLQ_HEADERS, headerString } from '../../core/dlq';
+import { DLQ_HEADERS } from '../../core/dlq';
 import { createIngestStep } from '../../core/ingest-step';
-import { createKafka } from '../../core/kafka';
+import { createKafka, headerString } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import { TOKEN_PATTERN, createKeyring } from '../../core/pii';
 import type { RtapEvent } from '../../core/schema';
@@ -12,7 +12,7 @@ import { EventGenerator } from '../../generator/generator';
 import { replayDlq } from '../../ingest/dlq-replay';
 import { cfg, uniqueName } from './helpers';
 import { startIngestApi, type ApiHarness } from './api-harness';
-import { createTopics, readTopic } from './kafka-read';
+import { readTopic } from './kafka-read';
 
 const topics = { events: uniqueName('events'), dlq: uniqueName('dlq'), control: uniqueName('control') };
 const keyring = createKeyring({ v1: 'integration-test-secret-01' }, 'v1');
@@ -42,11 +42,6 @@ async function post(path: string, body: unknown, key: string | null = platformKe
 
 beforeAll(async () => {
   kafka = createKafka(cfg.kafka, { logLevel: logLevel.NOTHING });
-  await createTopics(kafka, [
-    { topic: topics.events, numPartitions: 3 },
-    { topic: topics.dlq, numPartitions: 1 },
-    { topic: topics.control, numPartitions: 1 },
-  ]);
   api = await startIngestApi({ kafka, cfg, topics, keyring, ingest: { maxEventsPerRequest: 200, maxRequestBytes: 2 << 20 } });
   control = api.control;
   await control.putTenants(allTenants.filter((t) => t !== lateTenant).map((tenant_id) => ({ tenant_id })));

@@ -15,7 +15,7 @@ import { processPaths, spawnDetached, stopProcess } from '../../stack/process';
 import { serviceDefs } from '../../stack/services';
 import { cfg as sharedCfg } from './helpers';
 import { startIngestApi, type ApiHarness } from './api-harness';
-import { createTopics, readTopic } from './kafka-read';
+import { readTopic } from './kafka-read';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtap-outage-'));
 const cfg = loadConfig({ RTAP_PORT_OFFSET: '31000', RTAP_DATA_DIR: dataDir, RTAP_CACHE_DIR: sharedCfg.cacheDir });
@@ -36,15 +36,11 @@ beforeAll(async () => {
   await kafkaService.provision(() => undefined);
   await startBroker();
   kafka = createKafka(cfg.kafka, { logLevel: logLevel.NOTHING });
-  await createTopics(kafka, [
-    { topic: 'events', numPartitions: 2 },
-    { topic: 'events.dlq', numPartitions: 1 },
-    { topic: 'control', numPartitions: 1 },
-  ]);
   api = await startIngestApi({
     kafka,
     cfg,
     topics: { events: 'events', dlq: 'events.dlq', control: 'control' },
+    eventsPartitions: 2,
     producer: { maxQueuedBytes: 8 << 20, maxSendBytes: 1 << 20, enqueueTimeoutMs: 1000, ackTimeoutMs: 3000 },
   });
   await api.control.putTenants(gen.world.tenants.map((t) => ({ tenant_id: t.id })));

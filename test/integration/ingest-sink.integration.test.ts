@@ -6,13 +6,13 @@ import * as path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { REPO_ROOT } from '../../core/config';
 import { createKafka } from '../../core/kafka';
-import { normalizePrefix, parseRawChunkKey, rawRoot } from '../../core/lake';
+import { highWaterCovers, normalizePrefix, parseRawChunkKey, rawRoot } from '../../core/lake';
 import { createS3, ensureBucket } from '../../core/s3';
 import { waitUntil } from '../../core/retry';
 import { createLakeSink } from '../../ingest/sink';
 import { cfg, uniqueName } from './helpers';
 import { createTopics } from './kafka-read';
-import { highWater, listKeys, readLake, reached, type LakeRow } from './lake-read';
+import { highWater, listKeys, readLake, type LakeRow } from './lake-read';
 
 jest.setTimeout(240_000);
 
@@ -134,7 +134,7 @@ describe('lake sink (real Kafka + MinIO)', () => {
     const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic, groupId: uniqueName('sink-group'), dlqTopic, prefix, maxRows: 250, flushIntervalMs: 1000 });
     await sink.start();
     try {
-      expect(await waitUntil(async () => reached(await highWater(s3, prefix), ends), 90_000, 500)).toBe(true);
+      expect(await waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 90_000, 500)).toBe(true);
     } finally {
       await sink.stop();
     }
@@ -190,7 +190,7 @@ describe('lake sink (real Kafka + MinIO)', () => {
         child.on('exit', (code, signal) => resolve({ code, signal, stdout }));
         if (!crashAfterUploads) {
           // Clean run: stop it gracefully once the high-water mark covers everything.
-          void waitUntil(async () => reached(await highWater(s3, prefix), ends), 120_000, 500).then(() => child.kill('SIGTERM'));
+          void waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 120_000, 500).then(() => child.kill('SIGTERM'));
         }
       });
 

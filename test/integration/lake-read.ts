@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { openDuckDb, sqlLiteral } from '../../core/duckdb';
-import { highWaterKey, parseHighWater, rawRoot } from '../../core/lake';
-import { getText } from '../../ingest/manifests';
+import { rawRoot } from '../../core/lake';
+import { readHighWaterMarks } from '../../ingest/manifests';
 import { cfg } from './helpers';
 
 export async function listKeys(s3: S3Client, prefix: string): Promise<string[]> {
@@ -21,12 +21,7 @@ export async function listKeys(s3: S3Client, prefix: string): Promise<string[]> 
 }
 
 export async function highWater(s3: S3Client, prefix: string): Promise<Record<string, number>> {
-  const text = await getText(s3, cfg.s3.bucket, highWaterKey(prefix));
-  return (text && parseHighWater(text)?.partitions) || {};
-}
-
-export function reached(hw: Record<string, number>, ends: Record<string, number>): boolean {
-  return Object.entries(ends).every(([p, end]) => (hw[p] ?? 0) >= end);
+  return readHighWaterMarks(s3, cfg.s3.bucket, prefix);
 }
 
 export interface LakeRow {

@@ -1,7 +1,8 @@
 // The per-event ingestion step: validation, tenant checks, PII tokenization, outcomes as values.
 import type { ApiKeyRecord } from '../../core/control';
-import { DLQ_HEADERS, headerString } from '../../core/dlq';
+import { DLQ_HEADERS } from '../../core/dlq';
 import { createIngestStep } from '../../core/ingest-step';
+import { headerString } from '../../core/kafka';
 import { TOKEN_PATTERN, createKeyring, tokenize } from '../../core/pii';
 import type { RtapEvent } from '../../core/schema';
 import { EventGenerator } from '../../generator/generator';
