@@ -101,7 +101,7 @@ program
 
 program
   .command('api')
-  .description('run the REST API in the foreground')
+  .description('run the REST API in the foreground: API_WORKERS processes (default min(2, cores)) sharing API_PORT')
   .action(async () => {
     await runApi();
   });

@@ -61,11 +61,18 @@ export interface IngestConfig {
   ackTimeoutMs: number;
 }
 
+export interface ApiConfig {
+  host: string;
+  port: number;
+  /** API processes sharing the port (node:cluster); 1 = one process, no cluster primary. */
+  workers: number;
+}
+
 export interface RtapConfig {
   kafka: KafkaConfig;
   temporal: TemporalConfig;
   s3: S3Config;
-  api: { host: string; port: number };
+  api: ApiConfig;
   localPorts: LocalPorts;
   ingest: IngestConfig;
   duckdb: { threads: number; memoryLimit: string };
@@ -140,6 +147,9 @@ export function loadConfig(env: Env = process.env): RtapConfig {
     api: {
       host: read.string('API_HOST', '127.0.0.1'),
       port: read.int('API_PORT', ports.api, 1, 65535),
+      // One process saturates about one core (JSON, validation, kafkajs encoding all run on its
+      // event loop); two share a 2-core box with the broker. Beyond the cores it only adds memory.
+      workers: read.int('API_WORKERS', Math.min(2, os.availableParallelism()), 1, 64),
     },
     localPorts: ports,
     ingest: {

@@ -1,6 +1,7 @@
 // Kafka client factory and the topic contract (see docs/data-contracts.md).
 import { Kafka, logLevel, type IHeaders, type ITopicConfig, type KafkaConfig as KafkaJsConfig } from 'kafkajs';
 import type { KafkaConfig } from './config';
+import { installKafkajsFastPath } from './kafkajs-fast-path';
 import { withRetry } from './retry';
 
 export const TOPICS = {
@@ -14,6 +15,10 @@ export const TOPICS = {
 // We use kafkajs' default (Java-compatible murmur2) partitioner on purpose, so Java and
 // kafkajs producers place a key on the same partition; its v2 migration notice is noise.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+// Every producer built from here encodes records and checksums batches with the faster,
+// byte-identical drop-ins (core/kafkajs-fast-path.ts).
+installKafkajsFastPath();
 
 /** Retry settings for idempotent producers: unbounded, as kafkajs requires for its guarantees; callers bound the wait. */
 export const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 };

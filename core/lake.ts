@@ -7,6 +7,118 @@ export const OFFSET_DIGITS = 19;
 /** Kafka partitions are zero-padded to at least this many digits in `p=PP`. */
 export const PARTITION_DIGITS = 2;
 
+/**
+ * Format of the raw objects (their columns and what they mean), written into every row as
+ * `_format`. Bumped whenever a column is added, removed or changes meaning; docs/lake.md keeps
+ * the history. Format 1 (before `_format` existed) had no such column: a reader sees NULL there.
+ */
+export const LAKE_FORMAT = 2;
+/** The column that carries a row's lake format. */
+export const FORMAT_COLUMN = '_format';
+
+export type RawColumnType = 'VARCHAR' | 'VARCHAR[]' | 'DOUBLE' | 'TIMESTAMP' | 'INTEGER' | 'BIGINT';
+
+export interface RawColumn {
+  name: string;
+  /** DuckDB type; the Parquet files carry the matching physical/logical type. */
+  type: RawColumnType;
+  /** The lake format that introduced the column. */
+  since: number;
+}
+
+const col = (name: string, type: RawColumnType, since = 1): RawColumn => ({ name, type, since });
+
+/**
+ * Every column of a raw Parquet object of the current format, in file order (docs/lake.md
+ * "Columns of a raw object"). ingest/flatten.ts says where each flattened one comes from.
+ */
+export const RAW_COLUMNS: readonly RawColumn[] = [
+  col('tenant_id', 'VARCHAR'),
+  col('event_id', 'VARCHAR'),
+  col('event_time', 'TIMESTAMP'),
+  col('ingestion_time', 'TIMESTAMP'),
+  col('event_type', 'VARCHAR'),
+  col('event_subtype', 'VARCHAR'),
+  col('schema_version', 'VARCHAR'),
+  col('source_system', 'VARCHAR'),
+  col('user_id', 'VARCHAR'),
+  col('anonymous_id', 'VARCHAR'),
+  col('session_id', 'VARCHAR'),
+  col('correlation_id', 'VARCHAR'),
+  col('causation_id', 'VARCHAR'),
+  col('device_fingerprint', 'VARCHAR'),
+  col('country', 'VARCHAR'),
+  col('region', 'VARCHAR'),
+  col('city', 'VARCHAR'),
+  col('merchant_id', 'VARCHAR'),
+  col('cart_id', 'VARCHAR'),
+  col('final_total', 'DOUBLE'),
+  col('currency', 'VARCHAR'),
+  col('payment_method_type', 'VARCHAR'),
+  col('payment_provider', 'VARCHAR'),
+  col('payment_token', 'VARCHAR'),
+  col('page_type', 'VARCHAR'),
+  col('fraud_score', 'DOUBLE'),
+  col('subtotal', 'DOUBLE', 2),
+  col('discount_total', 'DOUBLE', 2),
+  col('browser_name', 'VARCHAR', 2),
+  col('os_name', 'VARCHAR', 2),
+  col('device_type', 'VARCHAR', 2),
+  col('category_l1', 'VARCHAR', 2),
+  col('shipping_carrier', 'VARCHAR', 2),
+  col('experiment_ids', 'VARCHAR[]', 2),
+  col('touchpoints', 'VARCHAR[]', 2),
+  col('largest_contentful_paint', 'DOUBLE', 2),
+  col('event_json', 'VARCHAR'),
+  col('_partition', 'INTEGER'),
+  col('_offset', 'BIGINT'),
+  col('_ingested_at', 'TIMESTAMP'),
+  col(FORMAT_COLUMN, 'INTEGER', 2),
+];
+
+/** The columns an object of an older format holds (format 1: those with `since` 1). */
+export function rawColumnsOfFormat(format: number): RawColumn[] {
+  if (!Number.isInteger(format) || format < 1 || format > LAKE_FORMAT) throw new RangeError(`unknown lake format ${format}`);
+  return RAW_COLUMNS.filter((c) => c.since <= format);
+}
+
+/** Quotes a string as a SQL literal (core/duckdb has the same; this module imports nothing). */
+const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+export interface RawReadOptions {
+  /** Adds the Hive path columns dt, hour, p (default true). */
+  hivePartitioning?: boolean;
+  /** Adds `filename` (default false). */
+  filename?: boolean;
+  /** Adds `file_row_number` (default false). */
+  fileRowNumber?: boolean;
+}
+
+/**
+ * A DuckDB relation (parenthesized subquery) over raw objects of ANY format: the current
+ * format's columns in file order, NULL where an older object lacks a column, and `_format`
+ * filled in (1 for objects written before `_format` existed). `files` is a path, a glob or a
+ * list of them (local or s3://). Filters on columns push down into the Parquet scan.
+ *
+ * Example: `SELECT browser_name, count(*) FROM ${rawEventsRelation(files)} GROUP BY ALL`.
+ */
+export function rawEventsRelation(files: string | readonly string[], opts: RawReadOptions = {}): string {
+  const list = typeof files === 'string' ? literal(files) : `[${files.map(literal).join(', ')}]`;
+  const flags = [
+    'union_by_name = true',
+    `hive_partitioning = ${opts.hivePartitioning ?? true}`,
+    ...(opts.filename ? ['filename = true'] : []),
+    ...(opts.fileRowNumber ? ['file_row_number = true'] : []),
+  ];
+  // The typed, empty first branch fixes the column set, order and types; UNION ALL BY NAME
+  // fills what an older file lacks with NULL.
+  const template = RAW_COLUMNS.map((c) => `NULL::${c.type} AS ${c.name}`).join(', ');
+  return (
+    `(SELECT * REPLACE (coalesce(${FORMAT_COLUMN}, 1)::INTEGER AS ${FORMAT_COLUMN}) FROM (` +
+    `SELECT ${template} WHERE false UNION ALL BY NAME SELECT * FROM read_parquet(${list}, ${flags.join(', ')})))`
+  );
+}
+
 export const RAW_ROOT = 'raw';
 export const SINK_MANIFEST_ROOT = 'manifests/sink';
 export const HIGH_WATER_FILE = 'high-water.json';

@@ -101,7 +101,7 @@ export const PII_FIELDS: readonly { path: string; kind: PiiKind }[] = [
   { path: '$.partition_key (the user id part)', kind: 'user' },
   { path: '$..payment_methods[*].tokenized_identifier', kind: 'payment' },
   { path: '$..payment_methods[*].billing_address.address_line → address_hash', kind: 'address' },
-  { path: '$..shipping_context.shipping_address.address_line → address_hash', kind: 'address' },
+  { path: '$..payment_context.shipping_context.shipping_address.address_line → address_hash', kind: 'address' },
 ];
 
 function tokenizeAddress(address: Address, keyring: PiiKeyring): Address {
@@ -114,10 +114,11 @@ function tokenizeAddress(address: Address, keyring: PiiKeyring): Address {
 }
 
 function tokenizePayment(pm: PaymentMethod, keyring: PiiKeyring): PaymentMethod {
-  const id = tokenize(pm.tokenized_identifier, 'payment', keyring);
+  const id = pm.tokenized_identifier === undefined ? undefined : tokenize(pm.tokenized_identifier, 'payment', keyring);
   const billing = pm.billing_address ? tokenizeAddress(pm.billing_address, keyring) : undefined;
   if (id === pm.tokenized_identifier && billing === pm.billing_address) return pm;
-  const out = { ...pm, tokenized_identifier: id };
+  const out = { ...pm };
+  if (id !== undefined) out.tokenized_identifier = id;
   if (billing) out.billing_address = billing;
   return out;
 }
@@ -146,16 +147,20 @@ export function tokenizeEvent<T extends RtapEvent>(event: T, keyring: PiiKeyring
   const cart = bc?.transaction_context?.cart_context;
   let newCart = cart;
   if (cart) {
-    const methods = cart.payment_context?.payment_methods;
+    const payment = cart.payment_context;
+    const methods = payment?.payment_methods;
+    let newPayment = payment;
     if (methods) {
       const tokenized = methods.map((pm) => tokenizePayment(pm, keyring));
-      if (tokenized.some((pm, i) => pm !== methods[i])) newCart = { ...newCart!, payment_context: { ...cart.payment_context, payment_methods: tokenized } };
+      if (tokenized.some((pm, i) => pm !== methods[i])) newPayment = { ...newPayment, payment_methods: tokenized };
     }
-    const ship = cart.shipping_context?.shipping_address;
+    // The brief nests shipping inside the payment context.
+    const ship = payment?.shipping_context?.shipping_address;
     if (ship) {
       const tokenized = tokenizeAddress(ship, keyring);
-      if (tokenized !== ship) newCart = { ...newCart!, shipping_context: { ...cart.shipping_context, shipping_address: tokenized } };
+      if (tokenized !== ship) newPayment = { ...newPayment, shipping_context: { ...payment!.shipping_context, shipping_address: tokenized } };
     }
+    if (newPayment !== payment) newCart = { ...cart, payment_context: newPayment };
   }
 
   if (userContext === uc && partitionKey === event.partition_key && newCart === cart) return event;

@@ -22,6 +22,7 @@ interface GenerateOptions {
   users: number;
   fraudRate: number;
   defectRate: number;
+  systemRate: number;
   lateRate: number;
   scenarios: FraudScenario[];
   seed: number;
@@ -115,8 +116,8 @@ export function registerGeneratorCommands(program: Command): void {
   program
     .command('generate')
     .description(
-      'generate realistic multi-tenant e-commerce traffic (sessions, journeys, carts, payments, seasonality, late and out-of-order events, ' +
-        'data-quality defects) with labelled fraud scenarios. Labels travel outside the payload: Kafka header x-rtap-label, or a side file ' +
+      'generate realistic multi-tenant e-commerce traffic in the 2.1 event shapes (sessions, journeys, carts, payments, model inferences, ' +
+        'platform events, seasonality, late and out-of-order events, data-quality defects) with labelled fraud scenarios. Labels travel outside the payload: Kafka header x-rtap-label, or a side file ' +
         '<out>.labels.ndjson. Deterministic: the same options and --seed give byte-identical events.',
     )
     .option('-r, --rate <events/s>', 'target events per second (also sets the event-time spacing)', positiveNumber, 1000)
@@ -125,7 +126,8 @@ export function registerGeneratorCommands(program: Command): void {
     .option('--tenants <n>', 'tenants (sizes follow a Zipf law)', intIn(1, 1_000_000), DEFAULT_OPTIONS.tenants)
     .option('--users <n>', 'shoppers across all tenants', intIn(1, 10_000_000), DEFAULT_OPTIONS.users)
     .option('--fraud-rate <share>', 'share of events from fraud campaigns, split evenly across --scenarios', share, DEFAULT_OPTIONS.fraudRate)
-    .option('--defect-rate <share>', 'share of events with a data-quality defect (missing field, wrong type, bad timestamp, duplicate)', share, DEFAULT_OPTIONS.defectRate)
+    .option('--defect-rate <share>', 'share of events with a data-quality defect (missing field, wrong type, bad timestamp, duplicate, unknown value)', share, DEFAULT_OPTIONS.defectRate)
+    .option('--system-rate <share>', 'share of platform events (system_event: health checks, API errors, rate limits, deployments)', share, DEFAULT_OPTIONS.systemRate)
     .option('--late-rate <share>', 'share of events arriving 1 min–2 h after their event time', share, DEFAULT_OPTIONS.lateRate)
     .addOption(new Option('--scenarios <list>', `fraud scenarios, comma-separated, or "all": ${FRAUD_SCENARIOS.join(', ')}`).argParser(scenarioList).default([...FRAUD_SCENARIOS], 'all'))
     .option('--seed <n>', 'random seed', intIn(0, 4_294_967_295), 1)
@@ -165,6 +167,7 @@ export function registerGeneratorCommands(program: Command): void {
         timeScale: o.timeScale,
         fraudRate: o.fraudRate,
         defectRate: o.defectRate,
+        systemRate: o.systemRate,
         lateRate: o.lateRate,
         scenarios: o.scenarios,
       };
@@ -197,6 +200,7 @@ export function registerGeneratorCommands(program: Command): void {
             `${s.interrupted ? 'interrupted' : 'done'}: ${fmt(s.generated)} events generated, ${fmt(s.sent)} sent, ${fmt(s.rejected)} rejected, ${fmt(s.errors)} errors`,
             `  ${(s.elapsedMs / 1000).toFixed(1)}s, ${fmt(s.averageRate)} events/s average, ${(s.bytes / Math.max(1, s.generated) / 1024).toFixed(2)} KiB/event`,
             `  fraud: ${fmt(fraud)} events (${((fraud / Math.max(1, s.generated)) * 100).toFixed(2)}%) ${JSON.stringify(s.fraudByScenario)}`,
+            `  event types: ${JSON.stringify(s.eventTypes)}`,
             `  defects: ${JSON.stringify(s.defects)}`,
             `  destination: ${sink.description}`,
           ].join('\n') + '\n',

@@ -1,11 +1,13 @@
 // The event stream: interleaves many concurrent shopper sessions (Zipf-sized tenants, daily
-// seasonality by the shopper's time zone), labelled fraud campaigns at a configured share of
-// events, and data-quality defects. `next()` returns one event with its Kafka key and label.
+// seasonality by the shopper's time zone), platform events (system_event) at a small share,
+// labelled fraud campaigns at a configured share of events, and data-quality defects. `next()`
+// returns one event with its Kafka key and label.
 // Deterministic: the same options (seed included) give the same sequence, byte for byte.
 import type { RtapEvent } from '../core/schema/types';
 import { DIURNAL } from './catalog';
-import { DEFECT_KINDS, EventFactory, FRAUD_SCENARIOS, normalJourney, type DefectKind, type FraudScenario, type Label, type Session } from './events';
+import { DEFECT_KINDS, EventFactory, FRAUD_SCENARIOS, NORMAL_LABEL, normalJourney, type DefectKind, type FraudScenario, type Label, type Session } from './events';
 import { SCENARIOS, type Campaign } from './fraud';
+import { systemEvent } from './platform';
 import { Rng } from './prng';
 import { World } from './world';
 
@@ -24,6 +26,8 @@ export interface GeneratorOptions {
   fraudRate: number;
   /** Share of events with a data-quality defect. */
   defectRate: number;
+  /** Share of platform events (system_event: health checks, API errors, rate limits, deployments). */
+  systemRate: number;
   /** Share of events that arrive minutes to hours late. */
   lateRate: number;
   /** Fraud scenarios to draw from (all by default), with equal shares. */
@@ -39,6 +43,7 @@ export const DEFAULT_OPTIONS: GeneratorOptions = {
   timeScale: 1,
   fraudRate: 0.01,
   defectRate: 0.01,
+  systemRate: 0.015,
   lateRate: 0.02,
   scenarios: FRAUD_SCENARIOS,
 };
@@ -99,33 +104,43 @@ export class EventGenerator {
       if (defect === 'duplicate') defect = undefined;
     }
     let event: RtapEvent;
-    let session: Session;
-    if (o.fraudRate > 0 && rng.float() < o.fraudRate) {
-      event = this.nextFraud(o.scenarios[rng.int(o.scenarios.length)]);
-      session = this.f.lastSession!;
+    let key: string;
+    let label: Label;
+    if (o.systemRate > 0 && rng.float() < o.systemRate) {
+      const p = systemEvent(this.f, this.world.tenants[this.world.tenantPicker.sample(rng)]);
+      event = p.event;
+      key = p.key;
+      label = NORMAL_LABEL;
     } else {
-      const slot = rng.int(this.pool.length);
-      for (;;) {
-        let active = this.pool[slot];
-        if (!active) {
-          active = this.newShopper();
-          this.pool[slot] = active;
+      let session: Session;
+      if (o.fraudRate > 0 && rng.float() < o.fraudRate) {
+        event = this.nextFraud(o.scenarios[rng.int(o.scenarios.length)]);
+        session = this.f.lastSession!;
+      } else {
+        const slot = rng.int(this.pool.length);
+        for (;;) {
+          let active = this.pool[slot];
+          if (!active) {
+            active = this.newShopper();
+            this.pool[slot] = active;
+          }
+          const r = active.it.next();
+          if (!r.done) {
+            event = r.value;
+            session = active.session;
+            break;
+          }
+          this.pool[slot] = undefined;
         }
-        const r = active.it.next();
-        if (!r.done) {
-          event = r.value;
-          session = active.session;
-          break;
-        }
-        this.pool[slot] = undefined;
       }
+      key = session.key;
+      label = session.label;
     }
-    let label = session.label;
     if (defect) {
       applyDefect(event, defect, rng);
       label = { ...label, defect };
     }
-    const out: GeneratedEvent = { event, key: session.key, label };
+    const out: GeneratedEvent = { event, key, label };
     this.last = out;
     return out;
   }
@@ -150,7 +165,9 @@ export class EventGenerator {
     for (;;) {
       let c = this.campaigns.get(scenario);
       if (!c) {
-        const tenant = this.world.tenants[this.world.tenantPicker.sample(this.rng)];
+        let tenant = this.world.tenants[this.world.tenantPicker.sample(this.rng)];
+        // Reshipping needs goods that ship.
+        for (let i = 0; i < 20 && scenario === 'shipping_fraud' && !tenant.vertical.ships; i++) tenant = this.world.tenants[this.world.tenantPicker.sample(this.rng)];
         const campaign = `fc_${String(++this.campaignCount).padStart(6, '0')}`;
         c = SCENARIOS[scenario]({ f: this.f, campaign, tenant });
         this.campaigns.set(scenario, c);
@@ -164,8 +181,9 @@ export class EventGenerator {
 }
 
 /** Breaks an event in place the way real producers do. Only per-event objects are touched. */
+type Loose = Record<string, unknown>;
+
 export function applyDefect(event: RtapEvent, kind: DefectKind, rng: Rng): void {
-  type Loose = Record<string, unknown>;
   const e = event as unknown as { tenant_id?: unknown; event_metadata: Loose; event_data: Loose & { user_context: { session_data: Loose } } };
   const which = rng.int(4);
   switch (kind) {
@@ -186,5 +204,46 @@ export function applyDefect(event: RtapEvent, kind: DefectKind, rng: Rng): void 
       break;
     case 'duplicate':
       break;
+    case 'unknown_value': {
+      // A value outside the brief's known set: accepted at ingestion, with a value warning.
+      const choices = UNKNOWN_VALUES.filter(([path]) => has(event, path));
+      const [path, values] = choices[rng.int(choices.length)];
+      setCopied(event as unknown as Loose, path, values[rng.int(values.length)]);
+      break;
+    }
   }
+}
+
+type Path = readonly (string | number)[];
+const BC = ['event_data', 'business_context'];
+const PAYMENT = [...BC, 'transaction_context', 'cart_context', 'payment_context'];
+/** Fields an `unknown_value` defect may set, with values real producers send that the brief does not name. */
+const UNKNOWN_VALUES: readonly (readonly [Path, readonly string[]])[] = [
+  [[...BC, 'tenant_metadata', 'industry_vertical'], ['home_garden', 'beauty', 'travel']],
+  [[...BC, 'tenant_metadata', 'merchant_tier'], ['mid_market', 'smb']],
+  [[...BC, 'interaction_context', 'page_context', 'page_type'], ['landing_page', 'cart', 'account']],
+  [[...PAYMENT, 'shipping_context', 'shipping_method', 'carrier'], ['royal_mail', 'dpd', 'UPS']],
+  [[...PAYMENT, 'payment_methods', 0, 'method_type'], ['gift_card', 'bank_transfer', 'card']],
+  [['event_data', 'user_context', 'user_profile', 'account_type'], ['guest', 'business']],
+];
+
+function has(root: unknown, path: Path): boolean {
+  let node = root;
+  for (const step of path) {
+    if (node === null || typeof node !== 'object') return false;
+    node = (node as Record<string | number, unknown>)[step];
+  }
+  return node !== undefined;
+}
+
+/** Sets a field, copying every object on the way so objects shared with other events stay untouched. */
+function setCopied(root: Record<string, unknown>, path: Path, value: unknown): void {
+  let parent = root as Record<string | number, unknown>;
+  for (let i = 0; i < path.length - 1; i++) {
+    const child = parent[path[i]] as Record<string | number, unknown>;
+    const copy = Array.isArray(child) ? (child.slice() as unknown as Record<string | number, unknown>) : { ...child };
+    parent[path[i]] = copy;
+    parent = copy;
+  }
+  parent[path[path.length - 1]] = value;
 }

@@ -72,6 +72,9 @@ export class Rng {
 
   /** `chars` lowercase hex digits. */
   hex(chars: number): string {
+    // Ids of 16 and 32 digits (request, span and trace ids) are the common case: no slicing.
+    if (chars === 16) return HEX8(this.u32()) + HEX8(this.u32());
+    if (chars === 32) return HEX8(this.u32()) + HEX8(this.u32()) + HEX8(this.u32()) + HEX8(this.u32());
     let out = '';
     while (out.length < chars) out += HEX8(this.u32());
     return out.slice(0, chars);
@@ -166,8 +169,10 @@ export class WeightedPicker<T> {
 
 // Formatting a Date is the costliest step per event; events come in time order, so the
 // "YYYY-MM-DDTHH:MM:SS." prefix of the last few seconds is memoised (pure: same input, same text).
-const prefixSecond = new Float64Array(4).fill(NaN);
-const prefixText: string[] = ['', '', '', ''];
+// Sixteen slots: an event's interactions, ingestion and event times span a few seconds.
+const SLOTS = 16;
+const prefixSecond = new Float64Array(SLOTS).fill(NaN);
+const prefixText: string[] = new Array<string>(SLOTS).fill('');
 const PAD3: string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 /** Event time (µs since epoch) → ISO-8601 UTC with six fractional digits. */
@@ -175,7 +180,7 @@ export function isoMicros(us: number): string {
   const totalMs = Math.floor(us / 1000);
   const micros = Math.floor(us - totalMs * 1000);
   const second = Math.floor(totalMs / 1000);
-  const slot = second & 3;
+  const slot = second & (SLOTS - 1);
   let prefix = prefixText[slot];
   if (prefixSecond[slot] !== second) {
     prefix = new Date(second * 1000).toISOString().slice(0, 20);

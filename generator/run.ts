@@ -7,6 +7,7 @@ import { isRetriable, errorMessage, RtapError } from '../core/errors';
 import { tokenize, tokenizeEvent, type PiiKeyring } from '../core/pii';
 import { sleep } from '../core/retry';
 import { NORMAL_LABEL, type Label } from './events';
+import type { RtapEvent } from '../core/schema/types';
 import type { EventGenerator, GeneratedEvent } from './generator';
 import type { OutMessage, SendResult, Sink } from './sinks';
 
@@ -39,6 +40,8 @@ export interface RunSummary extends Progress {
   averageRate: number;
   fraudByScenario: Record<string, number>;
   defects: Record<string, number>;
+  /** Events per event_type (`missing` when a defect removed it). */
+  eventTypes: Record<string, number>;
   bytes: number;
   interrupted: boolean;
 }
@@ -61,6 +64,14 @@ export interface FeedStats {
   bytes: number;
   fraudByScenario: Record<string, number>;
   defects: Record<string, number>;
+  eventTypes: Record<string, number>;
+}
+
+/** Counts an event into per-event-type totals. */
+export function countType(event: RtapEvent, eventTypes: Record<string, number>): void {
+  const t = (event.event_data as { event_type?: unknown } | undefined)?.event_type;
+  const k = typeof t === 'string' ? t : 'missing';
+  eventTypes[k] = (eventTypes[k] ?? 0) + 1;
 }
 
 /** Counts a label into per-scenario and per-defect totals. */
@@ -95,6 +106,7 @@ export function runGenerator(gen: EventGenerator, sink: Sink, o: RunOptions): Pr
       for (let i = 0; i < n; i++) {
         const g = gen.next();
         countLabel(g.label, stats.fraudByScenario, stats.defects);
+        countType(g.event, stats.eventTypes);
         const m = toMessage(g, o.keyring);
         stats.bytes += m.value.length;
         batch[i] = m;
@@ -109,7 +121,7 @@ export function runGenerator(gen: EventGenerator, sink: Sink, o: RunOptions): Pr
 
 /** The send loop shared by both feeds: throttling, sends in flight, progress, failures, summary. */
 export async function drive<B>(feed: Feed<B>, o: RunOptions): Promise<RunSummary> {
-  const stats: FeedStats = { bytes: 0, fraudByScenario: {}, defects: {} };
+  const stats: FeedStats = { bytes: 0, fraudByScenario: {}, defects: {}, eventTypes: {} };
   const p: Progress = { generated: 0, sent: 0, rejected: 0, errors: 0, elapsedMs: 0, currentRate: 0 };
   let consecutiveFailures = 0;
   let fatal: unknown;
@@ -177,6 +189,7 @@ export async function drive<B>(feed: Feed<B>, o: RunOptions): Promise<RunSummary
     averageRate: (p.sent * 1000) / Math.max(1, p.elapsedMs),
     fraudByScenario: stats.fraudByScenario,
     defects: stats.defects,
+    eventTypes: stats.eventTypes,
     bytes: stats.bytes,
     interrupted: o.signal?.aborted ?? false,
   };

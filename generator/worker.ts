@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { PiiKeyring } from '../core/pii';
 import { EventGenerator, type GeneratorOptions } from './generator';
-import { batchCapFor, countLabel, drive, toMessage, type Feed, type FeedStats, type RunOptions, type RunSummary } from './run';
+import { batchCapFor, countLabel, countType, drive, toMessage, type Feed, type FeedStats, type RunOptions, type RunSummary } from './run';
 import type { KafkaSink, OutMessage } from './sinks';
 import { encodeBatch, type EncodedBatch } from './wire';
 
@@ -36,6 +36,7 @@ export interface WorkerBatch {
   bytes: number;
   fraudByScenario: Record<string, number>;
   defects: Record<string, number>;
+  eventTypes: Record<string, number>;
 }
 
 /** Main → worker: room for one more batch, and/or a batch buffer to reuse. */
@@ -69,10 +70,11 @@ export function main(): void {
     while (credits > 0 && produced < init.count) {
       const n = Math.min(init.batchCap, init.count - produced);
       const msgs = new Array<OutMessage>(n);
-      const out: WorkerBatch = { type: 'batch', batch: undefined as unknown as EncodedBatch, bytes: 0, fraudByScenario: {}, defects: {} };
+      const out: WorkerBatch = { type: 'batch', batch: undefined as unknown as EncodedBatch, bytes: 0, fraudByScenario: {}, defects: {}, eventTypes: {} };
       for (let i = 0; i < n; i++) {
         const g = gen.next();
         countLabel(g.label, out.fraudByScenario, out.defects);
+        countType(g.event, out.eventTypes);
         const m = toMessage(g, keyring);
         out.bytes += m.value.length;
         msgs[i] = m;
@@ -179,6 +181,7 @@ export function runGeneratorInWorker(options: GeneratorOptions, sink: KafkaSink,
       stats.bytes += b.bytes;
       for (const [k, v] of Object.entries(b.fraudByScenario)) stats.fraudByScenario[k] = (stats.fraudByScenario[k] ?? 0) + v;
       for (const [k, v] of Object.entries(b.defects)) stats.defects[k] = (stats.defects[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(b.eventTypes)) stats.eventTypes[k] = (stats.eventTypes[k] ?? 0) + v;
       return b.batch;
     },
     send: (batch) => sink.sendEncoded(batch).finally(() => worker!.recycle(batch.buf)),

@@ -1,11 +1,14 @@
 // `rtap sink`: the lake sink in the foreground. SIGTERM/SIGINT stop it gracefully (flush,
 // commit, disconnect); a second signal exits at once (nothing is lost: uncommitted chunks are
-// rewritten under the same names on restart).
+// rewritten under the same names on restart). `rtap lake migrate`: the one-off rewrite of raw
+// objects of an older lake format (ingest/lake-migrate.ts).
 import { InvalidArgumentError, type Command } from 'commander';
 import { config } from '../core/config';
 import { createKafka } from '../core/kafka';
 import { createLogger } from '../core/logger';
 import { createS3, ensureBucket } from '../core/s3';
+import { LAKE_FORMAT } from '../core/lake';
+import { migrateLake } from './lake-migrate';
 import { DEFAULT_SINK_OPTIONS, createLakeSink, type LakeSinkOptions } from './sink';
 import { positiveInt } from '../cli/options';
 
@@ -76,5 +79,35 @@ export function registerSinkCommands(program: Command): void {
       await sink.start();
       await sink.done;
       log.info({ stats: sink.stats() }, 'lake sink stopped');
+    });
+
+  const lake = program.command('lake').description('the Parquet lake (docs/lake.md)');
+  lake
+    .command('migrate')
+    .description(`rewrite raw objects of an older lake format into format ${LAKE_FORMAT}, in place under the same names (idempotent; safe beside a running sink)`)
+    .option('--prefix <prefix>', "lake root prefix inside the bucket ('' = bucket root)", d.prefix)
+    .option('--dry-run', 'list what would be rewritten, write nothing')
+    .option('--json', 'print the full report as JSON')
+    .action(async (cli: { prefix: string; dryRun?: boolean; json?: boolean }) => {
+      const cfg = config();
+      const s3 = createS3(cfg.s3);
+      const report = await migrateLake(s3, cfg.s3.bucket, {
+        prefix: cli.prefix,
+        dryRun: cli.dryRun,
+        duckdbThreads: cfg.duckdb.threads,
+        duckdbMemoryLimit: cfg.duckdb.memoryLimit,
+        logger: createLogger('lake.migrate'),
+      });
+      if (cli.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else {
+        const rows = report.rewritten.reduce((n, r) => n + r.rows, 0);
+        process.stdout.write(
+          `${report.objects} raw object(s): ${report.current} already format ${LAKE_FORMAT}, ` +
+            `${report.rewritten.length} ${cli.dryRun ? 'to rewrite' : 'rewritten'} (${rows} rows), ` +
+            `${report.uncommitted.length} of uncommitted chunks left to the sink, ${report.failed.length} failed\n`,
+        );
+        for (const f of report.failed) process.stdout.write(`  failed ${f.key}: ${f.error}\n`);
+      }
+      if (report.failed.length > 0) process.exitCode = 1;
     });
 }

@@ -1,13 +1,16 @@
 // `rtap dlq replay`: re-submits dead letters after a fix (a schema change, a tenant registered
-// late). Each letter goes through the same ingestion step as the API. Accepted ones are produced
-// to `events`; ones still invalid are re-appended to the DLQ with their new reason and a replay
-// count, so a later replay sees them again. Output and the consumer offsets are committed in one
-// Kafka transaction, so a crash mid-replay neither loses nor duplicates a letter. A run stops at
-// the DLQ's end as it was when the run started.
+// late). Each letter goes through the same ingestion step as the API, *as the sender it was filed
+// under* (core/dlq.ts): a tenant's letter is replayed with that tenant's authority only, so a
+// letter whose payload claims another tenant is rejected again as tenant_mismatch, never written
+// as that tenant. Accepted ones are produced to `events`; ones still invalid are re-appended to
+// the DLQ with their new reason and a replay count, so a later replay sees them again. Output and
+// the consumer offsets are committed in one Kafka transaction, so a crash mid-replay neither
+// loses nor duplicates a letter. A run stops at the DLQ's end as it was when the run started.
 import type { Batch, Kafka, KafkaMessage } from 'kafkajs';
-import type { ApiKeyRecord } from '../core/control';
-import { DLQ_HEADERS, dlqMessage } from '../core/dlq';
-import type { IngestStep } from '../core/ingest-step';
+import type { ApiKeyRecord, ControlState } from '../core/control';
+import { DLQ_FORMAT, DLQ_HEADERS, dlqMessage, type DlqSender } from '../core/dlq';
+import { senderOf, type IngestStep } from '../core/ingest-step';
+import { EVENT_LIMITS, pathAt, scanDepth } from '../core/json-guard';
 import { IDEMPOTENT_RETRY, fetchCommittedOffsets, headerString } from '../core/kafka';
 import type { Logger } from '../core/logger';
 
@@ -21,6 +24,18 @@ export interface ReplayOptions {
   reason?: string;
   /** Count outcomes without producing or committing. */
   dryRun: boolean;
+  /**
+   * The sending key's current record, by key id: a letter whose key was revoked (or lost the
+   * ingest role) since is not replayed (`sender_revoked`). Without it, the letter's own sender
+   * headers are the authority.
+   */
+  resolveSender?: (keyHash: string) => ApiKeyRecord | undefined;
+  /**
+   * Letters written before dead letters were filed by authenticated sender carry a tenant that may
+   * be the one the payload claimed: `skip` them (default; counted in `legacy`), or replay them
+   * `as-platform` when the operator vouches for them.
+   */
+  legacy?: 'skip' | 'as-platform';
   onProgress?: (stats: ReplayStats) => void;
 }
 
@@ -29,11 +44,18 @@ export interface ReplayStats {
   replayed: number;
   stillInvalid: number;
   skipped: number;
+  /** Letters from before sender attribution, skipped (see ReplayOptions.legacy). */
+  legacy: number;
   byReason: Record<string, number>;
 }
 
+/** Resolves a letter's sender key against the control plane's current keys. */
+export function senderResolver(control: ControlState): (keyHash: string) => ApiKeyRecord | undefined {
+  return (keyHash) => control.apiKeys.get(keyHash);
+}
+
 export async function replayDlq(kafka: Kafka, step: IngestStep, opts: ReplayOptions, log: Logger): Promise<ReplayStats> {
-  const stats: ReplayStats = { scanned: 0, replayed: 0, stillInvalid: 0, skipped: 0, byReason: {} };
+  const stats: ReplayStats = { scanned: 0, replayed: 0, stillInvalid: 0, skipped: 0, legacy: 0, byReason: {} };
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(opts.dlqTopic).finally(() => admin.disconnect());
@@ -100,8 +122,11 @@ export async function replayDlq(kafka: Kafka, step: IngestStep, opts: ReplayOpti
         stats.skipped += 1;
         continue;
       }
-      const outcome = replayOne(step, message);
-      if (outcome.kind === 'ok') {
+      const outcome = replayOne(step, message, opts);
+      if (outcome.kind === 'legacy') {
+        stats.skipped += 1;
+        stats.legacy += 1;
+      } else if (outcome.kind === 'ok') {
         stats.replayed += 1;
         out[0].messages.push(outcome.message);
       } else {
@@ -144,23 +169,55 @@ export async function replayDlq(kafka: Kafka, step: IngestStep, opts: ReplayOpti
   return stats;
 }
 
-function replayOne(step: IngestStep, message: KafkaMessage) {
+const PLATFORM = (key_hash: string, label: string): ApiKeyRecord => ({ key_hash, tenant_id: '*', roles: ['ingest'], label, created_at: '' });
+
+type Authority = { principal: ApiKeyRecord } | { refused: string; reason: string; sender?: DlqSender } | { legacy: true };
+
+/** With whose authority a letter is replayed: the sender it was filed under, and no one else. */
+function authorityOf(message: KafkaMessage, opts: ReplayOptions): Authority {
+  const source = headerString(message.headers, DLQ_HEADERS.source);
+  // The lake sink's letters come from `events`, whose producers are trusted (as a platform key is).
+  if (source === 'sink') return { principal: PLATFORM('sink', 'lake sink') };
+  if (headerString(message.headers, DLQ_HEADERS.format) !== DLQ_FORMAT) {
+    return opts.legacy === 'as-platform' ? { principal: PLATFORM('legacy', 'dlq replay (legacy letter)') } : { legacy: true };
+  }
   const tenant = headerString(message.headers, DLQ_HEADERS.tenant);
+  const keyHash = headerString(message.headers, DLQ_HEADERS.senderKey);
+  if (!tenant || !keyHash) return { refused: 'sender_unknown', reason: 'the letter names no authenticated sender, so it is not replayed' };
+  const sender = { tenant, keyHash };
+  if (opts.resolveSender) {
+    const record = opts.resolveSender(keyHash);
+    if (!record || record.tenant_id !== tenant || !(record.roles.includes('ingest') || record.roles.includes('admin'))) {
+      return { refused: 'sender_revoked', reason: 'the API key that sent this letter is revoked or may no longer ingest, so it is not replayed', sender };
+    }
+    return { principal: record };
+  }
+  return { principal: { key_hash: keyHash, tenant_id: tenant, roles: ['ingest'], label: 'dlq replay', created_at: '' } };
+}
+
+function replayOne(step: IngestStep, message: KafkaMessage, opts: ReplayOptions) {
   const replays = Number(headerString(message.headers, DLQ_HEADERS.replays) ?? '0') + 1;
-  // Replays act for the tenant the letter was rejected under; a letter with no tenant may go to any registered one.
-  const principal: ApiKeyRecord = { key_hash: 'dlq-replay', tenant_id: tenant ?? '*', roles: ['ingest'], label: 'dlq replay', created_at: '' };
-  const text = message.value?.toString('utf8') ?? '';
+  const payload = message.value ?? Buffer.alloc(0);
+  const authority = authorityOf(message, opts);
+  if ('legacy' in authority) return { kind: 'legacy' as const };
+  const again = (code: string, path: string, reason: string, sender: DlqSender | undefined) => ({
+    kind: 'dlq' as const,
+    code,
+    message: dlqMessage({ payload, reason: code, violations: [{ path, reason }], source: 'replay', sender, replays }),
+  });
+  if ('refused' in authority) return again(authority.refused, '$', authority.reason, authority.sender);
+  const principal = authority.principal;
+  const sender = senderOf(principal);
+  // Checked on the bytes first, as the API does: JSON.parse of a very deep payload stalls for seconds.
+  const deep = scanDepth(payload, EVENT_LIMITS.maxDepth);
+  if (deep >= 0) return again('structure_invalid', pathAt(payload, deep), `nested deeper than ${EVENT_LIMITS.maxDepth} levels`, sender);
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(payload.toString('utf8'));
   } catch (err) {
-    return {
-      kind: 'dlq' as const,
-      code: 'not_json',
-      message: dlqMessage({ payload: text, reason: 'not_json', violations: [{ path: '$', reason: (err as Error).message }], source: 'replay', tenant, replays }),
-    };
+    return again('not_json', '$', (err as Error).message, sender);
   }
-  const outcome = step(raw, 0, principal);
+  const outcome = step(raw, 0, principal, () => payload);
   if (outcome.kind === 'ok') return outcome;
   const headers = { ...outcome.message.headers, [DLQ_HEADERS.replays]: String(replays) };
   return { ...outcome, message: { ...outcome.message, headers } };

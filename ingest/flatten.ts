@@ -1,11 +1,13 @@
 // Flatten: raw Kafka values → sorted Parquet files, one per (partition, event hour), done in
 // DuckDB SQL over a delimited temp file. JS only frames each message as one input line (no
-// JSON.parse on the hot path); DuckDB validates the JSON, extracts the flattened columns and
-// reports the rows that must go to the DLQ with a reason.
+// JSON.parse on the hot path); DuckDB validates the JSON, extracts the flattened columns of the
+// current lake format (core/lake.ts LAKE_FORMAT) and reports the rows that must go to the DLQ
+// with a reason.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlLiteral } from '../core/duckdb';
+import { FORMAT_COLUMN, LAKE_FORMAT, RAW_COLUMNS, type RawColumnType } from '../core/lake';
 
 /** Why an event was rejected to the DLQ (the `x-rtap-reason` header). */
 export type RejectReason =
@@ -61,22 +63,45 @@ export function encodeInputLine(m: InputMessage): { line: string } | { reason: R
   return { line: `${m.partition}${SEP}${m.offset}${SEP}${m.timestampMs}${SEP}${text}\n` };
 }
 
-type ColumnType = 'VARCHAR' | 'TIMESTAMP' | 'DOUBLE';
+/**
+ * How a flattened column reads the event (docs/lake.md "Columns of a raw object"):
+ * - `text` — the first path present, as text: a VARCHAR column gets the JSON text of a value of
+ *   another type, a DOUBLE/TIMESTAMP column NULL when the text does not parse (the format-1
+ *   columns keep these semantics; the sink's reject checks rely on them).
+ * - `string` — the first path holding a JSON string; any other JSON type is NULL. A path may name
+ *   a parent that older events filled with a plain string (`user_agent_parsed.browser: "Chrome"`).
+ * - `strings` — the first path holding an array becomes a list with one entry per element, in
+ *   array order: the element's first `fields` entry that is a string, or the element itself when
+ *   it is a string (older events' string lists), else NULL — so list positions stay the array's.
+ *   NULL when no path holds an array, `[]` for an empty one.
+ * - `sum` — like `strings`, the sum of each element's first `fields` entry that is a JSON number;
+ *   0 for an empty array.
+ * DOUBLE results that are not finite (1e400, NaN) are NULL.
+ */
+export type Extraction = 'text' | 'string' | 'strings' | 'sum';
 
 export interface FlatColumn {
   name: string;
-  type: ColumnType;
+  type: RawColumnType;
   /** JSON paths tried in order (SPEC 2.1 location first, then older/flat spellings). */
   paths: string[];
+  /** Default `text`. */
+  kind?: Extraction;
+  /** Element fields, tried in order, for `strings` and `sum`. */
+  fields?: string[];
 }
 
 const BC = '$.event_data.business_context';
-const CART = `${BC}.transaction_context.cart_context`;
+const TX = `${BC}.transaction_context`;
+const CART = `${TX}.cart_context`;
 const SESSION = '$.event_data.user_context.session_data';
-const PAY = [`${CART}.payment_context.payment_methods[0]`, `${BC}.transaction_context.payment_context.payment_methods[0]`];
+const UA = `${SESSION}.session_attributes.user_agent_parsed`;
+const IC = `${BC}.interaction_context`;
+const PAY = [`${CART}.payment_context.payment_methods[0]`, `${TX}.payment_context.payment_methods[0]`];
 
-/** The flattened columns of a raw row, in file order (before event_json and the _ columns). */
+/** The flattened columns of a raw row (every RAW_COLUMNS entry before event_json), in file order. */
 export const FLAT_COLUMNS: readonly FlatColumn[] = [
+  // format 1
   { name: 'tenant_id', type: 'VARCHAR', paths: ['$.tenant_id'] },
   { name: 'event_id', type: 'VARCHAR', paths: ['$.event_metadata.event_id', '$.event_id'] },
   { name: 'event_time', type: 'TIMESTAMP', paths: ['$.event_metadata.timestamp', '$.timestamp'] },
@@ -96,48 +121,113 @@ export const FLAT_COLUMNS: readonly FlatColumn[] = [
   { name: 'city', type: 'VARCHAR', paths: [`${SESSION}.session_attributes.geolocation.city`] },
   { name: 'merchant_id', type: 'VARCHAR', paths: [`${BC}.tenant_metadata.merchant_id`] },
   { name: 'cart_id', type: 'VARCHAR', paths: [`${CART}.cart_id`] },
-  { name: 'final_total', type: 'DOUBLE', paths: [`${CART}.cart_value.final_total`, `${BC}.transaction_context.cart_value.final_total`, '$.amount'] },
-  {
-    name: 'currency',
-    type: 'VARCHAR',
-    paths: [`${CART}.cart_value.currency`, `${BC}.transaction_context.products[0].pricing.currency`, '$.currency'],
-  },
+  { name: 'final_total', type: 'DOUBLE', paths: [`${CART}.cart_value.final_total`, `${TX}.cart_value.final_total`, '$.amount'] },
+  { name: 'currency', type: 'VARCHAR', paths: [`${CART}.cart_value.currency`, `${TX}.products[0].pricing.currency`, '$.currency'] },
   { name: 'payment_method_type', type: 'VARCHAR', paths: PAY.map((p) => `${p}.method_type`) },
   { name: 'payment_provider', type: 'VARCHAR', paths: PAY.map((p) => `${p}.provider`) },
   { name: 'payment_token', type: 'VARCHAR', paths: PAY.map((p) => `${p}.tokenized_identifier`) },
-  { name: 'page_type', type: 'VARCHAR', paths: [`${BC}.interaction_context.page_context.page_type`] },
+  { name: 'page_type', type: 'VARCHAR', paths: [`${IC}.page_context.page_type`] },
   { name: 'fraud_score', type: 'DOUBLE', paths: ['$.ml_context.model_scores.fraud_detection.score', '$.ml_context.model_scores.fraud_detection'] },
+  // format 2: the dimensions speed and batch views group by, so no view parses event_json
+  { name: 'subtotal', type: 'DOUBLE', paths: [`${CART}.cart_value.subtotal`] },
+  { name: 'discount_total', type: 'DOUBLE', kind: 'sum', paths: [`${CART}.cart_value.discounts_applied`], fields: ['discount_amount', 'amount'] },
+  { name: 'browser_name', type: 'VARCHAR', kind: 'string', paths: [`${UA}.browser.name`, `${UA}.browser`] },
+  { name: 'os_name', type: 'VARCHAR', kind: 'string', paths: [`${UA}.os.name`, `${UA}.os`] },
+  { name: 'device_type', type: 'VARCHAR', kind: 'string', paths: [`${UA}.device.type`, `${UA}.device`] },
+  { name: 'category_l1', type: 'VARCHAR', kind: 'string', paths: [`${TX}.products[0].product_hierarchy.category_l1`] },
+  {
+    name: 'shipping_carrier',
+    type: 'VARCHAR',
+    kind: 'string',
+    paths: [`${CART}.payment_context.shipping_context.shipping_method.carrier`, `${CART}.shipping_context.shipping_method.carrier`],
+  },
+  { name: 'experiment_ids', type: 'VARCHAR[]', kind: 'strings', paths: [`${IC}.experiment_context.active_experiments`], fields: ['experiment_id'] },
+  { name: 'touchpoints', type: 'VARCHAR[]', kind: 'strings', paths: [`${IC}.touchpoint_journey`], fields: ['touchpoint'] },
+  // page load (ms) for the page_load_p50/p95 measures (core/measures)
+  { name: 'largest_contentful_paint', type: 'DOUBLE', paths: [`${IC}.page_context.page_load_metrics.largest_contentful_paint`] },
 ];
 
-/** Every column of a raw Parquet object, in order, with its DuckDB/Parquet type. */
-export const RAW_COLUMNS: readonly { name: string; type: string }[] = [
-  ...FLAT_COLUMNS.map((c) => ({ name: c.name, type: c.type })),
-  { name: 'event_json', type: 'VARCHAR' },
-  { name: '_partition', type: 'INTEGER' },
-  { name: '_offset', type: 'BIGINT' },
-  { name: '_ingested_at', type: 'TIMESTAMP' },
-];
+/** Columns of the raw object after the flattened ones: how each is computed from the input. */
+const TAIL_COLUMNS: Record<string, string> = {
+  event_json: 'line',
+  _partition: 'p',
+  _offset: 'o',
+  _ingested_at: 'make_timestamp(ts * 1000)',
+  [FORMAT_COLUMN]: `${LAKE_FORMAT}::INTEGER`,
+};
 
-function castExpr(type: ColumnType, text: string): string {
-  if (type === 'VARCHAR') return text;
-  if (type === 'DOUBLE') return `TRY_CAST(${text} AS DOUBLE)`;
-  // ISO-8601 with zone → UTC wall time; the connection runs with TimeZone=UTC.
-  return `TRY_CAST(TRY_CAST(${text} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+/** Every column of a raw Parquet object, in order, with its DuckDB/Parquet type (core/lake.ts). */
+export { RAW_COLUMNS };
+
+// FLAT_COLUMNS then TAIL_COLUMNS must be core/lake's RAW_COLUMNS, in order (a unit test says so too).
+if (
+  [...FLAT_COLUMNS.map((c) => `${c.name} ${c.type}`), ...Object.keys(TAIL_COLUMNS)].join() !==
+  RAW_COLUMNS.map((c, i) => (i < FLAT_COLUMNS.length ? `${c.name} ${c.type}` : c.name)).join()
+) {
+  throw new Error('ingest/flatten: FLAT_COLUMNS and TAIL_COLUMNS do not match core/lake RAW_COLUMNS');
 }
 
-/** SQL select list that maps the extracted path list `j` to the flat columns. Exported for tests. */
-export function flatSelectList(columns: readonly FlatColumn[] = FLAT_COLUMNS): { paths: string[]; select: string[] } {
+const finite = (x: string) => `(CASE WHEN isfinite(${x}) THEN ${x} END)`;
+
+function castText(type: RawColumnType, text: string): string {
+  if (type === 'VARCHAR') return text;
+  if (type === 'DOUBLE') return finite(`TRY_CAST(${text} AS DOUBLE)`);
+  if (type === 'TIMESTAMP') return `TRY_CAST(TRY_CAST(${text} AS TIMESTAMPTZ) AS TIMESTAMP)`; // ISO-8601 with zone → UTC wall time (TimeZone=UTC)
+  throw new Error(`no text extraction for ${type}`);
+}
+
+/** A JSON value → its string when it is a JSON string, else NULL. */
+const jsonString = (json: string) => `CASE WHEN json_type(${json}) = 'VARCHAR' THEN ${json}->>'$' END`;
+
+function elementString(e: string, fields: string[]): string {
+  const byField = fields.map((f) => `CASE WHEN json_type(${e}, '$.${f}') = 'VARCHAR' THEN ${e}->>'$.${f}' END`);
+  return `CASE json_type(${e}) WHEN 'VARCHAR' THEN ${e}->>'$' WHEN 'OBJECT' THEN ${byField.length === 1 ? byField[0] : `coalesce(${byField.join(', ')})`} END`;
+}
+
+function elementNumber(e: string, fields: string[]): string {
+  const byField = fields.map((f) => `CASE WHEN json_type(${e}, '$.${f}') IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(${e}->>'$.${f}' AS DOUBLE) END`);
+  return byField.length === 1 ? byField[0] : `coalesce(${byField.join(', ')})`;
+}
+
+function jsonExpr(c: FlatColumn, json: string): string {
+  const fields = c.fields ?? [];
+  switch (c.kind) {
+    case 'string':
+      return jsonString(json);
+    case 'strings':
+      return `CASE WHEN json_type(${json}) = 'ARRAY' THEN [${elementString('e', fields)} FOR e IN json_extract(${json}, '$[*]')] END`;
+    case 'sum':
+      return finite(`CASE WHEN json_type(${json}) = 'ARRAY' THEN coalesce(list_sum([${elementNumber('e', fields)} FOR e IN json_extract(${json}, '$[*]')]), 0) END`);
+    default:
+      throw new Error(`${c.name}: not a JSON extraction`);
+  }
+}
+
+export interface FlatSelect {
+  /** Paths extracted as text, in `j` (json_extract_string: one parse of the event for all). */
+  paths: string[];
+  /** Paths extracted as JSON values, in `k` (json_extract: one more parse for all). */
+  jsonPaths: string[];
+  /** `<expr> AS <column>` for every flat column, in order. */
+  select: string[];
+}
+
+/** SQL select list that maps the extracted lists `j` (text) and `k` (JSON) to the flat columns. Exported for tests. */
+export function flatSelectList(columns: readonly FlatColumn[] = FLAT_COLUMNS): FlatSelect {
   const paths: string[] = [];
+  const jsonPaths: string[] = [];
+  const slot = (list: string[], p: string) => {
+    let i = list.indexOf(p);
+    if (i < 0) i = list.push(p) - 1;
+    return i + 1;
+  };
   const select = columns.map((c) => {
-    const parts = c.paths.map((p) => {
-      let i = paths.indexOf(p);
-      if (i < 0) i = paths.push(p) - 1;
-      return castExpr(c.type, `j[${i + 1}]`);
-    });
+    const kind = c.kind ?? 'text';
+    const parts = c.paths.map((p) => (kind === 'text' ? castText(c.type, `j[${slot(paths, p)}]`) : jsonExpr(c, `k[${slot(jsonPaths, p)}]`)));
     const expr = parts.length === 1 ? parts[0] : `coalesce(${parts.join(', ')})`;
     return `${expr} AS ${c.name}`;
   });
-  return { paths, select };
+  return { paths, jsonPaths, select };
 }
 
 export interface FlattenedObject {
@@ -165,24 +255,42 @@ export async function prepareConnection(conn: DuckDBConnection): Promise<void> {
  * (partition, UTC event hour) into outDir. Returns the files and the rejected (partition, offset)s.
  */
 export async function flattenToParquet(conn: DuckDBConnection, inputFile: string, outDir: string): Promise<FlattenResult> {
-  const { paths, select } = flatSelectList();
-  const pathList = `[${paths.map(sqlLiteral).join(', ')}]`;
-  await conn.run(`
-    CREATE OR REPLACE TEMP TABLE sink_in AS
-    SELECT p, o, ts, line, json_valid(line) AS ok
-    FROM read_csv(${sqlLiteral(inputFile)},
-      columns = {'p': 'INTEGER', 'o': 'BIGINT', 'ts': 'BIGINT', 'line': 'VARCHAR'},
-      delim = ${sqlLiteral(SEP)}, quote = '', escape = '', header = false, auto_detect = false,
-      max_line_size = ${MAX_EVENT_BYTES * 2 + 100})`);
-  // Two steps on purpose: json_extract raises on malformed JSON, so it only sees valid lines.
+  return flattenRelation(
+    conn,
+    `SELECT p, o, ts, line
+     FROM read_csv(${sqlLiteral(inputFile)},
+       columns = {'p': 'INTEGER', 'o': 'BIGINT', 'ts': 'BIGINT', 'line': 'VARCHAR'},
+       delim = ${sqlLiteral(SEP)}, quote = '', escape = '', header = false, auto_detect = false,
+       max_line_size = ${MAX_EVENT_BYTES * 2 + 100})`,
+    outDir,
+  );
+}
+
+/**
+ * The flatten step over any relation with columns `p` (partition), `o` (offset), `ts` (Kafka
+ * timestamp, epoch ms) and `line` (the event's JSON text): the sink's input file, or the rows of
+ * an older-format object being rewritten (ingest/lake-migrate.ts). Same rows in ⇒ same files out.
+ */
+export async function flattenRelation(conn: DuckDBConnection, input: string, outDir: string): Promise<FlattenResult> {
+  const { paths, jsonPaths, select } = flatSelectList();
+  const list = (ps: string[]) => `[${ps.map(sqlLiteral).join(', ')}]`;
+  // Each json_extract parses the event once for all its paths; TRY turns malformed JSON into a
+  // NULL list (a valid document always yields a list), so no json_valid pass over every event is
+  // needed: only a NULL list is checked with json_valid, and if the JSON was valid after all
+  // (TRY swallowed some other error) the flush fails and is retried rather than dead-lettering a
+  // good event.
   await conn.run(`
     CREATE OR REPLACE TEMP TABLE sink_x AS
-    SELECT p, o, ts, line, json_type(line) AS jt, json_extract_string(line, ${pathList}) AS j
-    FROM sink_in WHERE ok`);
+    SELECT p, o, ts, line,
+      regexp_matches(line, '^[ \\t\\n\\r]*\\{') AS is_object,
+      TRY(json_extract_string(line, ${list(paths)})) AS j,
+      TRY(json_extract(line, ${list(jsonPaths)})) AS k
+    FROM (${input})`);
   await conn.run(`
     CREATE OR REPLACE TEMP TABLE sink_rows AS
     SELECT *, CASE
-        WHEN jt IS DISTINCT FROM 'OBJECT' THEN 'not_an_object'
+        WHEN _invalid THEN CASE WHEN json_valid(event_json) THEN error('json_extract failed on valid JSON at ' || _partition || ':' || _offset) ELSE 'invalid_json' END
+        WHEN NOT _is_object THEN 'not_an_object'
         WHEN tenant_id IS NULL OR tenant_id = '' THEN 'missing_tenant_id'
         WHEN event_id IS NULL OR event_id = '' THEN 'missing_event_id'
         WHEN _ts_text IS NULL THEN 'missing_timestamp'
@@ -191,15 +299,13 @@ export async function flattenToParquet(conn: DuckDBConnection, inputFile: string
       END AS _reject
     FROM (
       SELECT ${select.join(',\n        ')},
-        line AS event_json, p AS _partition, o AS _offset, make_timestamp(ts * 1000) AS _ingested_at,
-        jt, coalesce(j[${paths.indexOf('$.event_metadata.timestamp') + 1}], j[${paths.indexOf('$.timestamp') + 1}]) AS _ts_text
+        ${Object.entries(TAIL_COLUMNS).map(([name, expr]) => `${expr} AS ${name}`).join(', ')},
+        j IS NULL AS _invalid, is_object AS _is_object,
+        coalesce(j[${paths.indexOf('$.event_metadata.timestamp') + 1}], j[${paths.indexOf('$.timestamp') + 1}]) AS _ts_text
       FROM sink_x)`);
 
   const rejectReader = await conn.runAndReadAll(`
-    SELECT p AS partition, o AS "offset", 'invalid_json' AS reason FROM sink_in WHERE NOT ok
-    UNION ALL
-    SELECT _partition, _offset, _reject FROM sink_rows WHERE _reject IS NOT NULL
-    ORDER BY 1, 2`);
+    SELECT _partition AS partition, _offset AS "offset", _reject AS reason FROM sink_rows WHERE _reject IS NOT NULL ORDER BY 1, 2`);
   const rejects = rejectReader.getRowObjectsJson().map((r) => ({
     partition: Number(r.partition),
     offset: Number(r.offset),
@@ -232,7 +338,7 @@ export async function flattenToParquet(conn: DuckDBConnection, inputFile: string
     objects.push({ ...g, file });
     rows += g.rows;
   }
-  await conn.run('DROP TABLE IF EXISTS sink_in; DROP TABLE IF EXISTS sink_x; DROP TABLE IF EXISTS sink_rows;');
+  await conn.run('DROP TABLE IF EXISTS sink_x; DROP TABLE IF EXISTS sink_rows;');
   return { objects, rejects, rows };
 }
 

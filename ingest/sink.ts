@@ -13,7 +13,7 @@ import { openDuckDb } from '../core/duckdb';
 import { errorMessage } from '../core/errors';
 import { dlqMessage } from '../core/dlq';
 import { IDEMPOTENT_RETRY, TOPICS, fetchCommittedOffsets } from '../core/kafka';
-import { normalizePrefix, rawChunkKey, type PendingChunk } from '../core/lake';
+import { LAKE_FORMAT, normalizePrefix, rawChunkKey, type PendingChunk } from '../core/lake';
 import { createLogger, type Logger } from '../core/logger';
 import { withRetry } from '../core/retry';
 import { encodeInputLine, flattenToParquet, prepareConnection, writeInputFile, type RejectReason } from './flatten';
@@ -365,7 +365,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
           flush('time').catch(() => undefined);
         }
       }, tick);
-      log.info({ topic: o.topic, group: o.groupId, prefix: o.prefix, maxRows: o.maxRows, maxBytes: o.maxBytes, flushIntervalMs: o.flushIntervalMs }, 'lake sink started');
+      log.info({ topic: o.topic, group: o.groupId, prefix: o.prefix, lakeFormat: LAKE_FORMAT, maxRows: o.maxRows, maxBytes: o.maxBytes, flushIntervalMs: o.flushIntervalMs }, 'lake sink started');
     },
     async flush() {
       await flush('manual');

@@ -4,6 +4,7 @@ import type { RtapConfig } from '../core/config';
 import { kafkaHealth, s3Health, temporalHealth, type Health } from '../core/health';
 import { createLogger } from '../core/logger';
 import { registry } from '../core/metrics';
+import type { MetricsText } from './cluster';
 import { ingestRouter, type IngestRouteDeps } from './ingest/routes';
 
 export interface AppDeps {
@@ -12,9 +13,13 @@ export interface AppDeps {
   checks?: Record<string, () => Promise<Health>>;
   /** Ingestion routes; absent in tests of other routes. */
   ingest?: IngestRouteDeps;
+  /** What /metrics serves; this process's registry unless a cluster worker asks its primary for all workers'. */
+  metrics?: () => Promise<MetricsText>;
 }
 
-export function createApp({ cfg, checks, ingest }: AppDeps): Express {
+const localMetrics = async (): Promise<MetricsText> => ({ contentType: registry.contentType, body: await registry.metrics() });
+
+export function createApp({ cfg, checks, ingest, metrics = localMetrics }: AppDeps): Express {
   const log = createLogger('api');
   const app = express();
   app.disable('x-powered-by');
@@ -41,7 +46,8 @@ export function createApp({ cfg, checks, ingest }: AppDeps): Express {
   if (ingest) app.use(ingestRouter(ingest));
 
   app.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
+    const { contentType, body } = await metrics();
+    res.type(contentType).send(body);
   });
 
   app.use((req, res) => {

@@ -1,11 +1,17 @@
-// The API process: connects to Kafka, materializes the control plane, then serves.
+// The API process: connects to Kafka, materializes the control plane, then serves. With
+// API_WORKERS > 1 `runApi` makes this process a cluster primary that runs that many of them
+// (serving/cluster.ts).
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { BatchingProducer } from '../core/batching-producer';
 import { config, type RtapConfig } from '../core/config';
 import { ControlPlane } from '../core/control';
 import { IDEMPOTENT_RETRY, TOPICS, createKafka } from '../core/kafka';
+import { JavaCompatiblePartitioner } from '../core/kafka-partitioner';
 import { createLogger } from '../core/logger';
+import { registry } from '../core/metrics';
 import { createApp } from './app';
+import { metricsFromPrimary, runPrimary, serveMetricsToPrimary, type MetricsText } from './cluster';
 import { createIngestStep, resolvePiiKeyring } from '../core/ingest-step';
 
 export interface RunningApi {
@@ -19,14 +25,17 @@ export interface ApiTopics {
   control: string;
 }
 
-/** Starts the API; `topics` lets a benchmark run it against its own topics. */
-export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = { events: TOPICS.events, dlq: TOPICS.eventsDlq, control: TOPICS.control }): Promise<RunningApi> {
+const DEFAULT_TOPICS: ApiTopics = { events: TOPICS.events, dlq: TOPICS.eventsDlq, control: TOPICS.control };
+
+/** Starts one API process; `topics` lets a benchmark or test run it against its own topics. */
+export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = DEFAULT_TOPICS, opts: { metrics?: () => Promise<MetricsText> } = {}): Promise<RunningApi> {
   const log = createLogger('api');
   const keyring = resolvePiiKeyring(cfg, log);
   const kafka = createKafka(cfg.kafka);
   const control = new ControlPlane(kafka, log, topics.control);
   await control.start();
-  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
+  // Same partitions as kafkajs' default partitioner, without its BigInt murmur2 (core/kafka-partitioner.ts).
+  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY, createPartitioner: JavaCompatiblePartitioner });
   await kafkaProducer.connect();
   const producer = new BatchingProducer(kafkaProducer, {
     maxQueuedBytes: cfg.ingest.maxQueuedBytes,
@@ -39,7 +48,7 @@ export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = {
     isActiveTenant: (id) => control.state.activeTenant(id) !== undefined,
     maxEventBytes: cfg.ingest.maxEventBytes,
   });
-  const app = createApp({ cfg, ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics } });
+  const app = createApp({ cfg, ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics }, metrics: opts.metrics });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(cfg.api.port, cfg.api.host, () => resolve(s));
     s.once('error', reject);
@@ -55,10 +64,27 @@ export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = {
   return { server, close };
 }
 
-export async function runApi(): Promise<void> {
+/**
+ * `rtap api`: API_WORKERS processes behind one port (a cluster primary supervising them), or this
+ * process alone when API_WORKERS=1. Each worker re-runs the same script and lands here as a worker.
+ */
+export async function runApi(topics: ApiTopics = DEFAULT_TOPICS): Promise<void> {
+  const cfg = config();
   const log = createLogger('api');
-  const api = await startApi();
+  if (cluster.isPrimary && cfg.api.workers > 1) {
+    process.exit(await runPrimary({ workers: cfg.api.workers, log }));
+  }
+  let metrics: (() => Promise<MetricsText>) | undefined;
+  if (cluster.isWorker) {
+    serveMetricsToPrimary(registry);
+    metrics = metricsFromPrimary();
+  }
+  const api = await startApi(cfg, topics, { metrics });
+  let stopping = false;
   const shutdown = () => {
+    // A cluster worker can get both the terminal's SIGINT and the primary's SIGTERM.
+    if (stopping) return;
+    stopping = true;
     log.info('api shutting down');
     setTimeout(() => process.exit(1), 15000).unref();
     api.close().then(
@@ -69,6 +95,6 @@ export async function runApi(): Promise<void> {
       },
     );
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
 }

@@ -1,14 +1,10 @@
-// The benchmark's API process: the real API (serving/main.ts) on the benchmark's own topics.
+// The benchmark's API process: the real API (serving/main.ts, API_WORKERS processes behind one
+// port, as `rtap api` runs it) on the benchmark's own topics. Cluster workers re-run this script.
 require('../../scripts/quiet-warnings.cjs');
 require('tsx/cjs');
-const { startApi } = require('../../serving/main.ts');
-const { config } = require('../../core/config.ts');
+const { runApi } = require('../../serving/main.ts');
 
-const topics = JSON.parse(process.argv[2]);
-startApi(config(), topics).then(
-  (api) => process.once('SIGTERM', () => api.close().then(() => process.exit(0))),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runApi(JSON.parse(process.argv[2])).catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -3,21 +3,28 @@
 // at the same record size (the physical limit of this broker on this machine); then the lake
 // sink drains what HTTP ingested, so "sink faster than ingest" is measured on the same events.
 //   npx tsx bench/ingest/http.ts [seconds=20] [concurrency=4] [batch=500]
-// The API runs in its own process (as in production); this process only sends pre-built bodies.
+// The API runs as `rtap api` does, in its own processes (API_WORKERS of them, default
+// min(2, cores)); this process only sends pre-built, pre-encoded bodies.
+// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every API process there
+// (summarize with bench/ingest/cpuprofile-summary.ts).
 import '../../scripts/quiet-warnings.cjs';
 import { execFile, spawn } from 'node:child_process';
+import * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { loadConfig, REPO_ROOT, type RtapConfig } from '../../core/config';
 import { ControlPlane } from '../../core/control';
 import { EVENT_TOPIC_MAX_MESSAGE_BYTES, createKafka } from '../../core/kafka';
 import { highWaterCovers } from '../../core/lake';
+import { machineCpuSeconds, treeCpuSeconds } from './cpu';
 import { createLogger } from '../../core/logger';
 import { sleep, waitUntil } from '../../core/retry';
 import { createS3 } from '../../core/s3';
 import { EventGenerator } from '../../generator/generator';
 import { readHighWaterMarks } from '../../ingest/manifests';
 import { createLakeSink } from '../../ingest/sink';
+import { processPaths, readPid } from '../../stack/process';
 import { provisionedPaths } from '../../stack/provision';
 
 const SECONDS = Number(process.argv[2] ?? 20);
@@ -26,6 +33,16 @@ const BATCH = Number(process.argv[4] ?? 500);
 const WARMUP_SECONDS = 3;
 const suffix = `${Date.now().toString(36)}`;
 const topics = { events: `bench-events-${suffix}`, dlq: `bench-dlq-${suffix}`, control: `bench-control-${suffix}` };
+
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+function workersListening(metrics: string): number | undefined {
+  const line = metrics.split('\n').find((l) => l.startsWith('rtap_api_workers '));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -56,23 +73,29 @@ async function main(): Promise<void> {
   const { apiKey } = await control.createApiKey('*', ['ingest'], 'bench');
   await control.stop();
 
-  const bodies: string[] = [];
+  // Encoded once, so the client's share of the two cores goes to sending, not to UTF-8 encoding.
+  const bodies: Buffer[] = [];
   let eventBytes = 0;
   for (let b = 0; b < 40; b++) {
     const events = Array.from({ length: BATCH }, () => gen.next().event);
     for (const e of events) eventBytes += JSON.stringify(e).length;
-    bodies.push(JSON.stringify({ events }));
+    bodies.push(Buffer.from(JSON.stringify({ events })));
   }
   const avgEventBytes = Math.round(eventBytes / (bodies.length * BATCH));
 
   const port = cfg.api.port + 100;
-  const api = spawn(process.execPath, [path.join(REPO_ROOT, 'bench', 'ingest', 'api-process.cjs'), JSON.stringify(topics)], {
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
+  const api = spawn(process.execPath, [...profile, path.join(REPO_ROOT, 'bench', 'ingest', 'api-process.cjs'), JSON.stringify(topics)], {
     env: { ...process.env, API_PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://${cfg.api.host}:${port}`;
   try {
-    if (!(await waitUntil(async () => (await fetch(`${url}/healthz`)).ok, 60000, 200))) throw new Error('bench API did not start');
+    // Every worker must listen before the client connects: the primary hands out connections
+    // round-robin to the workers listening at that moment, and keep-alive keeps them there.
+    const ready = async () => (await fetch(`${url}/healthz`)).ok && (cfg.api.workers === 1 || workersListening(await (await fetch(`${url}/metrics`)).text()) === cfg.api.workers);
+    if (!(await waitUntil(() => ready().catch(() => false), 90000, 200))) throw new Error('bench API did not start');
 
     const latencies: number[] = [];
     let events = 0;
@@ -80,15 +103,17 @@ async function main(): Promise<void> {
     let measuring = false;
     const stopAt = Date.now() + (WARMUP_SECONDS + SECONDS) * 1000;
     let next = 0;
+    // node:http with a keep-alive agent: undici's fetch cost this client ~50 µs of CPU per event
+    // on the same two cores the API and the broker need.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     const worker = async () => {
       while (Date.now() < stopAt) {
         const body = bodies[next++ % bodies.length];
         const t0 = performance.now();
-        const res = await fetch(`${url}/api/v2/events/batch`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body });
-        const json = (await res.json()) as { accepted?: number };
+        const res = await postBatch(agent, port, cfg.api.host, apiKey, body);
         if (!measuring) continue;
         if (res.status === 200) {
-          events += json.accepted ?? 0;
+          events += (JSON.parse(res.body) as { accepted: number }).accepted;
           latencies.push(performance.now() - t0);
         } else errors += 1;
       }
@@ -97,8 +122,17 @@ async function main(): Promise<void> {
     await sleep(WARMUP_SECONDS * 1000);
     measuring = true;
     const t0 = Date.now();
+    // The local broker shares these cores; its pid is known when this checkout runs the stack.
+    const brokerPid = cfg.kafka.local ? readPid(processPaths(cfg.dataDir, 'kafka')) : undefined;
+    const cpu0 = { api: treeCpuSeconds(api.pid!), client: cpuSeconds(), broker: brokerPid ? treeCpuSeconds(brokerPid) : 0, machine: machineCpuSeconds() };
     await Promise.all(runs);
+    agent.destroy();
     const elapsed = (Date.now() - t0) / 1000;
+    const machine = machineCpuSeconds();
+    const apiCpu = treeCpuSeconds(api.pid!) - cpu0.api;
+    const clientCpu = cpuSeconds() - cpu0.client;
+    const brokerCpu = brokerPid ? treeCpuSeconds(brokerPid) - cpu0.broker : 0;
+    const machineBusy = (machine.busy - cpu0.machine.busy) / (machine.total - cpu0.machine.total);
     latencies.sort((a, b) => a - b);
     const httpRate = events / elapsed;
 
@@ -107,8 +141,19 @@ async function main(): Promise<void> {
     const sinkRate = await drainWithSink(cfg, kafka, topics.events);
 
     const line = (label: string, value: string) => process.stdout.write(`${label.padEnd(46)} ${value}\n`);
-    process.stdout.write(`\nrtap ingest benchmark (${SECONDS}s measured after ${WARMUP_SECONDS}s warm-up, ${CONCURRENCY} connections, ${BATCH} events/request, avg event ${avgEventBytes} B)\n`);
+    process.stdout.write(
+      `\nrtap ingest benchmark (${SECONDS}s measured after ${WARMUP_SECONDS}s warm-up, ${CONCURRENCY} connections, ${BATCH} events/request, ` +
+        `avg event ${avgEventBytes} B, ${cfg.api.workers} API process(es), ${os.availableParallelism()} cores)\n`,
+    );
     line('HTTP → Kafka (acks=all, idempotent):', `${httpRate.toFixed(0)} events/s, ${((httpRate * avgEventBytes) / 1e6).toFixed(1)} MB/s`);
+    if (apiCpu > 0) {
+      line('API CPU per event (all API processes):', `${((apiCpu / events) * 1e6).toFixed(0)} µs (${(apiCpu / elapsed).toFixed(2)} cores busy)`);
+      line('this client, CPU per event:', `${((clientCpu / events) * 1e6).toFixed(0)} µs (${(clientCpu / elapsed).toFixed(2)} cores)`);
+      if (brokerCpu > 0) line('Kafka broker, CPU per event:', `${((brokerCpu / events) * 1e6).toFixed(0)} µs (${(brokerCpu / elapsed).toFixed(2)} cores)`);
+      const cores = os.availableParallelism();
+      const others = Math.max(0, machineBusy * cores - (apiCpu + clientCpu + brokerCpu) / elapsed);
+      line('whole machine busy while measuring:', `${(100 * machineBusy).toFixed(0)} % of ${cores} cores; other processes took ${others.toFixed(2)} cores`);
+    }
     line('request latency p50 / p95 / p99:', `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 95).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms (${latencies.length} requests, ${errors} non-200)`);
     line('kafka-producer-perf-test (same record size):', `${perf.toFixed(0)} records/s`);
     line('ratio HTTP / perf-test:', (httpRate / perf).toFixed(2));
@@ -116,7 +161,25 @@ async function main(): Promise<void> {
     line('ratio sink / HTTP ingest:', (sinkRate / httpRate).toFixed(2));
   } finally {
     api.kill('SIGTERM');
+    // Let the API shut down (and write its CPU profiles) before this process exits.
+    if (api.exitCode === null && api.signalCode === null) await new Promise((resolve) => api.once('exit', resolve));
   }
+}
+
+function postBatch(agent: http.Agent, port: number, host: string, apiKey: string, body: Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host, port, agent, method: 'POST', path: '/api/v2/events/batch', headers: { 'content-type': 'application/json', 'content-length': body.length, 'x-api-key': apiKey } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Runs the lake sink over everything HTTP put in the topic; events/s from start to durable high-water. */

@@ -4,7 +4,7 @@ import * as readline from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
 import { checkCompatibility, type CompatibilityReport } from './compat';
 import type { JsonSchema } from './json-schemas';
-import { isSchemaVersion, parseEvent, SCHEMA_VERSIONS, schemaFor } from './registry';
+import { isSchemaVersion, parseEvent, readEvent, SCHEMA_VERSIONS, schemaFor, UPCAST_BRIDGES } from './registry';
 
 function schemaArg(value: string): JsonSchema {
   if (isSchemaVersion(value)) return schemaFor(value);
@@ -43,8 +43,9 @@ export function registerSchemaCommands(program: Command): void {
       } else {
         for (let i = 1; i < SCHEMA_VERSIONS.length; i++) {
           const [a, b] = [SCHEMA_VERSIONS[i - 1], SCHEMA_VERSIONS[i]];
-          if (a.split('.')[0] !== b.split('.')[0]) {
-            if (!opts.json) process.stdout.write(`${a} → ${b}: major version change, read through the ${a} → ${b} upcaster (not checked for compatibility)\n`);
+          const bridge = UPCAST_BRIDGES[`${a} → ${b}`];
+          if (bridge) {
+            if (!opts.json) process.stdout.write(`${a} → ${b}: ${bridge}; read through the ${a} → ${b} upcaster (not checked for compatibility)\n`);
             continue;
           }
           pairs.push([`${a} → ${b}`, schemaFor(a), schemaFor(b)]);
@@ -67,8 +68,8 @@ export function registerSchemaCommands(program: Command): void {
 
   schema
     .command('validate')
-    .description('validate an NDJSON file of events (any registered version) and print every violation with its JSON path; exit code 1 when any line is invalid')
-    .argument('<file>', 'NDJSON file, one event per line')
+    .description('validate an NDJSON file of events (any registered version) and print every violation with its JSON path, and every unknown descriptive value as a warning; exit code 1 when any line is invalid (warnings alone do not fail)')
+    .argument('<file>', 'NDJSON file (one event per line), or a JSON file holding one event or an array of events')
     .option('-n, --max-errors <n>', 'invalid lines to print in full', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
@@ -76,18 +77,25 @@ export function registerSchemaCommands(program: Command): void {
     }, 20)
     .action(async (file: string, opts: { maxErrors: number }) => {
       if (!fs.existsSync(file)) throw new InvalidArgumentError(`no such file: ${file}`);
-      const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+      const lines = await eventTexts(file);
       let n = 0;
       let valid = 0;
+      let warned = 0;
       const byCode: Record<string, number> = {};
+      const byWarning: Record<string, number> = {};
       const byVersion: Record<string, number> = {};
       for await (const line of lines) {
-        if (line.trim() === '') continue;
+        if (typeof line === 'string' && line.trim() === '') continue;
         n++;
-        const r = parseEvent(line);
+        const r = typeof line === 'string' ? parseEvent(line) : readEvent(line.event);
         if (r.ok) {
           valid++;
           byVersion[r.sourceVersion] = (byVersion[r.sourceVersion] ?? 0) + 1;
+          if (r.warnings.length > 0 && warned++ < opts.maxErrors) {
+            process.stdout.write(`line ${n}: accepted with ${r.warnings.length} warning(s)\n`);
+            for (const w of r.warnings) process.stdout.write(`    ${w.path}: ${JSON.stringify(w.value)} ${w.reason}\n`);
+          }
+          for (const w of r.warnings) byWarning[w.field] = (byWarning[w.field] ?? 0) + 1;
           continue;
         }
         byCode[r.reason.code] = (byCode[r.reason.code] ?? 0) + 1;
@@ -97,6 +105,26 @@ export function registerSchemaCommands(program: Command): void {
         }
       }
       process.stdout.write(`${n} events: ${valid} valid (${JSON.stringify(byVersion)}), ${n - valid} invalid (${JSON.stringify(byCode)})\n`);
+      if (warned > 0) process.stdout.write(`${warned} valid events carry unknown descriptive values (warnings, not errors): ${JSON.stringify(byWarning)}\n`);
       if (valid < n) process.exitCode = 1;
     });
+}
+
+/** Files up to this size are first tried as one JSON document (a pretty-printed event or array). */
+const WHOLE_FILE_LIMIT = 64 * 1024 * 1024;
+
+/** The events of a file: one text per NDJSON line, or the parsed events of a JSON document. */
+async function eventTexts(file: string): Promise<AsyncIterable<string | { event: unknown }> | Iterable<{ event: unknown }>> {
+  if (fs.statSync(file).size <= WHOLE_FILE_LIMIT) {
+    const text = await fs.promises.readFile(file, 'utf8');
+    if (/^\s*[[{]/.test(text)) {
+      try {
+        const doc: unknown = JSON.parse(text);
+        return (Array.isArray(doc) ? doc : [doc]).map((event) => ({ event }));
+      } catch {
+        // Not one document: read it as NDJSON below.
+      }
+    }
+  }
+  return readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
 }

@@ -4,3 +4,5 @@ export * from './types';
 export * from './json-schemas';
 export * from './registry';
 export * from './compat';
+export * from './timestamps';
+export * from './value-sets';

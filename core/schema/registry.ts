@@ -5,7 +5,13 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { EVENT_SCHEMAS, type JsonSchema } from './json-schemas';
-import type { AnyEvent, EventType, EventV10, EventV20, ProcessingFlags, RtapEvent, SourceSystem } from './types';
+import { isTimestamp, toMicrosIso } from './timestamps';
+import type { AnyEvent, EventType, EventV10, PaymentMethod, ProcessingFlags, RtapEvent, SourceSystem } from './types';
+import type { EventV20, PaymentMethodV20 } from './types-v20';
+import type { CartContext, CartValue, SessionAttributes, UserProfile } from './types';
+import { valueWarnings } from './value-sets';
+
+export { toMicrosIso } from './timestamps';
 
 export const LATEST_VERSION = '2.1';
 export const SCHEMA_VERSIONS = ['1.0', '2.0', '2.1'] as const;
@@ -30,8 +36,20 @@ export interface DlqReason {
 
 export type ValidationResult = { ok: true; version: SchemaVersion } | { ok: false; reason: DlqReason };
 
+/**
+ * A descriptive field whose value is outside the brief's known set: accepted, reported and
+ * counted, never a rejection. `field` names the value set (a bounded label such as
+ * `account_type`); `path` is the concrete JSONPath; `value` is truncated to 64 characters.
+ */
+export interface ValueWarning {
+  field: string;
+  path: string;
+  value: string;
+  reason: string;
+}
+
 export type ReadResult =
-  | { ok: true; event: RtapEvent; sourceVersion: SchemaVersion; upcast: boolean }
+  | { ok: true; event: RtapEvent; sourceVersion: SchemaVersion; upcast: boolean; warnings: ValueWarning[] }
   | { ok: false; reason: DlqReason };
 
 export function schemaFor(version: SchemaVersion): JsonSchema {
@@ -42,13 +60,28 @@ export function isSchemaVersion(v: unknown): v is SchemaVersion {
   return typeof v === 'string' && (SCHEMA_VERSIONS as readonly string[]).includes(v);
 }
 
-let validators: Map<SchemaVersion, ValidateFunction> | undefined;
+interface Validators {
+  /** Stops at the first violation: the cheap pass every valid event takes. */
+  fast: ValidateFunction;
+  /** Collects every violation: run only for an event the fast pass rejected, to report them all. */
+  full: ValidateFunction;
+}
 
-function validator(version: SchemaVersion): ValidateFunction {
+let validators: Map<SchemaVersion, Validators> | undefined;
+
+function compileAll(allErrors: boolean): Ajv {
+  const ajv = new Ajv({ allErrors, strict: true, allowUnionTypes: true });
+  addFormats(ajv, ['uuid']);
+  // One timestamp parser for validation and conversion: what validates always converts.
+  ajv.addFormat('date-time', { type: 'string', validate: isTimestamp });
+  return ajv;
+}
+
+function validator(version: SchemaVersion): Validators {
   if (!validators) {
-    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-    addFormats(ajv, ['date-time', 'uuid']);
-    validators = new Map(SCHEMA_VERSIONS.map((v) => [v, ajv.compile(EVENT_SCHEMAS[v])]));
+    const fast = compileAll(false);
+    const full = compileAll(true);
+    validators = new Map(SCHEMA_VERSIONS.map((v) => [v, { fast: fast.compile(EVENT_SCHEMAS[v]), full: full.compile(EVENT_SCHEMAS[v]) }]));
   }
   return validators.get(version)!;
 }
@@ -86,20 +119,35 @@ export function validateEvent(raw: unknown): ValidationResult {
       { path: '$.schema_version', reason: `must be one of ${SCHEMA_VERSIONS.join(', ')}` },
     ]);
   }
-  const validate = validator(version);
+  const { fast, full } = validator(version);
   // A newer minor carries its own version string; validate it as the known minor it extends.
   const subject = version === claimed ? raw : { ...(raw as object), schema_version: version };
-  if (validate(subject)) return { ok: true, version };
-  const violations = toViolations(validate.errors ?? []);
+  if (fast(subject)) return { ok: true, version };
+  full(subject);
+  const violations = toViolations(full.errors ?? fast.errors ?? []);
   return dlq('schema_invalid', `event does not match schema ${version}: ${violations.length} violation(s)`, claimed, violations);
 }
 
-/** Validates, then upcasts to the current version. The one call per message for readers of 2.1. */
+/**
+ * Validates, upcasts to the current version, normalizes the event time to UTC µs and reports
+ * unknown descriptive values. The one call per message for readers of 2.1.
+ */
 export function readEvent(raw: unknown): ReadResult {
   const result = validateEvent(raw);
   if (!result.ok) return result;
-  const event = upcast(raw as AnyEvent, result.version);
-  return { ok: true, event, sourceVersion: result.version, upcast: result.version !== LATEST_VERSION };
+  const event = normalizeTimes(upcast(raw as AnyEvent, result.version));
+  return { ok: true, event, sourceVersion: result.version, upcast: result.version !== LATEST_VERSION, warnings: valueWarnings(event) };
+}
+
+/** Event and ingestion time as UTC with six fractional digits, whatever offset the sender used. */
+export function normalizeTimes(event: RtapEvent): RtapEvent {
+  const md = event.event_metadata;
+  const timestamp = toMicrosIso(md.timestamp);
+  const ingestion = md.ingestion_timestamp === undefined ? undefined : toMicrosIso(md.ingestion_timestamp);
+  if (timestamp === md.timestamp && ingestion === md.ingestion_timestamp) return event;
+  const metadata = { ...md, timestamp };
+  if (ingestion !== undefined) metadata.ingestion_timestamp = ingestion;
+  return { ...event, event_metadata: metadata };
 }
 
 /** Parses one message (Kafka value or NDJSON line), then reads it. */
@@ -181,14 +229,6 @@ export const SUBTYPE_TO_TYPE: Record<string, EventType> = {
 
 const SOURCE_V10: Record<EventV10['source'], SourceSystem> = { web: 'web_app', mobile: 'mobile_app', api: 'api', batch: 'batch_import' };
 
-/** ISO-8601 in any offset/precision → UTC with exactly six fractional digits. */
-export function toMicrosIso(value: string): string {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/i.exec(value);
-  if (m) return `${m[1].toUpperCase()}.${(m[2] ?? '').padEnd(6, '0').slice(0, 6)}Z`;
-  const ms = Date.parse(value);
-  return `${new Date(ms).toISOString().slice(0, 23)}000Z`;
-}
-
 export function upcastV10toV20(e: EventV10): EventV20 {
   const attributes: NonNullable<EventV20['event_data']['user_context']['session_data']['session_attributes']> = {};
   if (e.device_id !== undefined) attributes.device_fingerprint = e.device_id;
@@ -247,7 +287,7 @@ export function upcastV10toV20(e: EventV10): EventV20 {
 }
 
 /** Flags a 2.0 event did not carry, derived from its content. */
-export function deriveProcessingFlags(e: EventV20 | RtapEvent): ProcessingFlags {
+export function deriveProcessingFlags(e: EventV20): ProcessingFlags {
   const uc = e.event_data.user_context;
   const cart = e.event_data.business_context?.transaction_context?.cart_context;
   const hasPii = uc.user_id !== undefined || uc.email !== undefined || cart?.payment_context !== undefined || cart?.shipping_context?.shipping_address !== undefined;
@@ -259,17 +299,114 @@ export function deriveProcessingFlags(e: EventV20 | RtapEvent): ProcessingFlags 
   };
 }
 
+// 2.0 spellings of descriptive values that have a clear counterpart in the brief's sets. Others
+// (a 2.0 `guest` account, a `gift_card` payment) are kept as they are and warn as unknown values.
+const ACCOUNT_TYPE_V20: Record<string, string> = { registered: 'standard', business: 'enterprise' };
+const VERIFICATION_V20: Record<string, string> = { email_verified: 'verified', phone_verified: 'verified', kyc_verified: 'verified' };
+const METHOD_TYPE_V20: Record<string, string> = { card: 'credit_card', wallet: 'digital_wallet' };
+
+function upcastAttributes(a: NonNullable<EventV20['event_data']['user_context']['session_data']['session_attributes']>): SessionAttributes {
+  const { user_agent_parsed: ua, ...rest } = a;
+  if (!ua) return rest;
+  return { ...rest, user_agent_parsed: { browser: { name: ua.browser }, os: { name: ua.os }, device: { type: ua.device } } };
+}
+
+function upcastProfile(p: NonNullable<EventV20['event_data']['user_context']['user_profile']>): UserProfile {
+  const out: UserProfile = { ...p };
+  if (p.account_type !== undefined) out.account_type = ACCOUNT_TYPE_V20[p.account_type] ?? p.account_type;
+  if (p.verification_status !== undefined) out.verification_status = VERIFICATION_V20[p.verification_status] ?? p.verification_status;
+  return out;
+}
+
+function upcastPayment(pm: PaymentMethodV20): PaymentMethod {
+  const out: PaymentMethod = { ...pm };
+  if (pm.method_type !== undefined) out.method_type = METHOD_TYPE_V20[pm.method_type] ?? pm.method_type;
+  return out;
+}
+
+function upcastCart(c: NonNullable<NonNullable<NonNullable<EventV20['event_data']['business_context']>['transaction_context']>['cart_context']>): CartContext {
+  const out: CartContext = { cart_id: c.cart_id };
+  if (c.cart_value) {
+    const v = c.cart_value;
+    const value: CartValue = { final_total: v.final_total };
+    if (v.subtotal !== undefined) value.subtotal = v.subtotal;
+    if (v.tax_breakdown) value.tax_breakdown = v.tax_breakdown.map((t) => ({ type: t.tax_type, amount: t.amount }));
+    if (v.shipping_costs !== undefined) value.shipping_costs = { base_shipping: v.shipping_costs };
+    if (v.discounts_applied) {
+      value.discounts_applied = v.discounts_applied.map((d) => (d.type === undefined ? { discount_id: d.code, discount_amount: d.amount } : { discount_id: d.code, discount_amount: d.amount, discount_type: d.type }));
+    }
+    // 2.0 carried loyalty as one money amount; the brief has no such field, so it is kept beside the brief's ones.
+    if (v.loyalty_benefits !== undefined) value.loyalty_benefits = { monetary_value: v.loyalty_benefits } as CartValue['loyalty_benefits'];
+    if (v.currency !== undefined) value.currency = v.currency;
+    out.cart_value = value;
+  }
+  // The brief nests shipping inside the payment context; 2.0 had it beside.
+  const payment: NonNullable<CartContext['payment_context']> = {};
+  if (c.payment_context) payment.payment_methods = c.payment_context.payment_methods.map(upcastPayment);
+  if (c.shipping_context) {
+    const { shipping_address: address, shipping_method: method } = c.shipping_context;
+    payment.shipping_context = {};
+    if (address) payment.shipping_context.shipping_address = address;
+    if (method) payment.shipping_context.shipping_method = { ...method };
+  }
+  if (Object.keys(payment).length > 0) out.payment_context = payment;
+  return out;
+}
+
+/** 2.0 (rtap's pre-brief shapes) → 2.1 in the brief's shapes. Nothing 2.0 carried is dropped. */
 export function upcastV20toV21(e: EventV20): RtapEvent {
-  const technical = e.event_data.technical_context;
-  return {
-    ...e,
+  const uc = e.event_data.user_context;
+  const session = uc.session_data;
+  const userContext: RtapEvent['event_data']['user_context'] = {
+    ...uc,
+    session_data: { ...session, session_attributes: session.session_attributes && upcastAttributes(session.session_attributes) },
+    user_profile: uc.user_profile && upcastProfile(uc.user_profile),
+  };
+  if (session.session_attributes === undefined) delete userContext.session_data.session_attributes;
+  if (uc.user_profile === undefined) delete userContext.user_profile;
+
+  const out: RtapEvent = {
     schema_version: '2.1',
+    tenant_id: e.tenant_id,
+    partition_key: e.partition_key,
     event_metadata: { ...e.event_metadata, processing_flags: e.event_metadata.processing_flags ?? deriveProcessingFlags(e) },
     event_data: {
-      ...e.event_data,
-      technical_context: { ...technical, data_lineage: { ...technical?.data_lineage, upcast_from: '2.0' } },
+      event_type: e.event_data.event_type,
+      event_subtype: e.event_data.event_subtype,
+      user_context: userContext,
+      technical_context: { ...e.event_data.technical_context, data_lineage: { ...e.event_data.technical_context?.data_lineage, upcast_from: '2.0' } },
     },
   };
+  const bc = e.event_data.business_context;
+  if (bc) {
+    const business: NonNullable<RtapEvent['event_data']['business_context']> = {};
+    if (bc.tenant_metadata) business.tenant_metadata = bc.tenant_metadata;
+    if (bc.transaction_context) {
+      const tx = bc.transaction_context;
+      business.transaction_context = {};
+      if (tx.products) business.transaction_context.products = tx.products;
+      if (tx.cart_context) business.transaction_context.cart_context = upcastCart(tx.cart_context);
+    }
+    if (bc.interaction_context) {
+      const ic = bc.interaction_context;
+      const interaction: NonNullable<NonNullable<RtapEvent['event_data']['business_context']>['interaction_context']> = {};
+      if (ic.touchpoint_journey) interaction.touchpoint_journey = ic.touchpoint_journey;
+      if (ic.page_context) {
+        const { user_interactions: clicks, ...page } = ic.page_context;
+        interaction.page_context = page;
+        if (clicks) interaction.page_context.user_interactions = clicks.map(({ type, target, ...more }) => (target === undefined ? { ...more, interaction_type: type } : { ...more, interaction_type: type, element_id: target }));
+      }
+      if (ic.experiment_context) {
+        const x = ic.experiment_context;
+        interaction.experiment_context = {};
+        if (x.active_experiments) interaction.experiment_context.active_experiments = x.active_experiments.map((experiment_id) => ({ experiment_id }));
+        if (x.feature_flags) interaction.experiment_context.feature_flags = x.feature_flags.map((flag_name) => ({ flag_name, enabled: true }));
+      }
+      business.interaction_context = interaction;
+    }
+    out.event_data.business_context = business;
+  }
+  return out;
 }
 
 /** Lifts a valid event of `version` to 2.1. A 2.1 event is returned as it is. */
@@ -286,3 +423,12 @@ export function upcast(event: AnyEvent, version: SchemaVersion): RtapEvent {
       return event as RtapEvent;
   }
 }
+
+/**
+ * Consecutive versions whose schemas are not compatible but are bridged by an upcaster: readers
+ * of the newer one read the older through it (`rtap schema check` reports them as such).
+ */
+export const UPCAST_BRIDGES: Readonly<Record<string, string>> = {
+  '1.0 → 2.0': 'major version change: 1.0 is flat, 2.x nested',
+  '2.0 → 2.1': "2.1 adopted the brief's exact shapes (user-agent objects, cart money objects, experiment and flag objects, shipping inside the payment context)",
+};

@@ -7,7 +7,7 @@ import { BatchingProducer, type BatchingProducerOptions } from '../../core/batch
 import type { IngestConfig, RtapConfig } from '../../core/config';
 import { ControlPlane } from '../../core/control';
 import { createIngestStep } from '../../core/ingest-step';
-import { IDEMPOTENT_RETRY } from '../../core/kafka';
+import { EVENT_TOPIC_MAX_MESSAGE_BYTES, IDEMPOTENT_RETRY } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import { createKeyring, type PiiKeyring } from '../../core/pii';
 import { createApp } from '../../serving/app';
@@ -34,9 +34,11 @@ export interface ApiHarness {
 
 export async function startIngestApi(opts: HarnessOptions): Promise<ApiHarness> {
   const keyring = opts.keyring ?? createKeyring({ v1: 'integration-test-secret-01' }, 'v1');
+  // Event topics as `rtap up` makes them (16 MiB records), so a test sees production limits.
+  const maxBytes = [{ name: 'max.message.bytes', value: String(EVENT_TOPIC_MAX_MESSAGE_BYTES) }];
   await createTopics(opts.kafka, [
-    { topic: opts.topics.events, numPartitions: opts.eventsPartitions ?? 3 },
-    { topic: opts.topics.dlq, numPartitions: 1 },
+    { topic: opts.topics.events, numPartitions: opts.eventsPartitions ?? 3, configEntries: maxBytes },
+    { topic: opts.topics.dlq, numPartitions: 1, configEntries: maxBytes },
     { topic: opts.topics.control, numPartitions: 1 },
   ]);
   const control = new ControlPlane(opts.kafka, createLogger('test'), opts.topics.control);

@@ -46,7 +46,7 @@ test('rtap generate → Kafka: every event arrives with key, schema_version and 
     expect(fraud.length).toBeGreaterThan(n * 0.05);
     expect(fraud.every((l) => typeof l.scenario === 'string')).toBe(true);
     for (const m of received) {
-      expect(m.key).toMatch(/^t_\d{5}:(u_\d+_\d+|anon_[0-9a-f]{20})$/);
+      expect(m.key).toMatch(/^t_\d{5}:(u_\d+_\d+|anon_[0-9a-f]{20}|api-node-\d+)$/); // platform events: the server instance
       expect(m.value).not.toContain('"scenario"');
     }
   } finally {

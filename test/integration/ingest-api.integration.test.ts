@@ -9,7 +9,7 @@ import { createLogger } from '../../core/logger';
 import { TOKEN_PATTERN, createKeyring } from '../../core/pii';
 import type { RtapEvent } from '../../core/schema';
 import { EventGenerator } from '../../generator/generator';
-import { replayDlq } from '../../ingest/dlq-replay';
+import { replayDlq, senderResolver } from '../../ingest/dlq-replay';
 import { cfg, uniqueName } from './helpers';
 import { startIngestApi, type ApiHarness } from './api-harness';
 import { readTopic } from './kafka-read';
@@ -98,16 +98,21 @@ test('a mixed batch answers per event: wrong types, unknown version, unknown and
   expect(r1.details).toContainEqual(expect.objectContaining({ path: '$.event_data.user_context.session_data.session_sequence' }));
   expect(r2).toMatchObject({ status: 'rejected', error: 'unknown_version' });
   expect(r2.details[0].path).toBe('$.schema_version');
-  expect(r3).toMatchObject({ status: 'rejected', error: 'unknown_tenant', details: [expect.objectContaining({ path: '$.tenant_id' })] });
+  // A tenant's key writing another tenant's event is a mismatch whether that tenant exists or not.
+  expect(r3).toMatchObject({ status: 'rejected', error: 'tenant_mismatch', details: [expect.objectContaining({ path: '$.tenant_id' })] });
   expect(r4).toMatchObject({ status: 'rejected', error: 'tenant_mismatch', details: [expect.objectContaining({ path: '$.tenant_id' })] });
 
   const letters = await readTopic(kafka, topics.dlq, 4);
   const reasons = letters.map((m) => headerString(m.headers, DLQ_HEADERS.reason)).sort();
-  expect(reasons).toEqual(['schema_invalid', 'tenant_mismatch', 'unknown_tenant', 'unknown_version']);
-  // A dead letter keeps the payload exactly as sent, filed under the tenant whose key sent it.
-  const mismatch = letters.find((m) => headerString(m.headers, DLQ_HEADERS.reason) === 'tenant_mismatch')!;
+  expect(reasons).toEqual(['schema_invalid', 'tenant_mismatch', 'tenant_mismatch', 'unknown_version']);
+  // Every dead letter keeps the payload exactly as sent, filed and keyed under the tenant whose key
+  // sent it — whatever tenant the payload claims.
+  const mismatch = letters.find((m) => JSON.parse(m.value).event_metadata?.event_id === foreign.event_metadata.event_id)!;
   expect(JSON.parse(mismatch.value)).toEqual(foreign);
-  expect(headerString(mismatch.headers, DLQ_HEADERS.tenant)).toBe(tenantOfKey);
+  for (const letter of letters) {
+    expect(headerString(letter.headers, DLQ_HEADERS.tenant)).toBe(tenantOfKey);
+    expect(letter.key).toBe(tenantOfKey);
+  }
 });
 
 test('malformed JSON is a 400 naming the problem, and the body is kept in the DLQ', async () => {
@@ -159,27 +164,109 @@ test('quality/validate reports per event and writes nothing', async () => {
   expect(after).toBe(before);
 });
 
-test('dlq replay: after the unknown tenant is registered its letters reach `events`; the rest stay dead letters', async () => {
+test('hostile payloads are precise 4xx answers within a second, and their letters are keyed by the sender, never by the payload', async () => {
+  const platformHash = control.state.authenticate(platformKey)!.key_hash;
+  const base = pool.find(registered)!;
+  const timed = async (fn: () => Promise<{ status: number; body: Record<string, any> }>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const started = performance.now();
+    const res = await fn();
+    expect(performance.now() - started).toBeLessThan(1000);
+    return res;
+  };
+  const before = (await readTopic(kafka, topics.dlq, 0, { settleMs: 1500 })).length;
+
+  // A 1.1 MB tenant_id and a 200,000-character partition_key: rejected per event, nothing keyed by them.
+  const hugeTenant = { ...structuredClone(base), tenant_id: 't'.repeat(1_100_000) };
+  const hugeKey = { ...structuredClone(base), partition_key: 'k'.repeat(200_000) };
+  const longKey = { ...structuredClone(base), partition_key: 'k'.repeat(5000) };
+  const huge = await timed(() => post('/api/v2/events/batch', { events: [hugeTenant, hugeKey, longKey] }));
+  expect(huge.status).toBe(422);
+  expect(huge.body.results.map((r: { error: string }) => r.error)).toEqual(['structure_invalid', 'structure_invalid', 'schema_invalid']);
+  expect(huge.body.results.map((r: { details: { path: string }[] }) => r.details[0].path)).toEqual(['$.tenant_id', '$.partition_key', '$.partition_key']);
+
+  // 1e400 is an overflow, not null.
+  const overflow = JSON.stringify({ events: [base] }).replace(/"final_total":\s*[0-9.]+/, '"final_total": 1e400').replace(/^\{"events":\[\{/, '{"events":[{"amount": 1e400,');
+  const inf = await timed(() => post('/api/v2/events/batch', undefined, platformKey, overflow));
+  expect(inf.status).toBe(422);
+  expect(inf.body.results[0]).toMatchObject({ error: 'schema_invalid', details: [expect.objectContaining({ reason: expect.stringContaining('1e400') })] });
+
+  // 10,000 levels deep: a 400 naming the path, the body kept in the DLQ.
+  const deep = `{"events": [{"schema_version": "2.1", "x": ${'{"y": '.repeat(10_000)}1${'}'.repeat(10_000)}}]}`;
+  const tooDeep = await timed(() => post('/api/v2/events/batch', undefined, platformKey, deep));
+  expect(tooDeep.status).toBe(400);
+  expect(tooDeep.body).toMatchObject({ error: 'structure_invalid', details: [{ path: `$.events[0].x${'.y'.repeat(63)}` }] });
+
+  // Broken and unknown encodings, non-JSON types.
+  const send = (headers: Record<string, string>, body: string | Buffer) =>
+    fetch(`${api.base}/api/v2/events/batch`, { method: 'POST', headers: { 'x-api-key': platformKey, ...headers }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, any> })); // eslint-disable-line @typescript-eslint/no-explicit-any
+  expect((await timed(() => send({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, 'not gzip'))).body.error).toBe('invalid_content_encoding');
+  expect((await timed(() => send({ 'content-type': 'application/json', 'content-encoding': 'zstd2' }, '{}'))).status).toBe(415);
+  expect((await timed(() => send({ 'content-type': 'text/plain' }, JSON.stringify({ events: [base] })))).body.error).toBe('unsupported_media_type');
+
+  const letters = (await readTopic(kafka, topics.dlq, before + 5)).slice(before);
+  expect(letters).toHaveLength(5);
+  for (const letter of letters) {
+    expect(letter.key).toBe(`*:${platformHash.slice(0, 16)}`);
+    expect(headerString(letter.headers, DLQ_HEADERS.tenant)).toBe('*');
+    expect(headerString(letter.headers, DLQ_HEADERS.senderKey)).toBe(platformHash);
+  }
+  // The letters keep the exact bytes: the overflowing number is still written 1e400.
+  expect(letters.some((m) => m.value.includes('"amount": 1e400'))).toBe(true);
+  expect(letters.some((m) => m.value === deep)).toBe(true);
+});
+
+test('dlq replay acts as the sender each letter was filed under: a tenant cannot plant data in another tenant, revoked keys and legacy letters are not replayed', async () => {
+  const fresh = (e: RtapEvent, id: string): RtapEvent => ({ ...structuredClone(e), event_metadata: { ...structuredClone(e.event_metadata), event_id: id } });
   const lateEvents = pool.filter((e) => e.tenant_id === lateTenant).slice(0, 5);
   expect(lateEvents.length).toBeGreaterThan(0);
+  // The platform key sends the late tenant's events before it is registered: unknown_tenant.
   const res = await post('/api/v2/events/batch', { events: lateEvents });
   expect(res.status).toBe(422);
   expect(res.body.results.every((r: { error: string }) => r.error === 'unknown_tenant')).toBe(true);
+  // Tenant A's key sends an event claiming tenant B (not registered yet): filed under A.
+  const planted = fresh(lateEvents[0], 'a1a1a1a1-0000-4000-8000-000000000001');
+  expect((await post('/api/v2/events/batch', { events: [planted] }, tenantKey)).body.results[0].error).toBe('tenant_mismatch');
+  // A second platform key sends one, then is revoked.
+  const revoked = await control.createApiKey('*', ['ingest'], 'revoked later');
+  const fromRevoked = fresh(lateEvents[0], 'a1a1a1a1-0000-4000-8000-000000000002');
+  expect((await post('/api/v2/events/batch', { events: [fromRevoked] }, revoked.apiKey)).body.results[0].error).toBe('unknown_tenant');
+  await control.write([{ key: `apikey/${revoked.record.key_hash}`, value: null }]);
+  // A letter in the old format, filed under the tenant its payload claimed.
+  const legacy = fresh(lateEvents[0], 'a1a1a1a1-0000-4000-8000-000000000003');
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic: topics.dlq,
+    messages: [{ key: lateTenant, value: JSON.stringify(legacy), headers: { [DLQ_HEADERS.reason]: 'unknown_tenant', [DLQ_HEADERS.tenant]: lateTenant, [DLQ_HEADERS.source]: 'api' } }],
+  });
+  await producer.disconnect();
 
   await control.putTenants([{ tenant_id: lateTenant }]);
   const step = createIngestStep({ keyring, isActiveTenant: (id) => control.state.activeTenant(id) !== undefined, source: 'replay' });
   const groupId = uniqueName('replay');
-  const stats = await replayDlq(kafka, step, { dlqTopic: topics.dlq, eventsTopic: topics.events, groupId, dryRun: false }, log);
-  // 1 unknown_tenant letter from the mixed batch + the late tenant's letters become valid.
-  expect(stats.replayed).toBe(lateEvents.length + 1);
-  expect(stats.stillInvalid).toBe(stats.scanned - stats.replayed);
+  const opts = { dlqTopic: topics.dlq, eventsTopic: topics.events, groupId, dryRun: false, resolveSender: senderResolver(control.state) };
+  const stats = await replayDlq(kafka, step, opts, log);
+  // Only the platform key's unknown_tenant letters become valid.
+  expect(stats.replayed).toBe(lateEvents.length);
+  expect(stats.legacy).toBe(1);
+  expect(stats.byReason.sender_revoked).toBe(1);
+  expect(stats.byReason.tenant_mismatch).toBeGreaterThanOrEqual(3);
+  expect(stats.stillInvalid).toBe(stats.scanned - stats.replayed - stats.skipped);
 
   const written = (await readTopic(kafka, topics.events, 0, { settleMs: 2000 })).map((m) => JSON.parse(m.value) as RtapEvent);
   const ids = new Set(written.map((e) => e.event_metadata.event_id));
   for (const e of lateEvents) expect(ids.has(e.event_metadata.event_id)).toBe(true);
+  for (const e of [planted, fromRevoked, legacy]) expect(ids.has(e.event_metadata.event_id)).toBe(false);
+  // The planted letter is re-appended, still filed under its sender.
+  const letters = await readTopic(kafka, topics.dlq, 0, { settleMs: 1500 });
+  const replanted = letters.filter((m) => headerString(m.headers, DLQ_HEADERS.source) === 'replay' && m.value.includes(planted.event_metadata.event_id));
+  expect(replanted.length).toBe(1);
+  expect(headerString(replanted[0].headers, DLQ_HEADERS.reason)).toBe('tenant_mismatch');
+  expect(headerString(replanted[0].headers, DLQ_HEADERS.tenant)).toBe(tenantOfKey);
+  expect(replanted[0].key).toBe(tenantOfKey);
 
   // A second replay finds only the re-appended still-invalid letters, and none becomes valid.
-  const again = await replayDlq(kafka, step, { dlqTopic: topics.dlq, eventsTopic: topics.events, groupId, dryRun: false }, log);
+  const again = await replayDlq(kafka, step, opts, log);
   expect(again.replayed).toBe(0);
   expect(again.scanned).toBe(stats.stillInvalid);
 });

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { REPO_ROOT } from '../../core/config';
 import { createKafka } from '../../core/kafka';
-import { highWaterCovers, normalizePrefix, parseRawChunkKey, rawRoot } from '../../core/lake';
+import { LAKE_FORMAT, highWaterCovers, normalizePrefix, parseRawChunkKey, rawRoot } from '../../core/lake';
 import { createS3, ensureBucket } from '../../core/s3';
 import { waitUntil } from '../../core/retry';
 import { createLakeSink } from '../../ingest/sink';
@@ -25,7 +25,10 @@ interface Produced {
   offset: number;
   eventTime: string;
   total: number;
+  browser: string;
 }
+
+const browserOf = (i: number) => ['Chrome', 'Safari', 'Firefox'][i % 3];
 
 /** A small SPEC 2.1 event; `hourOffset` spreads event times over several hours. */
 function buildEvent(i: number, hourOffset: number): Record<string, unknown> {
@@ -38,7 +41,13 @@ function buildEvent(i: number, hourOffset: number): Record<string, unknown> {
     event_data: {
       event_type: i % 2 === 0 ? 'transaction' : 'user_interaction',
       event_subtype: i % 2 === 0 ? 'purchase' : 'page_view',
-      user_context: { user_id: `user-${i % 13}`, session_data: { session_id: `s-${i % 5}`, session_attributes: { device_fingerprint: `fp-${i % 11}`, geolocation: { country: 'DE' } } } },
+      user_context: {
+        user_id: `user-${i % 13}`,
+        session_data: {
+          session_id: `s-${i % 5}`,
+          session_attributes: { device_fingerprint: `fp-${i % 11}`, geolocation: { country: 'DE' }, user_agent_parsed: { browser: { name: browserOf(i), version: '1' } } },
+        },
+      },
       business_context: {
         transaction_context: {
           cart_context: {
@@ -66,7 +75,7 @@ async function produce(kafka: Kafka, topic: string, partitions: number, perParti
         const n = p * perPartition + i;
         const e = buildEvent(n, n % 3);
         const md = e.event_metadata as { event_id: string; timestamp: string };
-        built.push({ eventId: md.event_id, tenantId: e.tenant_id as string, partition: p, eventTime: md.timestamp, total: n + 0.5 });
+        built.push({ eventId: md.event_id, tenantId: e.tenant_id as string, partition: p, eventTime: md.timestamp, total: n + 0.5, browser: browserOf(n) });
         values.push(JSON.stringify(e));
       }
       // invalid events go into partition 0, after the valid ones
@@ -94,12 +103,14 @@ function expectExactlyOnce(rows: LakeRow[], events: Produced[], prefix: string):
   for (const e of events) {
     const r = byId.get(e.eventId);
     expect(r).toBeDefined();
-    expect({ p: r!._partition, o: Number(r!._offset), t: r!.tenant_id, total: r!.final_total, time: r!.event_time }).toEqual({
+    expect({ p: r!._partition, o: Number(r!._offset), t: r!.tenant_id, total: r!.final_total, time: r!.event_time, browser: r!.browser_name, format: r!._format }).toEqual({
       p: e.partition,
       o: e.offset,
       t: e.tenantId,
       total: e.total,
       time: e.eventTime,
+      browser: e.browser,
+      format: LAKE_FORMAT,
     });
     const ref = parseRawChunkKey(r!.filename.split(path.sep).join('/'));
     expect(ref).toBeDefined();

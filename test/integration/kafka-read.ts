@@ -51,7 +51,7 @@ export async function readTopic(kafka: Kafka, topic: string, expected: number, o
   return seen;
 }
 
-export async function createTopics(kafka: Kafka, topics: { topic: string; numPartitions: number }[]): Promise<void> {
+export async function createTopics(kafka: Kafka, topics: { topic: string; numPartitions: number; configEntries?: { name: string; value: string }[] }[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

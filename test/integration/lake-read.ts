@@ -1,11 +1,12 @@
 // Reads the lake back for assertions: lists objects under a prefix, downloads every raw chunk
-// and reads them all with DuckDB.
+// and reads them all with DuckDB through core/lake's rawEventsRelation, as every reader should:
+// objects of any lake format side by side, columns of the current format.
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { openDuckDb, sqlLiteral } from '../../core/duckdb';
-import { rawRoot } from '../../core/lake';
+import { openDuckDb } from '../../core/duckdb';
+import { rawEventsRelation, rawRoot } from '../../core/lake';
 import { readHighWaterMarks } from '../../ingest/manifests';
 import { cfg } from './helpers';
 
@@ -29,30 +30,60 @@ export interface LakeRow {
   tenant_id: string;
   _partition: number;
   _offset: string;
+  _format: number;
   event_time: string;
   final_total: number;
+  browser_name: string | null;
   filename: string;
   event_json: string;
 }
 
-/** Downloads every raw object under the prefix and reads them all back with DuckDB. */
-export async function readLake(s3: S3Client, prefix: string): Promise<{ rows: LakeRow[]; keys: string[]; unsortedFiles: number }> {
+/** Downloads every raw object under the prefix into a temp dir; `use` gets the local paths. */
+async function withLocalLake<T>(s3: S3Client, prefix: string, use: (files: string[], keys: string[]) => Promise<T>): Promise<T> {
   const keys = (await listKeys(s3, rawRoot(prefix))).filter((k) => k.endsWith('.parquet'));
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-lake-read-'));
   try {
+    const files: string[] = [];
     for (const key of keys) {
       const out = await s3.send(new GetObjectCommand({ Bucket: cfg.s3.bucket, Key: key }));
       const file = path.join(dir, key);
       await fs.mkdir(path.dirname(file), { recursive: true });
       await fs.writeFile(file, await out.Body!.transformToByteArray());
+      files.push(file);
     }
+    return await use(files, keys);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs one query over every raw object under the prefix: `sql` gets the relation to read
+ * (rawEventsRelation: any lake format, current columns, Hive columns dt/hour/p) and returns the
+ * statement. Rows come back as JSON values (DOUBLE → number, lists → arrays, BIGINT → string).
+ */
+export async function queryLake(s3: S3Client, prefix: string, sql: (src: string) => string): Promise<Record<string, unknown>[]> {
+  return withLocalLake(s3, prefix, async (files) => {
+    if (files.length === 0) return [];
+    const { instance, connection } = await openDuckDb({ threads: 1, memoryLimit: '1GB' });
+    try {
+      return (await connection.runAndReadAll(sql(rawEventsRelation(files)))).getRowObjectsJson() as Record<string, unknown>[];
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+}
+
+/** Downloads every raw object under the prefix and reads them all back with DuckDB. */
+export async function readLake(s3: S3Client, prefix: string): Promise<{ rows: LakeRow[]; keys: string[]; unsortedFiles: number }> {
+  return withLocalLake(s3, prefix, async (files, keys) => {
     if (keys.length === 0) return { rows: [], keys, unsortedFiles: 0 };
     const { instance, connection } = await openDuckDb({ threads: 1, memoryLimit: '1GB' });
     try {
-      const glob = sqlLiteral(path.join(dir, '**', '*.parquet'));
-      const src = `read_parquet(${glob}, filename = true, file_row_number = true)`;
+      const src = rawEventsRelation(files, { hivePartitioning: false, filename: true, fileRowNumber: true });
       const rows = (await connection.runAndReadAll(
-        `SELECT event_id, tenant_id, _partition, _offset, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%fZ') AS event_time, final_total, filename, event_json FROM ${src}`,
+        `SELECT event_id, tenant_id, _partition, _offset, _format, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%fZ') AS event_time, final_total, browser_name, filename, event_json FROM ${src}`,
       )).getRowObjectsJson() as unknown as LakeRow[];
       const unsorted = (await connection.runAndReadAll(`
         SELECT count(*) AS n FROM (
@@ -63,8 +94,5 @@ export async function readLake(s3: S3Client, prefix: string): Promise<{ rows: La
       connection.closeSync();
       instance.closeSync();
     }
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+  });
 }
-

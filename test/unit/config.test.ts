@@ -60,3 +60,11 @@ test('RTAP_PORT_OFFSET shifts every local port together, so a second stack can r
   expect(shifted.s3.endpoint).toBe(`http://127.0.0.1:${base.localPorts.minio + 20000}`);
   expect(shifted.api.port).toBe(base.api.port + 20000);
 });
+
+test('API_WORKERS: the API processes sharing the port, at most two by default, validated at start-up', () => {
+  expect(loadConfig({}).api.workers).toBeGreaterThanOrEqual(1);
+  expect(loadConfig({}).api.workers).toBeLessThanOrEqual(2);
+  expect(loadConfig({ API_WORKERS: '4' }).api.workers).toBe(4);
+  expect(() => loadConfig({ API_WORKERS: '0' })).toThrow(/API_WORKERS: expected an integer from 1 to 64, got "0"/);
+  expect(() => loadConfig({ API_WORKERS: 'two' })).toThrow(/API_WORKERS: expected an integer from 1 to 64/);
+});

@@ -2,7 +2,7 @@
 // the single-threaded stream (same seed → same messages, same order, same batch sizes).
 import { createKeyring } from '../../core/pii';
 import { DEFAULT_OPTIONS, EventGenerator, type GeneratorOptions } from '../../generator/generator';
-import { countLabel, toMessage } from '../../generator/run';
+import { countLabel, countType, toMessage } from '../../generator/run';
 import type { OutMessage } from '../../generator/sinks';
 import { GeneratorWorker, keyringForWorker } from '../../generator/worker';
 import { decodeBatch, encodeBatch } from '../../generator/wire';
@@ -21,7 +21,7 @@ test('wire format: encode → decode gives the same key, value and label (UTF-8 
 async function viaWorker(options: GeneratorOptions, count: number, batchCap: number, keyring?: ReturnType<typeof createKeyring>) {
   const w = new GeneratorWorker({ options, count, batchCap, window: 2, keyring: keyring && keyringForWorker(keyring) });
   try {
-    const out: { sizes: number[]; messages: OutMessage[]; bytes: number; fraud: Record<string, number>; defects: Record<string, number> } = { sizes: [], messages: [], bytes: 0, fraud: {}, defects: {} };
+    const out: { sizes: number[]; messages: OutMessage[]; bytes: number; fraud: Record<string, number>; defects: Record<string, number>; types: Record<string, number> } = { sizes: [], messages: [], bytes: 0, fraud: {}, defects: {}, types: {} };
     while (out.messages.length < count) {
       const b = await w.take();
       out.sizes.push(b.batch.n);
@@ -29,6 +29,7 @@ async function viaWorker(options: GeneratorOptions, count: number, batchCap: num
       out.bytes += b.bytes;
       for (const [k, v] of Object.entries(b.fraudByScenario)) out.fraud[k] = (out.fraud[k] ?? 0) + v;
       for (const [k, v] of Object.entries(b.defects)) out.defects[k] = (out.defects[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(b.eventTypes)) out.types[k] = (out.types[k] ?? 0) + v;
     }
     return out;
   } finally {
@@ -43,10 +44,12 @@ test('the worker produces the single-threaded stream, in order, in batches of th
   const g = new EventGenerator(options);
   const fraud: Record<string, number> = {};
   const defects: Record<string, number> = {};
+  const types: Record<string, number> = {};
   let bytes = 0;
   const want = Array.from({ length: n }, () => {
     const e = g.next();
     countLabel(e.label, fraud, defects);
+    countType(e.event, types);
     const m = toMessage(e);
     bytes += m.value.length;
     return m;
@@ -57,6 +60,8 @@ test('the worker produces the single-threaded stream, in order, in batches of th
   expect(got.bytes).toBe(bytes);
   expect(got.fraud).toEqual(fraud);
   expect(got.defects).toEqual(defects);
+  expect(got.types).toEqual(types);
+  expect(Object.keys(types)).toEqual(expect.arrayContaining(['user_interaction', 'transaction', 'ml_inference', 'system_event']));
 });
 
 test('the worker tokenizes with the keyring it is given, like toMessage', async () => {

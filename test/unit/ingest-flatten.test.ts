@@ -1,8 +1,17 @@
+import { readFileSync, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDb, sqlLiteral } from '../../core/duckdb';
-import { FLAT_COLUMNS, RAW_COLUMNS, encodeInputLine, flatSelectList, flattenToParquet, prepareConnection, writeInputFile } from '../../ingest/flatten';
+import { LAKE_FORMAT } from '../../core/lake';
+import { FLAT_COLUMNS, RAW_COLUMNS, encodeInputLine, flatSelectList, flattenToParquet, prepareConnection, writeInputFile, type FlattenResult } from '../../ingest/flatten';
+
+/** The brief's complete 2.1 event: the repo's copy of ../shared/fixtures/event-2.1-full.json. */
+const FIXTURE = path.resolve(__dirname, '../fixtures/event-2.1-full.json');
+const SHARED_FIXTURE = path.resolve(__dirname, '../../../shared/fixtures/event-2.1-full.json');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- events are edited generically
+const fixture = (): any => JSON.parse(readFileSync(FIXTURE, 'utf8'));
 
 const msg = (offset: number, value: string | null) => ({ partition: 2, offset, timestampMs: 1_790_000_000_000, value: value === null ? null : Buffer.from(value) });
 
@@ -21,11 +30,190 @@ describe('encodeInputLine', () => {
 
 describe('flatSelectList', () => {
   it('extracts every distinct path once and coalesces fallbacks in order', () => {
-    const { paths, select } = flatSelectList();
+    const { paths, jsonPaths, select } = flatSelectList();
     expect(new Set(paths).size).toBe(paths.length);
+    expect(new Set(jsonPaths).size).toBe(jsonPaths.length);
     expect(select).toHaveLength(FLAT_COLUMNS.length);
     expect(select[1]).toBe(`coalesce(j[${paths.indexOf('$.event_metadata.event_id') + 1}], j[${paths.indexOf('$.event_id') + 1}]) AS event_id`);
-    expect(RAW_COLUMNS.slice(-4).map((c) => `${c.name} ${c.type}`)).toEqual(['event_json VARCHAR', '_partition INTEGER', '_offset BIGINT', '_ingested_at TIMESTAMP']);
+    // typed columns read JSON values (k), so a wrong type is told apart from a string
+    const ua = '$.event_data.user_context.session_data.session_attributes.user_agent_parsed';
+    expect(jsonPaths.slice(0, 2)).toEqual(['$.event_data.business_context.transaction_context.cart_context.cart_value.discounts_applied', `${ua}.browser.name`]);
+    expect(select.find((x) => x.endsWith(' AS browser_name'))).toContain(`k[${jsonPaths.indexOf(`${ua}.browser`) + 1}]`);
+  });
+
+  it('lists the columns of core/lake RAW_COLUMNS: flattened ones, event_json, then the _ columns', () => {
+    expect(RAW_COLUMNS.slice(0, FLAT_COLUMNS.length).map((c) => `${c.name} ${c.type}`)).toEqual(FLAT_COLUMNS.map((c) => `${c.name} ${c.type}`));
+    expect(RAW_COLUMNS.slice(FLAT_COLUMNS.length).map((c) => `${c.name} ${c.type}`)).toEqual([
+      'event_json VARCHAR',
+      '_partition INTEGER',
+      '_offset BIGINT',
+      '_ingested_at TIMESTAMP',
+      '_format INTEGER',
+    ]);
+  });
+});
+
+/** Flattens the given event texts (offsets 0..n-1 of partition 2) into a temp dir. */
+async function flattenValues(conn: DuckDBConnection, dir: string, values: string[]): Promise<FlattenResult> {
+  const lines = values.map((v, i) => encodeInputLine(msg(i, v))).map((r) => ('line' in r ? r.line : ''));
+  const input = path.join(dir, 'in.txt');
+  await writeInputFile(input, lines);
+  return flattenToParquet(conn, input, dir);
+}
+
+const NEW_COLUMNS = 'subtotal, discount_total, browser_name, os_name, device_type, category_l1, shipping_carrier, experiment_ids, touchpoints';
+
+describe('format-2 columns (DuckDB, local files)', () => {
+  let dir: string;
+  let db: Awaited<ReturnType<typeof openDuckDb>>;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-flatten-'));
+    db = await openDuckDb({ threads: 1, memoryLimit: '512MB' });
+    await prepareConnection(db.connection);
+  });
+  afterEach(async () => {
+    db.connection.closeSync();
+    db.instance.closeSync();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  const read = async (res: FlattenResult, columns: string) => {
+    const files = res.objects.map((o) => sqlLiteral(o.file)).join(', ');
+    return (await db.connection.runAndReadAll(`SELECT event_id, ${columns} FROM read_parquet([${files}]) ORDER BY _offset`)).getRowObjectsJson();
+  };
+
+  it("the brief's complete 2.1 event (the fixture): every group-by dimension from its brief location", async () => {
+    const res = await flattenValues(db.connection, dir, [readFileSync(FIXTURE, 'utf8')]);
+    expect(res.rejects).toEqual([]);
+    expect(res.objects.map((o) => [o.dt, o.hour, o.rows])).toEqual([['2026-11-20', 14, 1]]);
+    const [row] = await read(res, `${NEW_COLUMNS}, payment_provider, payment_method_type, page_type, fraud_score, final_total, currency, country, _format`);
+    expect(row).toEqual({
+      event_id: '8b2f6c1e-4d3a-4f5b-9a7c-2e1d0f3b6a95',
+      subtotal: 348,
+      discount_total: 34.8,
+      browser_name: 'Safari', // user_agent_parsed.browser.name
+      os_name: 'iOS', // user_agent_parsed.os.name
+      device_type: 'mobile', // user_agent_parsed.device.type
+      category_l1: 'Apparel', // products[0].product_hierarchy.category_l1
+      shipping_carrier: 'dhl', // cart_context.payment_context.shipping_context.shipping_method.carrier
+      experiment_ids: ['checkout_one_tap_v2'], // active_experiments[*].experiment_id
+      touchpoints: ['instagram_ad', 'email_campaign'], // touchpoint_journey[*].touchpoint, journey order
+      payment_provider: 'apple_pay', // payment_methods[0].provider
+      payment_method_type: 'digital_wallet',
+      page_type: 'checkout',
+      fraud_score: 0.06, // ml_context.model_scores.fraud_detection.score
+      final_total: 318.1,
+      currency: 'EUR',
+      country: 'DE',
+      _format: LAKE_FORMAT,
+    });
+  });
+
+  it('the repo copy of the fixture is the shared one (when ../shared is there)', () => {
+    if (!existsSync(SHARED_FIXTURE)) return;
+    expect(readFileSync(FIXTURE, 'utf8')).toBe(readFileSync(SHARED_FIXTURE, 'utf8'));
+  });
+
+  it('older 2.x shapes fall back: string user agent parts, carrier beside payment_context, string experiment lists, {amount} discounts', async () => {
+    const e = fixture();
+    const attrs = e.event_data.user_context.session_data.session_attributes;
+    attrs.user_agent_parsed = { browser: 'Chrome', os: 'Linux', device: 'desktop' };
+    const cart = e.event_data.business_context.transaction_context.cart_context;
+    cart.shipping_context = { shipping_method: { carrier: 'ups', service_level: 'ground' } };
+    delete cart.payment_context.shipping_context;
+    cart.cart_value.discounts_applied = [{ code: 'A', amount: 5, type: 'percentage' }, { code: 'B', amount: 2.5, type: 'fixed' }];
+    const ic = e.event_data.business_context.interaction_context;
+    ic.experiment_context.active_experiments = ['exp_checkout_v3', 'exp_one_click'];
+    const res = await flattenValues(db.connection, dir, [JSON.stringify(e)]);
+    expect(await read(res, NEW_COLUMNS)).toEqual([
+      {
+        event_id: e.event_metadata.event_id,
+        subtotal: 348,
+        discount_total: 7.5,
+        browser_name: 'Chrome',
+        os_name: 'Linux',
+        device_type: 'desktop',
+        category_l1: 'Apparel',
+        shipping_carrier: 'ups',
+        experiment_ids: ['exp_checkout_v3', 'exp_one_click'],
+        touchpoints: ['instagram_ad', 'email_campaign'],
+      },
+    ]);
+  });
+
+  it('odd shapes never fail a flush: wrong types are NULL, absent arrays NULL, empty ones [] / 0', async () => {
+    const variants: [string, (e: any) => void, Record<string, unknown>][] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+      [
+        'wrong scalar types',
+        (e) => {
+          e.event_data.user_context.session_data.session_attributes.user_agent_parsed = { browser: 42, os: ['iOS'], device: { brand: 'Apple' } };
+          e.event_data.business_context.transaction_context.products[0].product_hierarchy.category_l1 = { name: 'Apparel' };
+          e.event_data.business_context.transaction_context.cart_context.payment_context.shipping_context.shipping_method.carrier = true;
+          e.event_data.business_context.transaction_context.cart_context.cart_value.subtotal = 'lots';
+        },
+        { browser_name: null, os_name: null, device_type: null, category_l1: null, shipping_carrier: null, subtotal: null },
+      ],
+      [
+        'wrong container types',
+        (e) => {
+          e.event_data.user_context.session_data.session_attributes.user_agent_parsed = 'Mozilla/5.0';
+          e.event_data.business_context.transaction_context.products = { 0: { product_hierarchy: { category_l1: 'x' } } };
+          e.event_data.business_context.transaction_context.cart_context.payment_context = 'paid';
+          e.event_data.business_context.transaction_context.cart_context.cart_value.discounts_applied = 'SUMMER10';
+          e.event_data.business_context.interaction_context.experiment_context.active_experiments = 'exp';
+          e.event_data.business_context.interaction_context.touchpoint_journey = { touchpoint: 'email' };
+        },
+        { browser_name: null, category_l1: null, shipping_carrier: null, discount_total: null, experiment_ids: null, touchpoints: null, payment_provider: null },
+      ],
+      [
+        'odd list elements keep their positions',
+        (e) => {
+          e.event_data.business_context.interaction_context.touchpoint_journey = [{ touchpoint: 'a' }, { campaign_id: 'c' }, 7, null, { touchpoint: 5 }, 'direct'];
+          e.event_data.business_context.interaction_context.experiment_context.active_experiments = [{ experiment_id: { id: 1 } }, { experiment_id: 'x' }];
+          e.event_data.business_context.transaction_context.cart_context.cart_value.discounts_applied = [{ discount_amount: 1.5 }, { discount_amount: '2' }, 'x', { amount: 3 }];
+        },
+        { touchpoints: ['a', null, null, null, null, 'direct'], experiment_ids: [null, 'x'], discount_total: 4.5 },
+      ],
+      [
+        'empty and missing',
+        (e) => {
+          const bc = e.event_data.business_context;
+          bc.interaction_context.touchpoint_journey = [];
+          delete bc.interaction_context.experiment_context;
+          bc.transaction_context.cart_context.cart_value.discounts_applied = [];
+          bc.transaction_context.products = [];
+          delete e.event_data.user_context.session_data.session_attributes;
+        },
+        { touchpoints: [], experiment_ids: null, discount_total: 0, category_l1: null, browser_name: null, os_name: null, device_type: null },
+      ],
+      [
+        'numbers that overflow or are not finite',
+        (e) => {
+          e.event_data.business_context.transaction_context.cart_context.cart_value.subtotal = '__BIG__';
+          e.event_data.business_context.transaction_context.cart_context.cart_value.final_total = '__BIG__';
+          e.event_data.business_context.transaction_context.cart_context.cart_value.discounts_applied = [{ discount_amount: '__BIG__' }];
+          e.ml_context.model_scores.fraud_detection.score = 'NaN';
+        },
+        { subtotal: null, final_total: null, discount_total: null, fraud_score: null },
+      ],
+    ];
+    const values = variants.map(([, edit], i) => {
+      const e = fixture();
+      e.event_metadata.event_id = `v${i}`;
+      edit(e);
+      return JSON.stringify(e).replace(/"__BIG__"/g, '1e400');
+    });
+    values[0] = ` \t${values[0]}`; // JSON whitespace before the object is fine
+    // malformed lines between them are rejected one by one, the valid rows still land
+    const res = await flattenValues(db.connection, dir, [...values, '{"tenant_id":"t"} trailing', "{'single':'quotes'}", '[1, 2]', '"just a string"']);
+    expect(res.rejects).toEqual([
+      { partition: 2, offset: variants.length, reason: 'invalid_json' },
+      { partition: 2, offset: variants.length + 1, reason: 'invalid_json' },
+      { partition: 2, offset: variants.length + 2, reason: 'not_an_object' },
+      { partition: 2, offset: variants.length + 3, reason: 'not_an_object' },
+    ]);
+    expect(res.rows).toBe(variants.length);
+    const rows = await read(res, `${NEW_COLUMNS}, payment_provider, final_total, fraud_score`);
+    variants.forEach(([name, , expected], i) => expect([name, rows[i]]).toEqual([name, expect.objectContaining({ event_id: `v${i}`, ...expected })]));
   });
 });
 

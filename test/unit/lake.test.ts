@@ -1,4 +1,7 @@
 import {
+  FORMAT_COLUMN,
+  LAKE_FORMAT,
+  RAW_COLUMNS,
   eventHour,
   highWaterKey,
   mergeHighWater,
@@ -8,6 +11,7 @@ import {
   parseRawChunkKey,
   partitionRecordKey,
   rawChunkKey,
+  rawEventsRelation,
 } from '../../core/lake';
 
 describe('lake layout', () => {
@@ -56,5 +60,20 @@ describe('lake layout', () => {
     const rec = parsePartitionRecord('{"format":1,"topic":"e","partition":1,"next_offset":10,"pending":{"start":10,"end":19,"keys":["a",3]},"updated_at":"t"}');
     expect(rec?.pending).toEqual({ start: 10, end: 19, keys: ['a'] });
     expect(parsePartitionRecord('{"format":1,"partition":1,"next_offset":10,"pending":null}')?.pending).toBeNull();
+  });
+
+  it('carries the lake format in every row and reads any format through one relation', () => {
+    expect(FORMAT_COLUMN).toBe('_format');
+    expect(RAW_COLUMNS.at(-1)).toEqual({ name: '_format', type: 'INTEGER', since: 2 });
+    expect(Math.max(...RAW_COLUMNS.map((c) => c.since))).toBe(LAKE_FORMAT);
+    expect(new Set(RAW_COLUMNS.map((c) => c.name)).size).toBe(RAW_COLUMNS.length);
+    const sql = rawEventsRelation(["lake/it's/*.parquet"]);
+    expect(sql).toContain("read_parquet(['lake/it''s/*.parquet'], union_by_name = true, hive_partitioning = true)");
+    expect(sql).toContain('UNION ALL BY NAME');
+    expect(sql).toContain('coalesce(_format, 1)::INTEGER AS _format');
+    expect(sql).toContain('NULL::VARCHAR[] AS touchpoints');
+    expect(rawEventsRelation('x.parquet', { hivePartitioning: false, filename: true })).toContain(
+      "read_parquet('x.parquet', union_by_name = true, hive_partitioning = false, filename = true)",
+    );
   });
 });

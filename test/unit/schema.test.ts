@@ -1,27 +1,51 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests break events on purpose through loose casts */
-import { checkCompatibility, EVENT_SCHEMAS, parseEvent, readEvent, upcast, validateEvent, type EventV10, type EventV20, type JsonSchema } from '../../core/schema';
-import { EventGenerator } from '../../generator/generator';
+import { checkCompatibility, EVENT_SCHEMAS, parseEvent, readEvent, UPCAST_BRIDGES, upcast, validateEvent, type EventV10, type EventV20, type JsonSchema } from '../../core/schema';
+import { loadFixture } from '../contract/brief-event';
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
-/** A clean generated 2.1 event (no defect) to mutate. */
-function sampleEvent(subtype = 'purchase') {
-  const g = new EventGenerator({ seed: 3, defectRate: 0, fraudRate: 0, rate: 1000 });
-  for (let i = 0; i < 100_000; i++) {
-    const e = g.next();
-    if (e.event.event_data.event_subtype === subtype) return clone(e.event);
-  }
-  throw new Error(`no ${subtype} generated`);
-}
+/** The brief's complete 2.1 purchase event, to mutate. */
+const sampleEvent = () => loadFixture() as Record<string, any>;
 
 describe('compatibility checker', () => {
   const base = (): JsonSchema => clone(EVENT_SCHEMAS['2.1']) as JsonSchema;
 
-  test('the registry itself: 2.0 → 2.1 is compatible and only adds optional fields', () => {
+  test("the registry itself: 2.0 → 2.1 breaks exactly where 2.1 took the brief's shapes, and an upcaster bridges it", () => {
     const r = checkCompatibility(EVENT_SCHEMAS['2.0'], EVENT_SCHEMAS['2.1']);
-    expect(r.compatible).toBe(true);
-    expect(r.safe.length).toBeGreaterThan(0);
-    expect(r.safe.every((c) => c.kind === 'added_optional')).toBe(true);
+    expect(r.compatible).toBe(false);
+    const reshaped = [
+      'user_agent_parsed',
+      'tax_breakdown',
+      'shipping_costs',
+      'discounts_applied',
+      'loyalty_benefits',
+      'user_interactions',
+      'active_experiments',
+      'feature_flags',
+      'shipping_context',
+      // Required in 2.0, optional in 2.1 (the brief does not require them).
+      'geolocation.country',
+      'tenant_metadata.merchant_id',
+      'product_hierarchy.category_l1',
+      'pricing',
+      'inventory',
+      'payment_methods',
+      'risk_profile.fraud_score',
+      'privacy_settings',
+      'security_flags',
+      'shipping_method',
+      'touchpoint_journey[].timestamp',
+      'touchpoint_journey[].attribution_weight',
+      'billing_address.country',
+      'shipping_address.country',
+      // 2.0 closed these value sets; 2.1 leaves them open (warnings).
+      'account_type',
+      'verification_status',
+      'address_type',
+      'method_type',
+    ];
+    for (const c of r.breaking) expect(reshaped.some((field) => c.path.includes(field))).toBe(true);
+    expect(UPCAST_BRIDGES['2.0 → 2.1']).toBeDefined();
   });
 
   test('accepts an added optional field', () => {
@@ -76,7 +100,7 @@ describe('compatibility checker', () => {
 });
 
 describe('validator', () => {
-  test('a generated event is valid 2.1', () => {
+  test("the brief's complete event is valid 2.1", () => {
     expect(validateEvent(sampleEvent())).toEqual({ ok: true, version: '2.1' });
   });
 
@@ -199,35 +223,88 @@ describe('upcasting', () => {
     expect(validateEvent(e)).toEqual({ ok: true, version: '2.1' });
   });
 
-  test('2.0 → 2.1 keeps every field, adds processing flags and lineage, and does not mutate its input', () => {
-    const latest = sampleEvent('checkout') as unknown as Record<string, any>;
-    const v20 = clone(latest);
-    v20.schema_version = '2.0';
-    delete v20.ml_context;
-    delete v20.event_metadata.processing_flags;
+  const v20: EventV20 = {
+    schema_version: '2.0',
+    tenant_id: 'acme',
+    partition_key: 'acme:u_1',
+    event_metadata: { event_id: '0b7e3c2a-6f1d-4e8a-9c55-1d2e3f4a5b6c', correlation_id: 's_1', timestamp: '2025-06-01T10:00:00.123456Z', source_system: 'web_app' },
+    event_data: {
+      event_type: 'transaction',
+      event_subtype: 'purchase',
+      user_context: {
+        user_id: 'u_1',
+        session_data: {
+          session_id: 's_1',
+          session_attributes: { device_fingerprint: 'fp_1', user_agent_parsed: { browser: 'Chrome', os: 'Windows', device: 'desktop' } },
+        },
+        user_profile: { account_type: 'registered', verification_status: 'kyc_verified' },
+      },
+      business_context: {
+        transaction_context: {
+          products: [{ product_id: 'p1', product_hierarchy: { category_l1: 'Shoes' } }],
+          cart_context: {
+            cart_id: 'c_1',
+            cart_value: {
+              subtotal: 100,
+              tax_breakdown: [{ tax_type: 'sales_tax', amount: 8 }],
+              shipping_costs: 4.99,
+              discounts_applied: [{ code: 'SPRING15', amount: 15, type: 'percentage' }],
+              loyalty_benefits: 2,
+              final_total: 95.99,
+              currency: 'USD',
+            },
+            payment_context: { payment_methods: [{ method_type: 'card', provider: 'visa', tokenized_identifier: 'pm_1' }] },
+            shipping_context: { shipping_method: { carrier: 'ups', service_level: 'ground', estimated_days: 3 } },
+          },
+        },
+        interaction_context: {
+          page_context: { page_type: 'checkout', user_interactions: [{ type: 'click', target: 'buy', offset_ms: 10 }] },
+          experiment_context: { active_experiments: ['exp_a'], feature_flags: ['ff_b'] },
+        },
+      },
+    },
+  };
+
+  test("2.0 → 2.1 maps rtap's pre-brief shapes to the brief's, field by field, without mutating its input", () => {
     const before = clone(v20);
     const r = readEvent(v20);
+    expect(v20).toEqual(before);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(v20).toEqual(before);
-    const e = r.event as unknown as Record<string, any>;
-    expect(e.schema_version).toBe('2.1');
-    const hasUser = v20.event_data.user_context.user_id !== undefined;
-    expect(e.event_metadata.processing_flags).toEqual({ requires_enrichment: false, pii_contains: true, gdpr_subject: hasUser, audit_required: true });
-    expect(e.event_data.technical_context.data_lineage).toEqual({ upcast_from: '2.0' });
-    // Every other field is carried over unchanged.
-    const strip = (x: Record<string, any>) => {
-      const y = clone(x);
-      delete y.schema_version;
-      delete y.event_metadata.processing_flags;
-      delete y.event_data.technical_context.data_lineage;
-      return y;
-    };
-    expect(strip(e)).toEqual(strip(v20 as EventV20 as unknown as Record<string, any>));
+    expect(r.sourceVersion).toBe('2.0');
+    const e = r.event;
+    expect(e.event_metadata.processing_flags).toEqual({ requires_enrichment: true, pii_contains: true, gdpr_subject: true, audit_required: true });
+    expect(e.event_data.user_context.session_data.session_attributes).toEqual({
+      device_fingerprint: 'fp_1',
+      user_agent_parsed: { browser: { name: 'Chrome' }, os: { name: 'Windows' }, device: { type: 'desktop' } },
+    });
+    expect(e.event_data.user_context.user_profile).toEqual({ account_type: 'standard', verification_status: 'verified' });
+    const cart = e.event_data.business_context!.transaction_context!.cart_context!;
+    expect(cart.cart_value).toEqual({
+      subtotal: 100,
+      tax_breakdown: [{ type: 'sales_tax', amount: 8 }],
+      shipping_costs: { base_shipping: 4.99 },
+      discounts_applied: [{ discount_id: 'SPRING15', discount_amount: 15, discount_type: 'percentage' }],
+      loyalty_benefits: { monetary_value: 2 },
+      final_total: 95.99,
+      currency: 'USD',
+    });
+    expect(cart.payment_context).toEqual({
+      payment_methods: [{ method_type: 'credit_card', provider: 'visa', tokenized_identifier: 'pm_1' }],
+      shipping_context: { shipping_method: { carrier: 'ups', service_level: 'ground', estimated_days: 3 } },
+    });
+    expect(e.event_data.business_context!.interaction_context).toEqual({
+      page_context: { page_type: 'checkout', user_interactions: [{ interaction_type: 'click', element_id: 'buy', offset_ms: 10 }] },
+      experiment_context: { active_experiments: [{ experiment_id: 'exp_a' }], feature_flags: [{ flag_name: 'ff_b', enabled: true }] },
+    });
+    expect(e.event_data.technical_context!.data_lineage).toEqual({ upcast_from: '2.0' });
     expect(validateEvent(e)).toEqual({ ok: true, version: '2.1' });
+    expect(r.warnings).toEqual([]);
   });
 
-  test('a 2.0 event is validated against 2.0: 2.1-only fields are not required there', () => {
-    expect(validateEvent({ ...sampleEvent(), schema_version: '2.0', ml_context: undefined })).toMatchObject({ ok: true, version: '2.0' });
+  test('a 2.0 event is validated against the 2.0 schema, and the 2.1 shapes are not 2.0', () => {
+    expect(validateEvent(v20)).toEqual({ ok: true, version: '2.0' });
+    const brief = { ...sampleEvent(), schema_version: '2.0' };
+    expect(validateEvent(brief)).toMatchObject({ ok: false, reason: { code: 'schema_invalid', schema_version: '2.0' } });
   });
 });
