@@ -10,6 +10,7 @@ import { waitUntil } from '../core/retry';
 import { registerGeneratorCommands } from '../generator/cli';
 import { registerSinkCommands } from '../ingest/cli';
 import { runApi } from '../serving/main';
+import { registerSpeedCommands } from '../speed-layer/cli';
 import type { ServiceName } from '../stack/services';
 import { describeAll, down, logFile, logs, status, up } from '../stack/stack';
 import { registerControlCommands } from './control';
@@ -109,7 +110,7 @@ program
 program
   .command('start')
   .description(
-    'start the whole platform locally: the stack (rtap up), the worker, the API, the lake sink, and demo traffic ' +
+    'start the whole platform locally: the stack (rtap up), the worker, the API, the lake sink, the speed layer, and demo traffic ' +
       'from the generator through the API; Ctrl-C stops the processes, `rtap down` the stack',
   )
   .addOption(new Option('--no-stack', 'do not run `rtap up` first (services already running or external)'))
@@ -122,7 +123,7 @@ program
       await up(cfg, say);
       printWhere();
     }
-    const children = ['worker', 'api', 'sink'].map((role) => startRole(role, [role]));
+    const children = ['worker', 'api', 'sink', 'speed'].map((role) => startRole(role, [role]));
     const apiUrl = `http://${cfg.api.host}:${cfg.api.port}`;
     if (opts.demo) {
       const seed = 7;
@@ -195,6 +196,7 @@ async function follow(file: string): Promise<void> {
 }
 
 registerSinkCommands(program);
+registerSpeedCommands(program);
 
 registerControlCommands(program);
 registerDlqCommands(program);

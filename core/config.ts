@@ -15,6 +15,8 @@ export interface KafkaConfig {
   eventsPartitions: number;
   /** true when KAFKA_BROKERS was not set: the local stack owns the broker. */
   local: boolean;
+  /** rtap's byte-identical replacements for kafkajs' record encoding, CRC-32C and murmur2 (core/kafkajs-fast-path.ts). */
+  fastPath: boolean;
 }
 
 export interface TemporalConfig {
@@ -68,6 +70,17 @@ export interface ApiConfig {
   workers: number;
 }
 
+export interface SpeedConfig {
+  /** Watermark = largest event time seen in a partition − this; later events are counted as late. */
+  allowedLatenessMs: number;
+  /** How often the speed layer commits one Kafka transaction of its state changes. */
+  commitIntervalMs: number;
+  /** A user's session ends after this much event time without an event. */
+  sessionGapMs: number;
+  /** Offsets of a partition within which a repeated (tenant, event_id) is counted once. */
+  dedupHorizonOffsets: number;
+}
+
 export interface RtapConfig {
   kafka: KafkaConfig;
   temporal: TemporalConfig;
@@ -76,6 +89,7 @@ export interface RtapConfig {
   localPorts: LocalPorts;
   ingest: IngestConfig;
   duckdb: { threads: number; memoryLimit: string };
+  speed: SpeedConfig;
   /** Where the local stack keeps server data, logs and pid files. */
   dataDir: string;
   /** Where provisioned binaries live, outside the repo so clones share them. */
@@ -127,6 +141,7 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       clientId: read.string('KAFKA_CLIENT_ID', 'rtap'),
       eventsPartitions: read.int('KAFKA_EVENTS_PARTITIONS', 6, 1, 1024),
       local: env.KAFKA_BROKERS === undefined,
+      fastPath: read.bool('KAFKA_FAST_PATH', true),
     },
     temporal: {
       address: temporalAddress,
@@ -165,6 +180,13 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       // Capped so a compaction burst leaves a core for the speed layer on small machines.
       threads: read.int('DUCKDB_THREADS', 1, 1, 256),
       memoryLimit: read.string('DUCKDB_MEMORY_LIMIT', '2GB'),
+    },
+    speed: {
+      // up to a day: the windows stay open that long, and late events beyond it are still counted
+      allowedLatenessMs: read.int('SPEED_ALLOWED_LATENESS_MS', 60_000, 0, 24 * 3600 * 1000),
+      commitIntervalMs: read.int('SPEED_COMMIT_INTERVAL_MS', 300, 10, 60_000),
+      sessionGapMs: read.int('SPEED_SESSION_GAP_MS', 30 * 60_000, 1000, 24 * 3600 * 1000),
+      dedupHorizonOffsets: read.int('SPEED_DEDUP_HORIZON_OFFSETS', 50_000, 1, 10_000_000),
     },
     dataDir: path.resolve(read.string('RTAP_DATA_DIR', path.join(REPO_ROOT, '.rtap'))),
     cacheDir: path.resolve(read.string('RTAP_CACHE_DIR', path.join(os.homedir(), '.cache', 'rtap'))),

@@ -11,6 +11,7 @@ import { checkStructure, EVENT_LIMITS, type StructureLimits } from './json-guard
 import { createLogger, type Logger } from './logger';
 import { loadPiiKeyring, tokenizeEvent, type PiiKeyring } from './pii';
 import { readEvent, toMicrosIso, type RtapEvent, type ValueWarning, type Violation } from './schema';
+import { encodeSpeedHeader, SPEED_HEADER } from './speed-record';
 
 export type EventOutcome =
   | { kind: 'ok'; index: number; eventId: string; tenantId: string; message: Message; warnings: ValueWarning[] }
@@ -130,12 +131,16 @@ export function createIngestStep({
       if (size > maxEventBytes) {
         return reject('event_too_large', [{ path: '$', reason: `the event is ${size} bytes; the limit is ${maxEventBytes} (INGEST_MAX_EVENT_BYTES)` }]);
       }
+      const headers: Record<string, string> = { schema_version: stamped.schema_version, 'x-rtap-source-version': read.sourceVersion };
+      // What the speed layer reads, so it need not parse the value (core/speed-record.ts).
+      const speed = encodeSpeedHeader(stamped);
+      if (speed !== undefined) headers[SPEED_HEADER] = speed;
       return {
         kind: 'ok',
         index,
         eventId: stamped.event_metadata.event_id,
         tenantId: stamped.tenant_id,
-        message: { key, value, headers: { schema_version: stamped.schema_version, 'x-rtap-source-version': read.sourceVersion } },
+        message: { key, value, headers },
         warnings: read.warnings,
       };
     } catch (err) {

@@ -9,6 +9,7 @@ export const TOPICS = {
   eventsDlq: 'events.dlq',
   anomalies: 'anomalies',
   speedWindows: 'speed-windows',
+  speedResults: 'speed-results',
   control: 'control',
 } as const;
 
@@ -16,14 +17,13 @@ export const TOPICS = {
 // kafkajs producers place a key on the same partition; its v2 migration notice is noise.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
-// Every producer built from here encodes records and checksums batches with the faster,
-// byte-identical drop-ins (core/kafkajs-fast-path.ts).
-installKafkajsFastPath();
-
 /** Retry settings for idempotent producers: unbounded, as kafkajs requires for its guarantees; callers bound the wait. */
 export const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 };
 
 export function createKafka(cfg: KafkaConfig, overrides: Partial<KafkaJsConfig> = {}): Kafka {
+  // Producers then encode records and checksum batches with rtap's faster, byte-identical
+  // drop-ins (core/kafkajs-fast-path.ts); KAFKA_FAST_PATH=false keeps kafkajs' own code.
+  if (cfg.fastPath) installKafkajsFastPath();
   return new Kafka({
     clientId: cfg.clientId,
     brokers: cfg.brokers,
@@ -51,6 +51,7 @@ export function topicSpecs(cfg: KafkaConfig): ITopicConfig[] {
     { topic: TOPICS.eventsDlq, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }, maxBytes] },
     { topic: TOPICS.anomalies, numPartitions: p },
     { topic: TOPICS.speedWindows, numPartitions: p, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    { topic: TOPICS.speedResults, numPartitions: p, configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }] },
     { topic: TOPICS.control, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   ];
 }

@@ -276,3 +276,44 @@ export function parsePartitionRecord(text: string): PartitionRecord | undefined 
 export function highWaterCovers(marks: Record<string, number>, ends: Record<string, number>): boolean {
   return Object.entries(ends).every(([partition, end]) => (marks[partition] ?? 0) >= end);
 }
+
+/** Where the batch layer publishes the current views version and its cut (atomic pointer). */
+export const VIEWS_MANIFEST = 'manifests/views/current.json';
+
+export function viewsManifestKey(prefix: string): string {
+  return `${normalizePrefix(prefix)}${VIEWS_MANIFEST}`;
+}
+
+/**
+ * The published batch views: `version` names `views/<view>/version=<version>/`, and the views
+ * cover exactly the events with `_offset < cut[p]` of each partition p (DESIGN: the offset cut;
+ * cut offsets are aligned to the speed layer's offset bucket size). Partitions absent from `cut`
+ * are not covered at all.
+ */
+export interface ViewsManifest {
+  version: string;
+  /** Partition number (as a string key) → first offset not covered. */
+  cut: Record<string, number>;
+  published_at?: string;
+}
+
+/** Reads a views manifest defensively; undefined when the JSON is not one. */
+export function parseViewsManifest(text: string): ViewsManifest | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<ViewsManifest>;
+    if ((typeof value.version !== 'string' && typeof value.version !== 'number') || typeof value.cut !== 'object' || value.cut === null) return undefined;
+    const cut: Record<string, number> = {};
+    for (const [p, o] of Object.entries(value.cut)) {
+      if (!/^\d+$/.test(p) || !Number.isSafeInteger(o) || (o as number) < 0) return undefined;
+      cut[p] = o as number;
+    }
+    return { version: String(value.version), cut, ...(typeof value.published_at === 'string' ? { published_at: value.published_at } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cut as a partition → offset map. */
+export function cutOf(m: ViewsManifest): Map<number, number> {
+  return new Map(Object.entries(m.cut).map(([p, o]) => [Number(p), o]));
+}

@@ -6,8 +6,7 @@
 // of every worker, and answers the workers' /metrics with all workers' registries aggregated
 // (prom-client's AggregatorRegistry), so a scrape that lands on any worker sees the whole API.
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
-import type { Registry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger';
 import { clusterRegistry, clusterMetrics } from './metrics';
 

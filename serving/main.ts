@@ -35,7 +35,8 @@ export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = D
   const control = new ControlPlane(kafka, log, topics.control);
   await control.start();
   // Same partitions as kafkajs' default partitioner, without its BigInt murmur2 (core/kafka-partitioner.ts).
-  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY, createPartitioner: JavaCompatiblePartitioner });
+  const createPartitioner = cfg.kafka.fastPath ? JavaCompatiblePartitioner : undefined;
+  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY, createPartitioner });
   await kafkaProducer.connect();
   const producer = new BatchingProducer(kafkaProducer, {
     maxQueuedBytes: cfg.ingest.maxQueuedBytes,

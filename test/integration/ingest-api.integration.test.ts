@@ -3,7 +3,7 @@
 import { logLevel, type Kafka } from 'kafkajs';
 import type { ControlPlane } from '../../core/control';
 import { DLQ_HEADERS } from '../../core/dlq';
-import { createIngestStep } from '../../core/ingest-step';
+import { createIngestStep, kafkaKeyOf } from '../../core/ingest-step';
 import { createKafka, headerString } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import { TOKEN_PATTERN, createKeyring } from '../../core/pii';
@@ -69,7 +69,8 @@ test('a valid batch is accepted only after Kafka acknowledged it, and exactly th
   for (const [i, e] of written.entries()) {
     const userId = e.event_data.user_context.user_id;
     if (userId !== undefined) expect(userId).toMatch(TOKEN_PATTERN);
-    expect(messages[i].key).toBe(e.partition_key);
+    // The server keys by tenant and (tokenized) user, whatever partition_key the client sent.
+    expect(messages[i].key).toBe(kafkaKeyOf(e));
     expect(headerString(messages[i].headers, 'schema_version')).toBe('2.1');
   }
   // Same key, same partition: what keeps one user's events (and one event's duplicates) together.

@@ -68,3 +68,9 @@ test('API_WORKERS: the API processes sharing the port, at most two by default, v
   expect(() => loadConfig({ API_WORKERS: '0' })).toThrow(/API_WORKERS: expected an integer from 1 to 64, got "0"/);
   expect(() => loadConfig({ API_WORKERS: 'two' })).toThrow(/API_WORKERS: expected an integer from 1 to 64/);
 });
+
+test('KAFKA_FAST_PATH: on unless turned off', () => {
+  expect(loadConfig({}).kafka.fastPath).toBe(true);
+  expect(loadConfig({ KAFKA_FAST_PATH: 'false' }).kafka.fastPath).toBe(false);
+  expect(() => loadConfig({ KAFKA_FAST_PATH: 'fast' })).toThrow(/KAFKA_FAST_PATH: expected true or false/);
+});

@@ -1,0 +1,256 @@
+// Speed-layer benchmark: on one topic of full brief-shaped generator events (~3.5 KB, written
+// through the ingestion step so they carry the `x-rtap-m` speed header), in the same run, one after
+// the other, each in its own process:
+//   1. kafka-consumer-perf-test (the provisioned Kafka's ConsumerPerformance): the raw read limit;
+//   2. the kafkajs eachBatch + JSON.parse limit (../shared/peers/kstreams/kafkajs-read-parse.cjs);
+//   3. our per-event core loop (bench/speed/core-loop.ts) reading the header, and with `parse`
+//      (the fallback for events without it): dedup + measures aggregator + feature store;
+//   4. the peer: Kafka Streams, 1-minute event-time windows with exactly-once
+//      (../shared/peers/kstreams, built with Maven outside the repo).
+// Prints events/s and the ratios against the peer and the limits.
+// Then event → update latency of the core loop while events are produced at --rate (10,000/s).
+//   npm run bench:speed -- [--events 300000] [--topic <existing topic>] [--no-peer] [--rate 10000] [--seconds 12] [--no-latency | --latency-only]
+import '../../scripts/quiet-warnings.cjs';
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Message } from 'kafkajs';
+import { loadConfig } from '../../core/config';
+import type { ApiKeyRecord } from '../../core/control';
+import { createIngestStep } from '../../core/ingest-step';
+import { createKafka, EVENT_TOPIC_MAX_MESSAGE_BYTES } from '../../core/kafka';
+import { createKeyring } from '../../core/pii';
+import { EventGenerator } from '../../generator/generator';
+import { provisionedPaths } from '../../stack/provision';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const PEER_DIR = process.env.KSTREAMS_PEER_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'peers', 'kstreams');
+const PEER_OUT = process.env.KSTREAMS_PEER_OUT ?? path.join(os.tmpdir(), 'kstreams-peer');
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+/** CPU seconds (user + system) of the last `run` (the machine is shared: events per CPU-second is steadier than events/s). */
+let lastCpu = NaN;
+
+function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<string> {
+  const [file, argv] = TIME ? [TIME, ['-f', 'TIME user=%U sys=%S', cmd, ...args]] : [cmd, args];
+  return new Promise((resolve, reject) =>
+    execFile(file, argv, { cwd: opts.cwd ?? REPO_ROOT, maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 900_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`${cmd} ${args.slice(0, 4).join(' ')}… failed: ${err.message}\n${stderr.slice(-2000)}`));
+      const t = /TIME user=([\d.]+) sys=([\d.]+)/.exec(stderr);
+      lastCpu = t ? Number(t[1]) + Number(t[2]) : NaN;
+      resolve(`${stdout}\n${stderr}`);
+    }),
+  );
+}
+
+async function createTopic(topic: string): Promise<void> {
+  const cfg = loadConfig();
+  const admin = createKafka(cfg.kafka, { clientId: 'rtap-bench-speed' }).admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: cfg.kafka.eventsPartitions, configEntries: [{ name: 'max.message.bytes', value: String(EVENT_TOPIC_MAX_MESSAGE_BYTES) }] }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+}
+
+/** `count` accepted messages of generator events through the ingestion step (with their speed header). */
+function ingestedMessages(count: number, seed: number): Message[] {
+  const step = createIngestStep({ keyring: createKeyring({ v1: 'rtap-bench-speed-key' }, 'v1'), isActiveTenant: () => true });
+  const principal: ApiKeyRecord = { key_hash: 'bench', tenant_id: '*', roles: ['ingest'], label: 'bench', created_at: '' };
+  const gen = new EventGenerator({ seed });
+  const out: Message[] = [];
+  for (let i = 0; out.length < count; i++) {
+    const o = step(gen.next().event, i, principal);
+    if (o.kind === 'ok') out.push(o.message);
+  }
+  return out;
+}
+
+/** Produces `messages` at `rate`/s in batches every 10 ms (the record timestamp is the send time). */
+async function producePaced(topic: string, messages: Message[], rate: number): Promise<number> {
+  const producer = createKafka(loadConfig().kafka, { clientId: 'rtap-bench-speed' }).producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const per = Math.max(1, Math.round(rate / 100));
+  const inFlight = new Set<Promise<unknown>>();
+  const t0 = Date.now();
+  let lagging = 0;
+  for (let k = 0; k * per < messages.length; k++) {
+    const due = t0 + k * 10;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    else if (wait < -50) lagging++;
+    const p = producer.send({ topic, acks: 1, messages: messages.slice(k * per, (k + 1) * per).map((m) => ({ ...m, timestamp: String(Date.now()) })) });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= 50) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  const seconds = (Date.now() - t0) / 1000;
+  await producer.disconnect();
+  if (lagging) process.stdout.write(`  (the producer fell > 50 ms behind schedule on ${lagging} batches)\n`);
+  return messages.length / seconds;
+}
+
+async function latencyPhase(rate: number, seconds: number): Promise<void> {
+  const topic = `bench-speed-latency-${Date.now()}`;
+  await createTopic(topic);
+  const messages = ingestedMessages(rate * seconds, 77);
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'latency.ts'), topic, String(messages.length)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const ready = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d.toString()), out.includes('READY') && resolve())));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  await ready;
+  const sent = await producePaced(topic, messages, rate);
+  if ((await exited) !== 0) throw new Error(`latency.ts failed: ${out.slice(-800)}`);
+  await cleanUp([topic]);
+  const m = /RESULT latency: (.*)/.exec(out);
+  process.stdout.write(`\nlatency at ${Math.round(sent).toLocaleString('en-US')} events/s sent (target ${rate.toLocaleString('en-US')}) for ${seconds} s, core loop with header: ${m ? m[1] : out}\n`);
+}
+
+/** Deletes the consumer groups the read-only runs leave behind (and the latency topics), best effort. */
+async function cleanUp(topics: string[]): Promise<void> {
+  const admin = createKafka(loadConfig().kafka, { clientId: 'rtap-bench-speed' }).admin();
+  await admin.connect();
+  try {
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => /^(rtap-bench-speed-|peer-read-parse-)/.test(g));
+    if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function fill(topic: string, events: number): Promise<number> {
+  const cfg = loadConfig();
+  const kafka = createKafka(cfg.kafka, { clientId: 'rtap-bench-speed' });
+  await createTopic(topic);
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const step = createIngestStep({ keyring: createKeyring({ v1: 'rtap-bench-speed-key' }, 'v1'), isActiveTenant: () => true });
+  const principal: ApiKeyRecord = { key_hash: 'bench', tenant_id: '*', roles: ['ingest'], label: 'bench', created_at: '' };
+  // the generator's defaults: late events, duplicates and defects at their usual shares
+  const gen = new EventGenerator({ seed: 2026 });
+  let bytes = 0;
+  let sent = 0;
+  let batch: Message[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  const flush = async () => {
+    const p = producer.send({ topic, messages: batch, acks: 1 });
+    batch = [];
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+  };
+  for (let i = 0; sent < events; i++) {
+    const out = step(gen.next().event, i, principal);
+    if (out.kind !== 'ok') continue;
+    bytes += Buffer.byteLength(out.message.value as string);
+    batch.push(out.message);
+    sent++;
+    if (batch.length === 500) await flush();
+  }
+  if (batch.length) await flush();
+  await Promise.all(inFlight);
+  await producer.disconnect();
+  return bytes / sent;
+}
+
+async function topicSize(topic: string): Promise<number> {
+  const kafka = createKafka(loadConfig().kafka, { clientId: 'rtap-bench-speed' });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US').padStart(9);
+
+async function main(): Promise<void> {
+  const cfg = loadConfig();
+  if (process.argv.includes('--latency-only')) return latencyPhase(Number(arg('rate') ?? 10_000), Number(arg('seconds') ?? 12));
+  const events = Number(arg('events') ?? 300_000);
+  let topic = arg('topic');
+  let avg = 0;
+  if (!topic) {
+    topic = `bench-speed-${Date.now()}`;
+    const t = Date.now();
+    avg = await fill(topic, events);
+    process.stdout.write(`filled ${topic}: ${events} events through the ingestion step, ${avg.toFixed(0)} B average value, in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+  }
+  const total = await topicSize(topic);
+  process.stdout.write(`topic ${topic}: ${total} records; machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  const results: Record<string, number> = {};
+  const note = (name: string, rate: number, detail = '') => {
+    results[name] = rate;
+    const perCpu = Number.isFinite(lastCpu) ? `${fmt(total / lastCpu)} events/CPU-s (${lastCpu.toFixed(1)} CPU-s)` : '';
+    process.stdout.write(`  ${name.padEnd(48)} ${fmt(rate)} events/s ${perCpu} ${detail}\n`);
+  };
+
+  // 1. kafka-consumer-perf-test
+  const libs = provisionedPaths(cfg.cacheDir).kafkaLibs;
+  const perf = await run('java', [
+    '-cp', `${libs}/*`, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', cfg.kafka.brokers.join(','),
+    '--topic', topic, '--num-records', String(total), '--group', `rtap-bench-speed-perf-${Date.now()}`, '--timeout', '60000',
+  ]);
+  // header: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, …
+  const perfLine = perf.split('\n').find((l) => /^\d{4}-\d\d-\d\d/.test(l.trim()));
+  if (!perfLine) throw new Error(`unexpected ConsumerPerformance output: ${perf.slice(-800)}`);
+  note('kafka-consumer-perf-test (raw read)', Number(perfLine.split(',')[5]));
+
+  // 2. kafkajs read + JSON.parse limit
+  const kj = await run(process.execPath, [path.join(PEER_DIR, 'kafkajs-read-parse.cjs'), topic, 'batch']);
+  const kjm = /-> (\d+) events\/s \| from first message [\d.]+s -> (\d+)/.exec(kj);
+  if (!kjm) throw new Error(`unexpected kafkajs-read-parse output: ${kj.slice(-800)}`);
+  note('kafkajs eachBatch + JSON.parse (limit)', Number(kjm[1]), `(from first message ${fmt(Number(kjm[2])).trim()})`);
+
+  // 3. our core loop, with the header and with the parsing fallback
+  for (const mode of ['header', 'parse']) {
+    const out = await run(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'core-loop.ts'), topic, mode]);
+    const m = /-> (\d+) events\/s \| from first message [\d.]+s -> (\d+) events\/s \| (.*)/.exec(out);
+    if (!m) throw new Error(`unexpected core-loop output: ${out.slice(-800)}`);
+    note(`rtap core loop, ${mode === 'header' ? 'x-rtap-m header' : 'JSON.parse fallback'}`, Number(m[1]), `(from first message ${fmt(Number(m[2])).trim()}; ${m[3]})`);
+  }
+
+  // 4. Kafka Streams peer
+  if (!process.argv.includes('--no-peer')) {
+    if (!fs.existsSync(path.join(PEER_OUT, 'classes', 'peer', 'WindowJob.class'))) {
+      await run('mvn', ['-q', '-B', '-f', path.join(PEER_DIR, 'pom.xml'), `-Dpeer.out=${PEER_OUT}`, 'package', '-DskipTests']);
+    }
+    for (const threads of [2, 1]) {
+      const ks = await run('java', ['-cp', `${PEER_OUT}/classes:${PEER_OUT}/lib/*`, 'peer.WindowJob', '--input', topic, '--threads', String(threads), '--app-id', `peer-ks-${threads}-${Date.now()}`]);
+      const m = /RESULT wall_from_start=[\d.]+s -> (\d+) events\/s \| from_first_record=[\d.]+s -> (\d+) events\/s/.exec(ks);
+      if (!m) throw new Error(`unexpected WindowJob output: ${ks.slice(-800)}`);
+      note(`Kafka Streams peer, ${threads} thread(s), EOS, full parse`, Number(m[1]), `(from first record ${fmt(Number(m[2])).trim()})`);
+    }
+  }
+
+  const ours = results['rtap core loop, x-rtap-m header'];
+  const peer = results['Kafka Streams peer, 2 thread(s), EOS, full parse'];
+  process.stdout.write('\nratios of the rtap core loop (header):\n');
+  if (peer) process.stdout.write(`  vs Kafka Streams (2 threads):          ${(ours / peer).toFixed(2)} ×  (target ≥ 1.2)\n`);
+  process.stdout.write(`  vs kafkajs + JSON.parse limit:         ${(ours / results['kafkajs eachBatch + JSON.parse (limit)']).toFixed(2)} ×\n`);
+  process.stdout.write(`  vs kafka-consumer-perf-test:           ${(ours / results['kafka-consumer-perf-test (raw read)']).toFixed(2)} ×\n`);
+  process.stdout.write(`  header vs parse fallback:              ${(ours / results['rtap core loop, JSON.parse fallback']).toFixed(2)} ×\n`);
+
+  await cleanUp([]);
+  process.stdout.write(`\n(the bench topic ${topic} is kept: rerun with --topic ${topic}, or delete it)\n`);
+  if (!process.argv.includes('--no-latency')) await latencyPhase(Number(arg('rate') ?? 10_000), Number(arg('seconds') ?? 12));
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,199 @@
+// Aggregate cells: the key (rollup, tenant, window, dimension value, Kafka partition, offset
+// bucket) and the additive parts of the declaration, in its order. Merging, the changelog
+// encoding, the canonical form both layers are compared in, and reading measures at query time.
+import type { MeasuresDeclaration, PartDecl } from './declaration';
+import { Digest } from './digest';
+import { HllSketch } from './hll';
+
+export interface CellKey {
+  rollup: string;
+  tenant_id: string;
+  /** Window start, µs since the epoch (a multiple of the rollup's window). */
+  window_start_us: number;
+  /** The rollup dimension's value (null: the event had none, or a rollup without a dimension). */
+  dimension: string | null;
+  partition: number;
+  /** floor(offset / B). */
+  bucket: number;
+}
+
+/** count and sum: number; min and max: number or null (no value yet); hll: HllSketch; digest: Digest. */
+export type PartValue = number | null | HllSketch | Digest;
+
+export interface Cell {
+  key: CellKey;
+  /** One value per declaration part, in declaration order. */
+  parts: PartValue[];
+}
+
+/** The columns of a cell key, in order (also the leading columns of the batch SQL's output). */
+export const CELL_KEY_COLUMNS = ['rollup', 'tenant_id', 'window_start_us', 'dimension', 'partition', 'bucket'] as const;
+
+export function emptyPart(decl: MeasuresDeclaration, p: PartDecl): PartValue {
+  switch (p.kind) {
+    case 'count':
+    case 'sum':
+      return 0;
+    case 'min':
+    case 'max':
+      return null;
+    case 'hll':
+      return new HllSketch(decl.hllPrecision);
+    case 'digest':
+      return new Digest(decl.digestSubBuckets);
+  }
+}
+
+export function emptyParts(decl: MeasuresDeclaration): PartValue[] {
+  return decl.parts.map((p) => emptyPart(decl, p));
+}
+
+/** Adds `from` into `into` (both in declaration order); `from` is left untouched. */
+export function mergeParts(decl: MeasuresDeclaration, into: PartValue[], from: readonly PartValue[]): void {
+  decl.parts.forEach((p, i) => {
+    const a = into[i];
+    const b = from[i];
+    switch (p.kind) {
+      case 'count':
+      case 'sum':
+        into[i] = (a as number) + (b as number);
+        break;
+      case 'min':
+        if (b !== null && (a === null || (b as number) < (a as number))) into[i] = b;
+        break;
+      case 'max':
+        if (b !== null && (a === null || (b as number) > (a as number))) into[i] = b;
+        break;
+      case 'hll':
+        (a as HllSketch).merge(b as HllSketch);
+        break;
+      case 'digest':
+        (a as Digest).merge(b as Digest);
+        break;
+    }
+  });
+}
+
+/** Merges any number of cells' parts into a new set of parts. */
+export function mergeAll(decl: MeasuresDeclaration, parts: Iterable<readonly PartValue[]>): PartValue[] {
+  const out = emptyParts(decl);
+  for (const p of parts) mergeParts(decl, out, p);
+  return out;
+}
+
+export function cloneParts(decl: MeasuresDeclaration, parts: readonly PartValue[]): PartValue[] {
+  const out = emptyParts(decl);
+  mergeParts(decl, out, parts);
+  return out;
+}
+
+/** Stable text of a key (e.g. the Kafka record key of the cell in a compacted changelog). */
+export function encodeCellKey(k: CellKey): string {
+  return JSON.stringify([k.rollup, k.tenant_id, k.window_start_us, k.dimension, k.partition, k.bucket]);
+}
+
+export function decodeCellKey(text: string): CellKey {
+  const a = JSON.parse(text) as unknown[];
+  if (!Array.isArray(a) || a.length !== 6) throw new RangeError('not an encoded cell key');
+  const [rollup, tenant_id, window_start_us, dimension, partition, bucket] = a;
+  return { rollup: String(rollup), tenant_id: String(tenant_id), window_start_us: Number(window_start_us), dimension: dimension === null ? null : String(dimension), partition: Number(partition), bucket: Number(bucket) };
+}
+
+/**
+ * Compact text of a cell's parts (the changelog value): `{"v": <declaration version>, "p": [...]}`
+ * with numbers as is, sketches as HllSketch.encode() text and digests as flat [bucket, count, …].
+ */
+export function encodeParts(decl: MeasuresDeclaration, parts: readonly PartValue[]): string {
+  const p = decl.parts.map((d, i) => {
+    const v = parts[i];
+    if (d.kind === 'hll') return (v as HllSketch).encode();
+    if (d.kind === 'digest') return (v as Digest).encode();
+    return v;
+  });
+  return JSON.stringify({ v: decl.version, p });
+}
+
+export function decodeParts(decl: MeasuresDeclaration, text: string): PartValue[] {
+  const o = JSON.parse(text) as { v: number; p: unknown[] };
+  if (o.v !== decl.version) throw new RangeError(`cell parts of declaration version ${o.v}, expected ${decl.version}`);
+  if (!Array.isArray(o.p) || o.p.length !== decl.parts.length) throw new RangeError('cell parts do not match the declaration');
+  return decl.parts.map((d, i) => {
+    const v = o.p[i];
+    if (d.kind === 'hll') return HllSketch.decode(decl.hllPrecision, String(v));
+    if (d.kind === 'digest') return Digest.decode(decl.digestSubBuckets, v as number[]);
+    return v === null ? null : Number(v);
+  });
+}
+
+/** Plain JSON form, the same for both layers: numbers, sketches as register lists, digests as [bucket, count] pairs. */
+export type CanonicalPart = number | null | number[] | [number, number][];
+
+export function canonicalParts(decl: MeasuresDeclaration, parts: readonly PartValue[]): Record<string, CanonicalPart> {
+  const out: Record<string, CanonicalPart> = {};
+  decl.parts.forEach((d, i) => {
+    const v = parts[i];
+    if (d.kind === 'hll') out[d.name] = (v as HllSketch).registers();
+    else if (d.kind === 'digest') out[d.name] = (v as Digest).buckets();
+    else out[d.name] = v as number | null;
+  });
+  return out;
+}
+
+/** Measures read from (merged) parts; `names` limits which (default: all). */
+export function evaluateMeasures(decl: MeasuresDeclaration, parts: readonly PartValue[], names?: readonly string[]): Record<string, number | null> {
+  const index = new Map(decl.parts.map((p, i) => [p.name, i]));
+  const cache = new Map<string, number | null>();
+  const value = (name: string): number | null => {
+    if (cache.has(name)) return cache.get(name)!;
+    const m = decl.measures.find((x) => x.name === name);
+    if (!m) throw new RangeError(`unknown measure ${name}`);
+    let out: number | null;
+    if (m.kind === 'value') {
+      const v = parts[index.get(m.part)!];
+      out = v instanceof HllSketch ? v.estimate() : (v as number | null);
+    } else if (m.kind === 'quantile') {
+      out = (parts[index.get(m.part)!] as Digest).quantile(m.q);
+    } else {
+      const num = value(m.numerator);
+      const den = value(m.denominator);
+      out = num === null || den === null || den === 0 ? null : num / den;
+      if (out !== null && m.complement) out = Math.min(1, Math.max(0, 1 - out));
+    }
+    cache.set(name, out);
+    return out;
+  };
+  const result: Record<string, number | null> = {};
+  for (const n of names ?? decl.measures.map((m) => m.name)) result[n] = value(n);
+  return result;
+}
+
+/**
+ * A row of the batch SQL (sql.ts measuresSql), as DuckDB's getRowObjectsJson() returns it, → a
+ * cell: numbers may come as strings (BIGINT), sketches as packed-register lists, digests as
+ * [{key, value}] lists.
+ */
+export function cellFromSqlRow(decl: MeasuresDeclaration, row: Record<string, unknown>): Cell {
+  const key: CellKey = {
+    rollup: String(row.rollup),
+    tenant_id: String(row.tenant_id),
+    window_start_us: Number(row.window_start_us),
+    dimension: row.dimension === null || row.dimension === undefined ? null : String(row.dimension),
+    partition: Number(row.partition),
+    bucket: Number(row.bucket),
+  };
+  const parts = decl.parts.map((d): PartValue => {
+    const v = row[d.name];
+    switch (d.kind) {
+      case 'hll':
+        return HllSketch.fromRegisters(decl.hllPrecision, ((v as unknown[] | null) ?? []).map(Number));
+      case 'digest': {
+        const digest = new Digest(decl.digestSubBuckets);
+        for (const e of (v as { key: unknown; value: unknown }[] | null) ?? []) digest.addBucket(Number(e.key), Number(e.value));
+        return digest;
+      }
+      default:
+        return v === null || v === undefined ? (d.kind === 'min' || d.kind === 'max' ? null : 0) : Number(v);
+    }
+  });
+  return { key, parts };
+}

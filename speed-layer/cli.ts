@@ -1,0 +1,92 @@
+// `rtap speed`: the speed layer in the foreground. SIGTERM/SIGINT stop it gracefully (commit
+// the open interval, leave the group, disconnect); a second signal exits at once (nothing is
+// lost: the uncommitted interval is redone from the changelog and the committed offsets).
+import { InvalidArgumentError, type Command } from 'commander';
+import { positiveInt } from '../cli/options';
+import { config } from '../core/config';
+import { createKafka } from '../core/kafka';
+import { createLogger } from '../core/logger';
+import { DEFAULT_OFFSET_BUCKET_SIZE } from '../core/measures';
+import { createS3 } from '../core/s3';
+import { createCutReader } from './cut';
+import { createSpeedLayer, DEFAULT_SPEED_OPTIONS, type SpeedLayerOptions } from './runtime';
+
+interface SpeedCliOptions {
+  topic: string;
+  group: string;
+  changelogTopic: string;
+  resultsTopic: string;
+  instance: string;
+  deadLetter?: boolean;
+  prefix: string;
+  sessionTimeout: number;
+  cutPollMs: number;
+  offsetBucketSize: number;
+}
+
+/** Fault injection (tests only): RTAP_SPEED_CRASH_IN_TX=n SIGKILLs the process inside its n-th transaction. */
+function crashHook(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.RTAP_SPEED_CRASH_IN_TX;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`RTAP_SPEED_CRASH_IN_TX: expected a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function registerSpeedCommands(program: Command): void {
+  const d = DEFAULT_SPEED_OPTIONS;
+  program
+    .command('speed')
+    .description('run the speed layer in the foreground: event-time windows over Kafka `events`, exactly once by Kafka transactions (docs/speed-layer.md)')
+    .option('--topic <topic>', 'topic to read', d.topic)
+    .option('--group <id>', 'consumer group id (instances sharing it share the partitions)', d.groupId)
+    .option('--changelog-topic <topic>', 'compacted state changelog', d.changelogTopic)
+    .option('--results-topic <topic>', 'window results (tumbling 1 min, sliding 5 min, sessions)', d.resultsTopic)
+    .option('--instance <id>', 'instance id, kept across restarts (names the transactional id, so a restart fences its predecessor)', process.env.RTAP_SPEED_INSTANCE ?? d.instanceId)
+    .option('--dead-letter', 'also send refused events to events.dlq (off: the lake sink already files the same letters)')
+    .option('--prefix <prefix>', "lake root prefix inside the bucket, for the published batch cut ('' = bucket root)", '')
+    .option('--session-timeout <ms>', 'consumer session timeout (how long a dead instance holds its partitions)', positiveInt, d.sessionTimeoutMs)
+    .option('--cut-poll-ms <ms>', 'how often the published batch cut is read', positiveInt, d.cutPollMs)
+    .option('--offset-bucket-size <n>', 'offsets per cell bucket floor(offset / B); must equal the batch cut alignment', positiveInt, DEFAULT_OFFSET_BUCKET_SIZE)
+    .addHelpText(
+      'after',
+      '\nWindow settings come from the environment (docs/configuration.md): SPEED_ALLOWED_LATENESS_MS, SPEED_COMMIT_INTERVAL_MS,\n' +
+        'SPEED_SESSION_GAP_MS, SPEED_DEDUP_HORIZON_OFFSETS.\n' +
+        'Fault injection (tests only): RTAP_SPEED_CRASH_IN_TX=n SIGKILLs the process inside its n-th transaction, before the commit.',
+    )
+    .action(async (cli: SpeedCliOptions) => {
+      const cfg = config();
+      const opts: Partial<SpeedLayerOptions> = {
+        topic: cli.topic,
+        groupId: cli.group,
+        changelogTopic: cli.changelogTopic,
+        resultsTopic: cli.resultsTopic,
+        instanceId: cli.instance,
+        deadLetter: cli.deadLetter === true,
+        sessionTimeoutMs: cli.sessionTimeout,
+        cutPollMs: cli.cutPollMs,
+        offsetBucketSize: cli.offsetBucketSize,
+        allowedLatenessMs: cfg.speed.allowedLatenessMs,
+        commitIntervalMs: cfg.speed.commitIntervalMs,
+        sessionGapMs: cfg.speed.sessionGapMs,
+        dedupHorizonOffsets: cfg.speed.dedupHorizonOffsets,
+        crashInTransaction: crashHook(process.env),
+      };
+      const log = createLogger('speed');
+      const kafka = createKafka(cfg.kafka, { clientId: `${cfg.kafka.clientId}-speed-${cli.instance}` });
+      const readCut = createCutReader(createS3(cfg.s3), cfg.s3.bucket, cli.prefix);
+      const speed = createSpeedLayer({ kafka, logger: log, readCut }, opts);
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals += 1;
+        if (signals > 1) process.exit(130);
+        log.info({ signal }, 'stopping: commit the open interval, leave the group, disconnect');
+        speed.stop().catch(() => undefined);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      await speed.start();
+      await speed.done;
+      log.info('speed layer stopped');
+    });
+}

@@ -1,0 +1,469 @@
+// The feature store for the fraud engine (docs/speed-bench.md, "Feature store"): per entity — user,
+// card token, device, geo (country/city) and tenant — event counts and amount sums over 1 min / 1 h /
+// 24 h sliding horizons (ring counters, ring.ts), distinct cards/devices/countries/users seen in
+// 24 h (small bounded sets), time since the last event, and the amount against the entity's usual
+// (exponentially weighted mean and variance → z-score). Read in-process with get() in about a
+// microsecond; fed with speed records (core/speed-record.ts).
+//
+// Time is event time only: "now" is the largest event time the store has seen (or the time a
+// read asks for), never the wall clock, so a replay of the same records in the same order gives
+// the same state. Window counts and sums do not depend on the order of events within a ring's
+// reach; the EWMA and "previous gap" do (per partition the order is Kafka's; entities that span
+// partitions — card, device, geo, tenant — see the interleaving the consumer saw).
+//
+// Memory is bounded: an entity with at most 8 events keeps them as a short log (~200 B: most
+// cards, devices and users in a day), a busier one ~1.6 KB of ring buckets (93 × count + sum); idle
+// entities (no event for `idleTtlUs` of event time, default 25 h: past every horizon) are dropped by
+// a sweep every `sweepEvery` updates, and beyond `maxEntities` the least recently seen (by event
+// time) are dropped, down to 90 % of the cap at once (an LRU in event time, amortized). A dropped
+// entity reads as unknown (undefined), as a new one.
+//
+// Checkpointing: takeChanged() gives the records changed (or dropped: value null) since its last
+// call, one per entity, keyed by entity — for a compacted changelog — and restore() loads them.
+import type { SpeedRecord } from '../../core/speed-record';
+import { BUCKETS, HOUR_US, logRead, RINGS, ringAdd, ringRead } from './ring';
+
+export type EntityKind = 'user' | 'card' | 'device' | 'geo' | 'tenant';
+export const ENTITY_KINDS: readonly EntityKind[] = ['user', 'card', 'device', 'geo', 'tenant'];
+
+export type DistinctDim = 'cards' | 'devices' | 'countries' | 'users';
+/** Which distinct counts each kind keeps. */
+export const DISTINCT_DIMS: Readonly<Record<EntityKind, readonly DistinctDim[]>> = {
+  user: ['cards', 'devices', 'countries'],
+  card: ['users', 'devices', 'countries'],
+  device: ['users', 'cards'],
+  geo: [],
+  tenant: [],
+};
+
+export interface WindowFeature {
+  count: number;
+  /** Sum of the amounts (final_total of amount events) in the window. */
+  sum: number;
+}
+
+export interface FeatureSnapshot {
+  kind: EntityKind;
+  tenant: string;
+  id: string;
+  /** The event time the snapshot is as of, µs. */
+  asOfUs: number;
+  w1m: WindowFeature;
+  w1h: WindowFeature;
+  w24h: WindowFeature;
+  /** Events since the entity was first seen (or last dropped). */
+  totalCount: number;
+  firstSeenUs: number;
+  lastSeenUs: number;
+  /** asOf − lastSeen, µs (≥ 0). */
+  sinceLastUs: number;
+  /** Gap between the entity's last two events, µs; null after one event. */
+  lastGapUs: number | null;
+  /** The entity's usual amount: EWMA mean and standard deviation over `count` amount events. */
+  amount: { count: number; mean: number; std: number; last: number | null; lastZ: number | null };
+  /** Distinct values seen in the last 24 h (of the kind's dimensions); saturates at `distinctCap`. */
+  distinct: Partial<Record<DistinctDim, number>>;
+}
+
+export interface FeatureStoreOptions {
+  /** Entities held at most (all kinds together); the least recently updated are dropped beyond. Default 100,000. */
+  maxEntities?: number;
+  /** Event time without an update after which an entity is dropped. Default 25 h. */
+  idleTtlUs?: number;
+  /** Updates between idle sweeps (each scans every entity). Default 16,384. */
+  sweepEvery?: number;
+  /** EWMA weight of a new amount. Default 0.05 (~20-event memory). */
+  ewmaAlpha?: number;
+  /** Amount events before a z-score is given. Default 5. */
+  zMinCount?: number;
+  /** Values kept per distinct set. Default 16. */
+  distinctCap?: number;
+  /** Events an entity keeps as a plain log before it gets ring buckets (same results, cheaper for rare entities). Default 8. */
+  logMax?: number;
+  /** event_subtype values whose final_total is an amount (sums and EWMA). Default ['purchase']. */
+  amountSubtypes?: readonly string[];
+}
+
+export interface ChangelogRecord {
+  /** The entity key (kind \0 tenant \0 id). */
+  key: string;
+  /** The entity's record (JSON), or null when it was dropped (a tombstone). */
+  value: string | null;
+}
+
+export interface FeatureStore {
+  /** Folds one event into the features of each of its entities. */
+  update(rec: SpeedRecord): void;
+  /** An entity's features as of `atUs` (default: the store's event-time now); undefined if unknown. For kind 'tenant', id is ignored. */
+  get(kind: EntityKind, tenant: string, id?: string, atUs?: number): FeatureSnapshot | undefined;
+  /** The values of a distinct set seen in the 24 h before `atUs` (default: now). */
+  distinctValues(kind: EntityKind, tenant: string, id: string, dim: DistinctDim, atUs?: number): string[];
+  /** z-score of `amount` against the entity's usual, or null (unknown entity, too few amounts, no spread). */
+  zScore(kind: EntityKind, tenant: string, id: string, amount: number): number | null;
+  /** The largest event time seen, µs (-Infinity before any). */
+  readonly nowUs: number;
+  /** Entities held. */
+  readonly size: number;
+  /** Drops entities idle for longer than the TTL as of `nowUs`; returns how many. */
+  evictIdle(nowUs?: number): number;
+  /** Changelog delta since the previous call: changed entities' records and tombstones of dropped ones. */
+  takeChanged(): ChangelogRecord[];
+  /** Every entity's record (a full snapshot). */
+  snapshot(): ChangelogRecord[];
+  /** Loads records (later ones win; null values delete). */
+  restore(records: Iterable<ChangelogRecord>): void;
+}
+
+interface Distinct {
+  values: string[];
+  lastUs: number[];
+}
+
+/** An entity's state (internal; exported for the record codec). */
+export interface Entity {
+  kind: EntityKind;
+  tenant: string;
+  id: string;
+  firstUs: number;
+  lastUs: number;
+  prevUs: number;
+  total: number;
+  /** count, sum per bucket of every ring (ring.ts). */
+  /** Ring buckets (ring.ts), once the entity has more than `logMax` events; null before. */
+  cells: Float64Array | null;
+  heads: number[] | null;
+  /** `[us, amount, …]` of its events while it has at most `logMax` (most entities: cheap to create). */
+  log: number[] | null;
+  n: number;
+  mean: number;
+  variance: number;
+  lastAmount: number | null;
+  lastZ: number | null;
+  distinct: Partial<Record<DistinctDim, Distinct>>;
+}
+
+const DAY_US = 24 * HOUR_US;
+
+
+export function entityKey(kind: EntityKind, tenant: string, id: string): string {
+  return `${kind}\u0000${tenant}\u0000${id}`;
+}
+
+export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore {
+  const maxEntities = opts.maxEntities ?? 100_000;
+  const idleTtlUs = opts.idleTtlUs ?? 25 * HOUR_US;
+  const sweepEvery = opts.sweepEvery ?? 16_384;
+  const alpha = opts.ewmaAlpha ?? 0.05;
+  const zMin = opts.zMinCount ?? 5;
+  const cap = opts.distinctCap ?? 16;
+  const logMax = opts.logMax ?? 8;
+  const amountSubtypes = new Set(opts.amountSubtypes ?? ['purchase']);
+  if (!(maxEntities >= 1) || !(idleTtlUs > 0) || !(alpha > 0 && alpha <= 1) || !(cap >= 1)) throw new RangeError('feature store: invalid options');
+
+  // Not reordered on update (a Map delete + re-insert per update costs microseconds in V8 with
+  // tens of thousands of keys): eviction scans instead, amortized over many updates.
+  const entities = new Map<string, Entity>();
+  const changed = new Set<string>();
+  let nowUs = -Infinity;
+  let sinceSweep = 0;
+
+  const fresh = (kind: EntityKind, tenant: string, id: string, us: number): Entity => ({
+    kind,
+    tenant,
+    id,
+    firstUs: us,
+    lastUs: us,
+    prevUs: -Infinity,
+    total: 0,
+    cells: null,
+    heads: null,
+    log: [],
+    n: 0,
+    mean: 0,
+    variance: 0,
+    lastAmount: null,
+    lastZ: null,
+    distinct: {},
+  });
+
+  const z = (e: Entity, x: number): number | null => {
+    if (e.n < zMin || !(e.variance > 0)) return null;
+    return (x - e.mean) / Math.sqrt(e.variance);
+  };
+
+  function touch(kind: EntityKind, tenant: string, id: string, us: number, amount: number | null, dims: Partial<Record<DistinctDim, string | null>>): void {
+    const key = entityKey(kind, tenant, id);
+    let e = entities.get(key);
+    if (!e) {
+      e = fresh(kind, tenant, id, us);
+      entities.set(key, e);
+    }
+    changed.add(key);
+    e.total++;
+    if (us >= e.lastUs) {
+      e.prevUs = e.total > 1 ? e.lastUs : -Infinity;
+      e.lastUs = us;
+    } else if (us > e.prevUs) {
+      e.prevUs = us;
+    }
+    if (us < e.firstUs) e.firstUs = us;
+    if (e.log) {
+      e.log.push(us, amount ?? 0);
+      if (e.log.length > 2 * logMax) {
+        const cells = new Float64Array(2 * BUCKETS);
+        const heads = RINGS.map(() => -Infinity);
+        for (let k = 0; k < e.log.length; k += 2) for (let r = 0; r < RINGS.length; r++) ringAdd(cells, heads, r, e.log[k], e.log[k + 1]);
+        e.cells = cells;
+        e.heads = heads;
+        e.log = null;
+      }
+    } else {
+      for (let r = 0; r < RINGS.length; r++) ringAdd(e.cells!, e.heads!, r, us, amount ?? 0);
+    }
+    if (amount !== null) {
+      e.lastZ = z(e, amount);
+      e.lastAmount = amount;
+      // West's EWMA mean and variance
+      if (e.n === 0) {
+        e.mean = amount;
+        e.variance = 0;
+      } else {
+        const diff = amount - e.mean;
+        const inc = alpha * diff;
+        e.mean += inc;
+        e.variance = (1 - alpha) * (e.variance + diff * inc);
+      }
+      e.n++;
+    }
+    for (const dim of DISTINCT_DIMS[kind]) {
+      const v = dims[dim];
+      if (v) addDistinct(e, dim, v, us);
+    }
+  }
+
+  function addDistinct(e: Entity, dim: DistinctDim, v: string, us: number): void {
+    const d = (e.distinct[dim] ??= { values: [], lastUs: [] });
+    const i = d.values.indexOf(v);
+    if (i >= 0) {
+      if (us > d.lastUs[i]) d.lastUs[i] = us;
+      return;
+    }
+    if (d.values.length < cap) {
+      d.values.push(v);
+      d.lastUs.push(us);
+      return;
+    }
+    // full: replace the value seen least recently
+    let oldest = 0;
+    for (let k = 1; k < d.lastUs.length; k++) if (d.lastUs[k] < d.lastUs[oldest]) oldest = k;
+    if (us <= d.lastUs[oldest]) return;
+    d.values[oldest] = v;
+    d.lastUs[oldest] = us;
+  }
+
+  function drop(key: string): void {
+    entities.delete(key);
+    changed.add(key);
+  }
+
+  function evictIdle(at = nowUs): number {
+    let n = 0;
+    for (const [key, e] of entities) {
+      if (at - e.lastUs > idleTtlUs) {
+        drop(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Over the cap: drops the least recently seen (event time) down to 90 % of the cap. */
+  function evictOverCap(): void {
+    const excess = entities.size - Math.floor(maxEntities * 0.9);
+    const last = Float64Array.from(entities.values(), (e) => e.lastUs).sort();
+    const cut = last[excess - 1];
+    let left = excess;
+    for (const [key, e] of entities) {
+      if (left === 0) break;
+      if (e.lastUs <= cut) {
+        drop(key);
+        left--;
+      }
+    }
+  }
+
+  function snapshotOf(e: Entity, at: number): FeatureSnapshot {
+    const log = e.log;
+    const w = RINGS.map((_r, i) => (log ? logRead(log, e.lastUs, i, at) : ringRead(e.cells!, e.heads!, i, at)));
+    const distinct: Partial<Record<DistinctDim, number>> = {};
+    for (const dim of DISTINCT_DIMS[e.kind]) {
+      const d = e.distinct[dim];
+      let c = 0;
+      if (d) for (let k = 0; k < d.lastUs.length; k++) if (d.lastUs[k] > at - DAY_US && d.lastUs[k] <= at) c++;
+      distinct[dim] = c;
+    }
+    return {
+      kind: e.kind,
+      tenant: e.tenant,
+      id: e.id,
+      asOfUs: at,
+      w1m: w[0],
+      w1h: w[1],
+      w24h: w[2],
+      totalCount: e.total,
+      firstSeenUs: e.firstUs,
+      lastSeenUs: e.lastUs,
+      sinceLastUs: Math.max(0, at - e.lastUs),
+      lastGapUs: e.prevUs === -Infinity ? null : e.lastUs - e.prevUs,
+      amount: { count: e.n, mean: e.mean, std: Math.sqrt(e.variance), last: e.lastAmount, lastZ: e.lastZ },
+      distinct,
+    };
+  }
+
+  return {
+    update({ input, entities: ids }: SpeedRecord): void {
+      const us = input.event_time_us;
+      if (us > nowUs) nowUs = us;
+      const tenant = input.tenant_id;
+      const amount = input.final_total !== null && input.event_subtype !== null && amountSubtypes.has(input.event_subtype) ? input.final_total : null;
+      const country = input.country;
+      const dims = { cards: ids.card, devices: ids.device, countries: country, users: input.user_id };
+      if (input.user_id) touch('user', tenant, input.user_id, us, amount, dims);
+      if (ids.card) touch('card', tenant, ids.card, us, amount, dims);
+      if (ids.device) touch('device', tenant, ids.device, us, amount, dims);
+      if (country) touch('geo', tenant, ids.city ? `${country}/${ids.city}` : country, us, amount, dims);
+      touch('tenant', tenant, '', us, amount, dims);
+      if (++sinceSweep >= sweepEvery) {
+        sinceSweep = 0;
+        evictIdle();
+      }
+      if (entities.size > maxEntities) evictOverCap();
+    },
+
+    get(kind, tenant, id = '', atUs) {
+      const e = entities.get(entityKey(kind, tenant, kind === 'tenant' ? '' : id));
+      if (!e) return undefined;
+      return snapshotOf(e, atUs ?? Math.max(nowUs, e.lastUs));
+    },
+
+    distinctValues(kind, tenant, id, dim, atUs) {
+      const e = entities.get(entityKey(kind, tenant, kind === 'tenant' ? '' : id));
+      const d = e?.distinct[dim];
+      if (!e || !d) return [];
+      const at = atUs ?? Math.max(nowUs, e.lastUs);
+      return d.values.filter((_v, k) => d.lastUs[k] > at - DAY_US && d.lastUs[k] <= at);
+    },
+
+    zScore(kind, tenant, id, amount) {
+      const e = entities.get(entityKey(kind, tenant, kind === 'tenant' ? '' : id));
+      return e ? z(e, amount) : null;
+    },
+
+    get nowUs() {
+      return nowUs;
+    },
+    get size() {
+      return entities.size;
+    },
+    evictIdle,
+
+    takeChanged() {
+      const out: ChangelogRecord[] = [];
+      for (const key of changed) {
+        const e = entities.get(key);
+        out.push({ key, value: e ? encodeEntity(e) : null });
+      }
+      changed.clear();
+      return out;
+    },
+
+    snapshot() {
+      return [...entities].map(([key, e]) => ({ key, value: encodeEntity(e) }));
+    },
+
+    restore(records) {
+      for (const { key, value } of records) {
+        entities.delete(key);
+        if (value === null) continue;
+        const e = decodeEntity(value);
+        entities.set(key, e);
+        if (e.lastUs > nowUs) nowUs = e.lastUs;
+      }
+    },
+  };
+}
+
+/**
+ * An entity's changelog record: JSON with the non-empty buckets only (a typical entity is a few
+ * hundred bytes). Version 1: `{v,k,t,i,f,l,p,c,(g:[us,amount,…] | h:[heads],b:[slot,count,sum,…]),e:[n,mean,var,last,lastZ],d:{dim:[[value,us],…]}}`.
+ */
+export function encodeEntity(e: Entity): string {
+  const b: number[] = [];
+  const cells = e.cells;
+  if (cells) for (let s = 0; s < BUCKETS; s++) if (cells[2 * s] !== 0 || cells[2 * s + 1] !== 0) b.push(s, cells[2 * s], cells[2 * s + 1]);
+  const d: Record<string, [string, number][]> = {};
+  for (const [dim, set] of Object.entries(e.distinct)) d[dim] = set.values.map((v, i) => [v, set.lastUs[i]]);
+  const fin = (x: number) => (x === -Infinity ? null : x);
+  return JSON.stringify({
+    v: 1,
+    k: e.kind,
+    t: e.tenant,
+    i: e.id,
+    f: e.firstUs,
+    l: e.lastUs,
+    p: fin(e.prevUs),
+    c: e.total,
+    ...(e.log ? { g: e.log } : { h: e.heads!.map(fin), b }),
+    e: [e.n, e.mean, e.variance, e.lastAmount, e.lastZ],
+    d,
+  });
+}
+
+interface EntityRecord {
+  v: number;
+  k: EntityKind;
+  t: string;
+  i: string;
+  f: number;
+  l: number;
+  p: number | null;
+  c: number;
+  h?: (number | null)[];
+  b?: number[];
+  g?: number[];
+  e: [number, number, number, number | null, number | null];
+  d: Record<string, [string, number][]>;
+}
+
+export function decodeEntity(value: string): Entity {
+  const r = JSON.parse(value) as EntityRecord;
+  if (r.v !== 1 || !ENTITY_KINDS.includes(r.k) || !(r.g || (r.h?.length === RINGS.length && r.b))) throw new Error(`feature store: unknown entity record ${value.slice(0, 80)}`);
+  let cells: Float64Array | null = null;
+  if (r.b) {
+    cells = new Float64Array(2 * BUCKETS);
+    for (let j = 0; j + 2 < r.b.length; j += 3) {
+      cells[2 * r.b[j]] = r.b[j + 1];
+      cells[2 * r.b[j] + 1] = r.b[j + 2];
+    }
+  }
+  const distinct: Partial<Record<DistinctDim, Distinct>> = {};
+  for (const [dim, pairs] of Object.entries(r.d)) distinct[dim as DistinctDim] = { values: pairs.map((p) => p[0]), lastUs: pairs.map((p) => p[1]) };
+  return {
+    kind: r.k,
+    tenant: r.t,
+    id: r.i,
+    firstUs: r.f,
+    lastUs: r.l,
+    prevUs: r.p ?? -Infinity,
+    total: r.c,
+    cells,
+    heads: r.h ? r.h.map((x) => x ?? -Infinity) : null,
+    log: r.g ?? null,
+    n: r.e[0],
+    mean: r.e[1],
+    variance: r.e[2],
+    lastAmount: r.e[3],
+    lastZ: r.e[4],
+    distinct,
+  };
+}

@@ -1,0 +1,339 @@
+// The speed layer's run loop: a consumer group over `events` feeding ./state, and every
+// commitIntervalMs one Kafka transaction = changelog records + window results (+ dead letters)
+// + sendOffsets, then commit (docs/speed-layer.md, "Exactly once"). On every group join the state
+// is dropped and the assigned partitions are rebuilt from the committed changelog (and the
+// deduplication horizon from `events`) before any of their events is processed.
+import { writeSync } from 'node:fs';
+import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs';
+import { dlqMessage } from '../core/dlq';
+import { IDEMPOTENT_RETRY, TOPICS } from '../core/kafka';
+import { createLogger, type Logger } from '../core/logger';
+import { readTopicRange } from '../core/topic-range';
+import { speedMetrics } from './metrics';
+import { createSpeedState, type EventProcessor, type SpeedState } from './state';
+
+export interface SpeedLayerOptions {
+  topic: string;
+  groupId: string;
+  changelogTopic: string;
+  resultsTopic: string;
+  dlqTopic: string;
+  /** Also dead-letter refused events (the lake sink already files the same letters; see the docs). */
+  deadLetter: boolean;
+  /** Names this instance's transactional id `<groupId>-<instanceId>`: keep it across restarts so a restart fences its predecessor. */
+  instanceId: string;
+  commitIntervalMs: number;
+  allowedLatenessMs: number;
+  sessionGapMs: number;
+  dedupHorizonOffsets: number;
+  offsetBucketSize?: number;
+  sessionTimeoutMs: number;
+  /** How often the published batch cut is read (deps.readCut). */
+  cutPollMs: number;
+  /** Tests only: SIGKILL this process after producing the n-th transaction's records, before its commit. */
+  crashInTransaction?: number;
+}
+
+export const DEFAULT_SPEED_OPTIONS: SpeedLayerOptions = {
+  topic: TOPICS.events,
+  groupId: 'rtap-speed',
+  changelogTopic: TOPICS.speedWindows,
+  resultsTopic: TOPICS.speedResults,
+  dlqTopic: TOPICS.eventsDlq,
+  deadLetter: false,
+  instanceId: '0',
+  commitIntervalMs: 300,
+  allowedLatenessMs: 60_000,
+  sessionGapMs: 30 * 60_000,
+  dedupHorizonOffsets: 50_000,
+  sessionTimeoutMs: 30_000,
+  cutPollMs: 30_000,
+};
+
+export interface SpeedLayerDeps {
+  kafka: Kafka;
+  logger?: Logger;
+  /** The newest published batch cut (partition → offset), or undefined when none is published. */
+  readCut?: () => Promise<ReadonlyMap<number, number> | undefined>;
+  /** Per-event processors (the feature store), checkpointed with the windows. */
+  processors?: readonly EventProcessor[];
+}
+
+export interface SpeedLayer {
+  start(): Promise<void>;
+  /** Stops processing, commits the open interval, leaves the group. */
+  stop(): Promise<void>;
+  /** Settles when the layer stops (rejects when it failed). */
+  readonly done: Promise<void>;
+  /** The current state (tests, the feature store's readers). */
+  state(): SpeedState;
+}
+
+export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerOptions> = {}): SpeedLayer {
+  const o: SpeedLayerOptions = { ...DEFAULT_SPEED_OPTIONS, ...opts };
+  if (o.instanceId.includes(' ') || o.instanceId === '') throw new RangeError('instance id must be a non-empty word');
+  const log = deps.logger ?? createLogger('speed');
+  const newState = () =>
+    createSpeedState({
+      allowedLatenessMs: o.allowedLatenessMs,
+      sessionGapMs: o.sessionGapMs,
+      dedupHorizonOffsets: o.dedupHorizonOffsets,
+      offsetBucketSize: o.offsetBucketSize,
+      processors: deps.processors,
+    });
+  const consumer: Consumer = deps.kafka.consumer({ groupId: o.groupId, sessionTimeout: o.sessionTimeoutMs, rebalanceTimeout: 60_000, readUncommitted: false, maxWaitTimeInMs: 100 });
+  const producer: Producer = deps.kafka.producer({
+    transactionalId: `${o.groupId}-${o.instanceId}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 15_000,
+    retry: IDEMPOTENT_RETRY,
+  });
+
+  let state = newState();
+  let assigned: number[] = [];
+  let restored = false;
+  let generation = 0;
+  let stopping = false;
+  let failed = false;
+  let transactions = 0;
+  let lastCommitAt = Date.now();
+  let chain: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let cutTimer: NodeJS.Timeout | undefined;
+  /** Kafka timestamps of events processed since the last commit (event → update latency). */
+  let pendingTimestamps: number[] = [];
+  let letters: Message[] = [];
+
+  let settle!: { resolve: () => void; reject: (err: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  done.catch(() => undefined);
+
+  const serial = (fn: () => Promise<void>): Promise<void> => {
+    const run = chain.then(fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  function fail(err: unknown): void {
+    if (failed) return;
+    failed = true;
+    log.error({ err: (err as Error)?.message ?? String(err) }, 'speed layer failed; uncommitted work is redone by the next owner of its partitions');
+    if (timer) clearInterval(timer);
+    if (cutTimer) clearInterval(cutTimer);
+    consumer
+      .disconnect()
+      .catch(() => undefined)
+      .finally(() => producer.disconnect().catch(() => undefined))
+      .finally(() => settle.reject(err));
+  }
+
+  async function restore(heartbeat: () => Promise<void>): Promise<void> {
+    const started = Date.now();
+    const partitions = assigned;
+    const from = new Map(partitions.map((p) => [p, 0]));
+    let records = 0;
+    await readTopicRange(deps.kafka, {
+      topic: o.changelogTopic,
+      from,
+      readCommitted: true,
+      onProgress: heartbeat,
+      onMessage: (p, m) => {
+        if (m.key === null) return;
+        records++;
+        state.restoreRecord(p, m.key.toString('utf8'), m.value === null ? null : m.value.toString('utf8'));
+      },
+    });
+    // the deduplication horizon: ids of the events just before each partition's progress
+    const dedupFrom = new Map<number, number>();
+    const dedupTo = new Map<number, number>();
+    for (const p of partitions) {
+      const next = state.nextOffset(p);
+      if (next === undefined || next === 0) continue;
+      dedupFrom.set(p, Math.max(0, next - o.dedupHorizonOffsets));
+      dedupTo.set(p, next);
+    }
+    let remembered = 0;
+    if (dedupFrom.size > 0) {
+      await readTopicRange(deps.kafka, {
+        topic: o.topic,
+        from: dedupFrom,
+        to: dedupTo,
+        readCommitted: true,
+        onProgress: heartbeat,
+        onMessage: (p, m) => {
+          remembered++;
+          state.rememberForDedup(p, Number(m.offset), m.value);
+        },
+      });
+    }
+    speedMetrics.restore.observe(Date.now() - started);
+    log.info({ partitions, changelogRecords: records, dedupEvents: remembered, cells: state.aggregator.size, ms: Date.now() - started }, 'restored state');
+  }
+
+  /** One transaction with everything since the last; skipped when a rebalance made the state stale. */
+  async function commit(atGeneration: number): Promise<void> {
+    if (failed || atGeneration !== generation || !restored) return;
+    const now = Date.now();
+    const cp = state.checkpoint(now);
+    const timestamps = pendingTimestamps;
+    pendingTimestamps = [];
+    const dlq = letters;
+    letters = [];
+    lastCommitAt = now;
+    if (cp.changelog.length === 0 && cp.results.length === 0 && cp.offsets.size === 0 && dlq.length === 0) return;
+    const started = Date.now();
+    const tx = await producer.transaction();
+    try {
+      if (cp.changelog.length > 0) await tx.send({ topic: o.changelogTopic, messages: cp.changelog.map((r) => ({ partition: r.partition, key: r.key, value: r.value })) });
+      if (cp.results.length > 0) await tx.send({ topic: o.resultsTopic, messages: cp.results.map((r) => ({ partition: r.partition, key: r.key, value: r.value })) });
+      if (dlq.length > 0) await tx.send({ topic: o.dlqTopic, messages: dlq });
+      transactions++;
+      if (o.crashInTransaction !== undefined && transactions >= o.crashInTransaction) {
+        // written synchronously: the log is asynchronous and SIGKILL would lose it
+        writeSync(2, `rtap speed: fault injection: SIGKILL inside transaction ${transactions}, before its commit\n`);
+        process.kill(process.pid, 'SIGKILL');
+      }
+      if (atGeneration !== generation) throw new Error('rebalanced during the checkpoint');
+      if (cp.offsets.size > 0) {
+        await tx.sendOffsets({ consumerGroupId: o.groupId, topics: [{ topic: o.topic, partitions: [...cp.offsets].map(([partition, next]) => ({ partition, offset: String(next) })) }] });
+      }
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      speedMetrics.transactions.inc({ result: 'aborted' });
+      throw err;
+    }
+    const end = Date.now();
+    speedMetrics.transactions.inc({ result: 'committed' });
+    speedMetrics.transaction.observe(end - started);
+    speedMetrics.changelogRecords.inc(cp.changelog.length);
+    speedMetrics.results.inc(cp.results.length);
+    for (const t of timestamps) speedMetrics.latency.observe(end - t);
+    speedMetrics.cells.set(state.aggregator.size);
+    speedMetrics.sessions.set(state.windows.sessionCount);
+    for (const p of cp.offsets.keys()) {
+      const wm = state.windows.clock(p).watermarkUs;
+      if (wm !== null) speedMetrics.watermarkDelay.set({ partition: String(p) }, end - wm / 1000);
+    }
+  }
+
+  /** Changelog partition p holds source partition p's state: it needs at least as many partitions. */
+  async function checkTopics(): Promise<void> {
+    const admin = deps.kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [o.topic, o.changelogTopic, o.resultsTopic] });
+      const count = (t: string) => topics.find((x) => x.name === t)?.partitions.length ?? 0;
+      for (const t of [o.changelogTopic, o.resultsTopic]) {
+        if (count(t) < count(o.topic)) throw new Error(`topic ${t} has ${count(t)} partitions, fewer than the ${count(o.topic)} of ${o.topic} (run \`rtap up\`, or create it with as many)`);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async function eachBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (stopping || failed) return;
+    const gen = generation;
+    await serial(async () => {
+      if (!restored && gen === generation) {
+        await restore(heartbeat);
+        restored = true;
+      }
+    });
+    if (gen !== generation || stopping || failed) return;
+    const p = batch.partition;
+    for (const m of batch.messages) {
+      if (!isRunning() || isStale() || stopping || failed || gen !== generation) break;
+      const offset = Number(m.offset);
+      const out = state.process(p, offset, m.value);
+      speedMetrics.events.inc({ outcome: out.kind });
+      if (out.kind === 'counted') {
+        if (out.late) speedMetrics.late.inc();
+        pendingTimestamps.push(Number(m.timestamp));
+      } else if (out.kind === 'rejected') {
+        speedMetrics.rejected.inc({ reason: out.reason });
+        if (o.deadLetter && m.value !== null) {
+          letters.push(dlqMessage({ payload: m.value, reason: out.reason, violations: [], source: 'sink', key: m.key, origin: { topic: o.topic, partition: p, offset: m.offset } }));
+        }
+      }
+      resolveOffset(m.offset);
+      if (Date.now() - lastCommitAt >= o.commitIntervalMs) {
+        await serial(() => commit(gen)).catch(fail);
+        await heartbeat();
+      }
+    }
+    speedMetrics.lag.set({ partition: String(p) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
+  }
+
+  return {
+    done,
+    state: () => state,
+    async start() {
+      consumer.on(consumer.events.REBALANCING, () => {
+        generation += 1;
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        // kafkajs resumes each assigned partition from its committed offset: drop everything not
+        // committed and rebuild the assignment from the changelog before processing.
+        generation += 1;
+        for (const p of state.partitions()) state.dropPartition(p);
+        state = newState();
+        restored = false;
+        pendingTimestamps = [];
+        letters = [];
+        assigned = e.payload.memberAssignment[o.topic] ?? [];
+        log.info({ assignment: assigned, generation }, 'joined group');
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        log.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
+        if (!e.payload.restart) fail(e.payload.error);
+      });
+      await checkTopics();
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      timer = setInterval(() => {
+        if (stopping || failed || Date.now() - lastCommitAt < o.commitIntervalMs) return;
+        const gen = generation;
+        serial(() => commit(gen)).catch(fail);
+      }, Math.max(20, Math.floor(o.commitIntervalMs / 3)));
+      if (deps.readCut) {
+        const readCut = deps.readCut;
+        const poll = () =>
+          serial(async () => {
+            const cut = await readCut();
+            if (!cut || !restored) return;
+            const n = state.applyCut(cut);
+            if (n > 0) {
+              speedMetrics.cellsDropped.inc(n);
+              log.info({ cells: n }, 'dropped cells covered by the published batch cut');
+            }
+          }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not read the batch cut'));
+        cutTimer = setInterval(() => void poll(), o.cutPollMs);
+        void poll();
+      }
+      log.info({ topic: o.topic, group: o.groupId, instance: o.instanceId, commitIntervalMs: o.commitIntervalMs, allowedLatenessMs: o.allowedLatenessMs }, 'speed layer started');
+    },
+    async stop() {
+      if (stopping) return done;
+      stopping = true;
+      if (timer) clearInterval(timer);
+      if (cutTimer) clearInterval(cutTimer);
+      if (failed) return done;
+      try {
+        // still a group member here: the last interval is committed before the partitions move
+        const gen = generation;
+        await serial(() => commit(gen));
+        await consumer.disconnect();
+        await producer.disconnect();
+        settle.resolve();
+      } catch (err) {
+        settle.reject(err);
+      }
+      return done;
+    },
+  };
+}

@@ -1,0 +1,270 @@
+// The speed layer's state machine, pure (no Kafka): one event in → an outcome value; one
+// checkpoint out → the changelog records, window results and offsets that the runtime writes in
+// one Kafka transaction. Cells come from core/measures (declared once for both layers); windows
+// and sessions from ./windows; per-event processors (the feature store) plug in as `processors`
+// and are checkpointed and restored with the rest.
+import {
+  createAggregator,
+  createDeduplicator,
+  decodeCellKey,
+  decodeParts,
+  encodeCellKey,
+  encodeParts,
+  evaluateMeasures,
+  measureInputFromEvent,
+  mergeParts,
+  emptyParts,
+  MEASURES,
+  type Aggregator,
+  type Deduplicator,
+  type MeasureInput,
+  type MeasuresDeclaration,
+  type PartValue,
+} from '../core/measures';
+import { parseChangelogKey, parseProgress, processorKey, progressKey, sessionKey, type PartitionProgress, type SessionState } from '../core/speed-changelog';
+import { createWindowState, MINUTE_US, SLIDING_MINUTES, type WindowState } from './windows';
+
+/** A per-event processor whose state is checkpointed with the speed layer's (e.g. the feature store). */
+export interface EventProcessor {
+  /** Names its changelog keys (`h:<name>:<key>`); no ':' in it. */
+  readonly name: string;
+  /** A deduplicated, accepted event (`event` is the parsed JSON). */
+  onEvent(input: MeasureInput, event: unknown): void;
+  /** State changed since the last call, per source partition; value null deletes the key. */
+  takeChanged(): { partition: number; key: string; value: string | null }[];
+  /** A record of its state read back from the changelog. */
+  restore(partition: number, key: string, value: string): void;
+  /** Forgets a partition this instance no longer owns. */
+  dropPartition(partition: number): void;
+}
+
+export type EventOutcome =
+  | { kind: 'counted'; late: boolean }
+  | { kind: 'duplicate' }
+  | { kind: 'rejected'; reason: string }
+  /** At or below the partition's committed progress (re-delivered after a restore): nothing done. */
+  | { kind: 'skipped' };
+
+export interface OutRecord {
+  partition: number;
+  key: string;
+  /** null: a tombstone. */
+  value: string | null;
+}
+
+export interface Checkpoint {
+  /** To the compacted changelog, each on its source partition. */
+  changelog: OutRecord[];
+  /** Window results (tumbling 1 min, sliding 5 min, sessions), each on its source partition. */
+  results: OutRecord[];
+  /** partition → next offset to process (for sendOffsets), partitions that moved only. */
+  offsets: Map<number, number>;
+}
+
+export interface SpeedStateOptions {
+  allowedLatenessMs: number;
+  sessionGapMs: number;
+  dedupHorizonOffsets: number;
+  offsetBucketSize?: number;
+  declaration?: MeasuresDeclaration;
+  processors?: readonly EventProcessor[];
+}
+
+export interface SpeedState {
+  readonly aggregator: Aggregator;
+  readonly windows: WindowState;
+  process(partition: number, offset: number, value: Buffer | string | null): EventOutcome;
+  /** The event at this offset was processed before the restore: only its id is remembered. */
+  rememberForDedup(partition: number, offset: number, value: Buffer | string | null): void;
+  /** A changelog record (value null: tombstone) read back while restoring. */
+  restoreRecord(partition: number, key: string, value: string | null): void;
+  /** The partition's progress: next offset to process (undefined: never processed). */
+  nextOffset(partition: number): number | undefined;
+  /** Drops cells a published batch cut covers; their tombstones go out with the next checkpoint. */
+  applyCut(cut: ReadonlyMap<number, number>): number;
+  /** Closes windows the watermarks passed and collects everything to write in one transaction. */
+  checkpoint(nowMs: number): Checkpoint;
+  dropPartition(partition: number): void;
+  /** Partitions with state. */
+  partitions(): number[];
+}
+
+/** Measures put in window result records. */
+export const RESULT_MEASURES = ['events', 'orders', 'revenue', 'refunds', 'refund_amount', 'checkouts', 'distinct_users', 'sessions', 'conversion', 'page_load_p95'] as const;
+
+export function createSpeedState(opts: SpeedStateOptions): SpeedState {
+  const decl = opts.declaration ?? MEASURES;
+  const aggregator = createAggregator(decl, { offsetBucketSize: opts.offsetBucketSize });
+  // one per partition, so a partition handed to another instance takes its ids with it
+  const dedups = new Map<number, Deduplicator>();
+  const dedup = (partition: number) => {
+    let d = dedups.get(partition);
+    if (!d) dedups.set(partition, (d = createDeduplicator({ horizonOffsets: opts.dedupHorizonOffsets })));
+    return d;
+  };
+  const windows = createWindowState({ allowedLatenessMs: opts.allowedLatenessMs, sessionGapMs: opts.sessionGapMs });
+  const processors = opts.processors ?? [];
+  for (const p of processors) if (!/^[A-Za-z0-9_.-]+$/.test(p.name)) throw new RangeError(`processor name ${JSON.stringify(p.name)} must be [A-Za-z0-9_.-]+`);
+  // the first minute rollup: every event is in exactly one of its cells, so its cells of a
+  // (tenant, partition, minute) merge to the tenant's totals of that minute
+  const totalsRollup = decl.rollups.find((r) => r.window === 'minute')?.name;
+  const next = new Map<number, number>();
+  const moved = new Set<number>();
+  let tombstones: OutRecord[] = [];
+
+  const parse = (value: Buffer | string | null): unknown => {
+    if (value === null) return undefined;
+    try {
+      return JSON.parse(typeof value === 'string' ? value : value.toString('utf8')) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+
+  function minuteResults(ranges: Map<number, { fromUs: number; untilUs: number }>): OutRecord[] {
+    if (ranges.size === 0 || totalsRollup === undefined) return [];
+    // partition → tenant → minute → merged parts, for the minutes the results need
+    const merged = new Map<number, Map<string, Map<number, PartValue[]>>>();
+    for (const c of aggregator.cells()) {
+      const k = c.key;
+      if (k.rollup !== totalsRollup) continue;
+      const r = ranges.get(k.partition);
+      if (!r || k.window_start_us < r.fromUs - (SLIDING_MINUTES - 1) * MINUTE_US || k.window_start_us >= r.untilUs) continue;
+      let byTenant = merged.get(k.partition);
+      if (!byTenant) merged.set(k.partition, (byTenant = new Map()));
+      let byMinute = byTenant.get(k.tenant_id);
+      if (!byMinute) byTenant.set(k.tenant_id, (byMinute = new Map()));
+      let parts = byMinute.get(k.window_start_us);
+      if (!parts) byMinute.set(k.window_start_us, (parts = emptyParts(decl)));
+      mergeParts(decl, parts, c.parts);
+    }
+    const out: OutRecord[] = [];
+    const record = (partition: number, tenant: string, type: string, startUs: number, endUs: number, parts: PartValue[]) => {
+      const value = { type, tenant_id: tenant, partition, window_start: new Date(startUs / 1000).toISOString(), window_end: new Date(endUs / 1000).toISOString(), measures: evaluateMeasures(decl, parts, RESULT_MEASURES) };
+      out.push({ partition, key: tenant, value: JSON.stringify(value) });
+    };
+    for (const [partition, byTenant] of merged) {
+      const r = ranges.get(partition)!;
+      for (const [tenant, byMinute] of byTenant) {
+        for (let w = r.fromUs; w < r.untilUs; w += MINUTE_US) {
+          const tumbling = byMinute.get(w);
+          if (tumbling) record(partition, tenant, 'tumbling_1m', w, w + MINUTE_US, tumbling);
+          const end = w + MINUTE_US;
+          const slide = emptyParts(decl);
+          let any = false;
+          for (let m = end - SLIDING_MINUTES * MINUTE_US; m < end; m += MINUTE_US) {
+            const p = byMinute.get(m);
+            if (p) {
+              mergeParts(decl, slide, p);
+              any = true;
+            }
+          }
+          if (any) record(partition, tenant, 'sliding_5m', end - SLIDING_MINUTES * MINUTE_US, end, slide);
+        }
+      }
+    }
+    return out;
+  }
+
+  return {
+    aggregator,
+    windows,
+    process(partition, offset, value) {
+      const have = next.get(partition);
+      if (have !== undefined && offset < have) return { kind: 'skipped' };
+      next.set(partition, offset + 1);
+      moved.add(partition);
+      const event = parse(value);
+      if (event === undefined) return { kind: 'rejected', reason: value === null || value.length === 0 ? 'empty_value' : 'invalid_json' };
+      const r = measureInputFromEvent(event, { partition, offset });
+      if (!r.ok) return { kind: 'rejected', reason: r.reason };
+      if (!dedup(partition).firstSeen(r.input)) return { kind: 'duplicate' };
+      aggregator.add(r.input);
+      const late = windows.observe(partition, r.input.event_time_us);
+      if (r.input.user_id !== null) windows.addToSession(partition, r.input.tenant_id, r.input.user_id, r.input.event_time_us);
+      for (const p of processors) p.onEvent(r.input, event);
+      return { kind: 'counted', late };
+    },
+    rememberForDedup(partition, offset, value) {
+      const event = parse(value);
+      if (event === undefined) return;
+      const r = measureInputFromEvent(event, { partition, offset });
+      if (r.ok) dedup(partition).firstSeen(r.input);
+    },
+    restoreRecord(partition, key, value) {
+      const rec = parseChangelogKey(key);
+      if (!rec) return;
+      switch (rec.kind) {
+        case 'cell': {
+          const k = decodeCellKey(key);
+          if (value === null) aggregator.delete(k);
+          else aggregator.restore({ key: k, parts: decodeParts(decl, value) });
+          break;
+        }
+        case 'progress': {
+          const p = value === null ? undefined : parseProgress(value);
+          if (p) {
+            next.set(rec.partition, p.next_offset);
+            windows.restoreClock(rec.partition, p);
+          }
+          break;
+        }
+        case 'session':
+          windows.restoreSessions(partition, rec.tenant_id, rec.user_id, value === null ? [] : (JSON.parse(value) as SessionState[]));
+          break;
+        case 'processor': {
+          const p = processors.find((x) => x.name === rec.processor);
+          if (p && value !== null) p.restore(partition, rec.key, value);
+          break;
+        }
+      }
+    },
+    nextOffset: (partition) => next.get(partition),
+    applyCut(cut) {
+      const dropped = aggregator.dropCovered(cut);
+      for (const k of dropped) tombstones.push({ partition: k.partition, key: encodeCellKey(k), value: null });
+      return dropped.length;
+    },
+    checkpoint(nowMs) {
+      const changelog: OutRecord[] = tombstones;
+      tombstones = [];
+      for (const c of aggregator.takeChanged()) changelog.push({ partition: c.key.partition, key: encodeCellKey(c.key), value: encodeParts(decl, c.parts) });
+      const ranges = new Map<number, { fromUs: number; untilUs: number }>();
+      const results: OutRecord[] = [];
+      for (const p of moved) {
+        const r = windows.closeMinutes(p);
+        if (r) ranges.set(p, r);
+        for (const s of windows.closeSessions(p)) {
+          const value = { type: 'session', tenant_id: s.tenant_id, user_id: s.user_id, partition: p, session_start: new Date(s.start_us / 1000).toISOString(), session_last_event: new Date(s.last_us / 1000).toISOString(), events: s.events };
+          results.push({ partition: p, key: s.tenant_id, value: JSON.stringify(value) });
+        }
+      }
+      results.unshift(...minuteResults(ranges));
+      for (const u of windows.takeChangedSessions()) {
+        changelog.push({ partition: u.partition, key: sessionKey(u.tenant_id, u.user_id), value: u.sessions.length === 0 ? null : JSON.stringify(u.sessions) });
+      }
+      for (const proc of processors) for (const c of proc.takeChanged()) changelog.push({ partition: c.partition, key: processorKey(proc.name, c.key), value: c.value });
+      const offsets = new Map<number, number>();
+      for (const p of moved) {
+        const n = next.get(p)!;
+        const c = windows.clock(p);
+        const progress: PartitionProgress = { next_offset: n, max_event_us: c.maxEventUs, watermark_us: c.watermarkUs, emitted_until_us: c.emittedUntilUs, committed_at_ms: nowMs };
+        changelog.push({ partition: p, key: progressKey(p), value: JSON.stringify(progress) });
+        offsets.set(p, n);
+      }
+      moved.clear();
+      return { changelog, results, offsets };
+    },
+    dropPartition(partition) {
+      aggregator.dropCovered(new Map([[partition, Number.POSITIVE_INFINITY]]));
+      windows.dropPartition(partition);
+      for (const p of processors) p.dropPartition(partition);
+      next.delete(partition);
+      moved.delete(partition);
+      tombstones = tombstones.filter((t) => t.partition !== partition);
+      dedups.delete(partition);
+    },
+    partitions: () => [...next.keys()],
+  };
+
+}

@@ -1,0 +1,182 @@
+// Event-time windows of one speed-layer instance, pure (no Kafka): per-partition watermarks,
+// which minute windows close, and per-user sessions. Tumbling 1-minute windows ARE the minute
+// cells of core/measures; sliding 5-minute windows (every minute) are merged from five minute
+// cells when a minute closes; sessions (gap 30 min by default) are kept per (tenant, user).
+import type { PartitionProgress, SessionState } from '../core/speed-changelog';
+
+export const MINUTE_US = 60_000_000;
+export const SLIDING_MINUTES = 5;
+
+export interface WindowOptions {
+  /** Watermark = largest event time seen in the partition − this. */
+  allowedLatenessMs: number;
+  /** A user's session ends after this much event time without an event. */
+  sessionGapMs: number;
+}
+
+export interface PartitionClock {
+  maxEventUs: number | null;
+  watermarkUs: number | null;
+  /** Minute windows starting before this are closed (results emitted). */
+  emittedUntilUs: number | null;
+}
+
+export interface ClosedSession extends SessionState {
+  partition: number;
+  tenant_id: string;
+  user_id: string;
+}
+
+interface UserSessions {
+  partition: number;
+  tenant_id: string;
+  user_id: string;
+  sessions: SessionState[];
+}
+
+export interface WindowState {
+  clock(partition: number): PartitionClock;
+  /**
+   * Moves the partition's watermark by one event; true when the event is late (its minute window
+   * had already closed: it still counts in its cell, but its window result was emitted without it).
+   */
+  observe(partition: number, eventUs: number): boolean;
+  /** Adds an event to its user's sessions, merging sessions it bridges. */
+  addToSession(partition: number, tenant: string, user: string, eventUs: number): void;
+  /** The minute windows [from, until) of the partition the watermark has passed; marks them closed. */
+  closeMinutes(partition: number): { fromUs: number; untilUs: number } | undefined;
+  /** Sessions of the partition whose gap the watermark has passed; removed from the state. */
+  closeSessions(partition: number): ClosedSession[];
+  /** Sessions changed since the last call: key parts and the open sessions (empty: none left). */
+  takeChangedSessions(): UserSessions[];
+  restoreClock(partition: number, p: PartitionProgress): void;
+  restoreSessions(partition: number, tenant: string, user: string, sessions: SessionState[]): void;
+  dropPartition(partition: number): void;
+  /** Open sessions, over all partitions. */
+  readonly sessionCount: number;
+}
+
+const userKey = (tenant: string, user: string) => `${tenant}\u0000${user}`;
+
+export function createWindowState(opts: WindowOptions): WindowState {
+  if (!Number.isSafeInteger(opts.allowedLatenessMs) || opts.allowedLatenessMs < 0) throw new RangeError(`allowed lateness ${opts.allowedLatenessMs} ms is not a non-negative integer`);
+  if (!Number.isSafeInteger(opts.sessionGapMs) || opts.sessionGapMs < 1) throw new RangeError(`session gap ${opts.sessionGapMs} ms is not a positive integer`);
+  const latenessUs = opts.allowedLatenessMs * 1000;
+  const gapUs = opts.sessionGapMs * 1000;
+  const clocks = new Map<number, PartitionClock>();
+  /** partition → user key → sessions (sorted by start, never within the gap of each other). */
+  const users = new Map<number, Map<string, UserSessions>>();
+  let changed = new Map<string, UserSessions>();
+  let sessionCount = 0;
+
+  const clock = (p: number) => {
+    let c = clocks.get(p);
+    if (!c) {
+      c = { maxEventUs: null, watermarkUs: null, emittedUntilUs: null };
+      clocks.set(p, c);
+    }
+    return c;
+  };
+  const usersOf = (p: number) => {
+    let m = users.get(p);
+    if (!m) {
+      m = new Map();
+      users.set(p, m);
+    }
+    return m;
+  };
+
+  return {
+    clock,
+    observe(partition, eventUs) {
+      const c = clock(partition);
+      const windowEnd = Math.floor(eventUs / MINUTE_US) * MINUTE_US + MINUTE_US;
+      const late = c.emittedUntilUs !== null && windowEnd <= c.emittedUntilUs;
+      if (c.maxEventUs === null || eventUs > c.maxEventUs) {
+        c.maxEventUs = eventUs;
+        c.watermarkUs = eventUs - latenessUs;
+      }
+      // the first event opens the partition's windows at its watermark's minute
+      if (c.emittedUntilUs === null) c.emittedUntilUs = Math.floor(c.watermarkUs! / MINUTE_US) * MINUTE_US;
+      return late;
+    },
+    addToSession(partition, tenant, user, eventUs) {
+      const m = usersOf(partition);
+      const k = userKey(tenant, user);
+      let u = m.get(k);
+      if (!u) {
+        u = { partition, tenant_id: tenant, user_id: user, sessions: [] };
+        m.set(k, u);
+      }
+      const merged: SessionState = { start_us: eventUs, last_us: eventUs, events: 1 };
+      const keep: SessionState[] = [];
+      for (const s of u.sessions) {
+        if (eventUs >= s.start_us - gapUs && eventUs <= s.last_us + gapUs) {
+          merged.start_us = Math.min(merged.start_us, s.start_us);
+          merged.last_us = Math.max(merged.last_us, s.last_us);
+          merged.events += s.events;
+        } else keep.push(s);
+      }
+      sessionCount += 1 - (u.sessions.length - keep.length);
+      keep.push(merged);
+      keep.sort((a, b) => a.start_us - b.start_us);
+      u.sessions = keep;
+      changed.set(`${partition}\u0000${k}`, u);
+    },
+    closeMinutes(partition) {
+      const c = clocks.get(partition);
+      if (!c || c.watermarkUs === null || c.emittedUntilUs === null) return undefined;
+      const until = Math.floor(c.watermarkUs / MINUTE_US) * MINUTE_US;
+      if (until <= c.emittedUntilUs) return undefined;
+      const out = { fromUs: c.emittedUntilUs, untilUs: until };
+      c.emittedUntilUs = until;
+      return out;
+    },
+    closeSessions(partition) {
+      const c = clocks.get(partition);
+      const m = users.get(partition);
+      if (!c || c.watermarkUs === null || !m) return [];
+      const wm = c.watermarkUs;
+      const closed: ClosedSession[] = [];
+      for (const [k, u] of m) {
+        if (u.sessions.every((s) => s.last_us + gapUs > wm)) continue;
+        const open: SessionState[] = [];
+        for (const s of u.sessions) {
+          if (s.last_us + gapUs <= wm) closed.push({ partition, tenant_id: u.tenant_id, user_id: u.user_id, ...s });
+          else open.push(s);
+        }
+        sessionCount -= u.sessions.length - open.length;
+        u.sessions = open;
+        changed.set(`${partition}\u0000${k}`, u);
+        if (open.length === 0) m.delete(k);
+      }
+      return closed;
+    },
+    takeChangedSessions() {
+      const out = [...changed.values()];
+      changed = new Map();
+      return out;
+    },
+    restoreClock(partition, p) {
+      clocks.set(partition, { maxEventUs: p.max_event_us, watermarkUs: p.watermark_us, emittedUntilUs: p.emitted_until_us });
+    },
+    restoreSessions(partition, tenant, user, sessions) {
+      const m = usersOf(partition);
+      const k = userKey(tenant, user);
+      const had = m.get(k)?.sessions.length ?? 0;
+      if (sessions.length === 0) m.delete(k);
+      else m.set(k, { partition, tenant_id: tenant, user_id: user, sessions: [...sessions].sort((a, b) => a.start_us - b.start_us) });
+      sessionCount += sessions.length - had;
+    },
+    dropPartition(partition) {
+      clocks.delete(partition);
+      const m = users.get(partition);
+      if (m) for (const u of m.values()) sessionCount -= u.sessions.length;
+      users.delete(partition);
+      for (const [k, u] of changed) if (u.partition === partition) changed.delete(k);
+    },
+    get sessionCount() {
+      return sessionCount;
+    },
+  };
+}
