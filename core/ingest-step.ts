@@ -82,6 +82,16 @@ export function createIngestStep({
   limits = EVENT_LIMITS,
   log = createLogger('ingest-step'),
 }: IngestStepDeps): IngestStep {
+  // The events of one request share their receive time to the millisecond: convert it once.
+  let lastReceivedAt = '';
+  let lastIngestionTimestamp = '';
+  const ingestionTimestamp = (receivedAt: string): string => {
+    if (receivedAt !== lastReceivedAt) {
+      lastIngestionTimestamp = toMicrosIso(receivedAt);
+      lastReceivedAt = receivedAt;
+    }
+    return lastIngestionTimestamp;
+  };
   return (raw, index, principal, rawBytes) => {
     const receivedAt = now().toISOString();
     const sender = senderOf(principal);
@@ -121,7 +131,7 @@ export function createIngestStep({
       }
       const tokenized = tokenizeEvent(event, keyring);
       // The server is the authority on ingestion time.
-      const stamped = { ...tokenized, event_metadata: { ...tokenized.event_metadata, ingestion_timestamp: toMicrosIso(receivedAt) } };
+      const stamped = { ...tokenized, event_metadata: { ...tokenized.event_metadata, ingestion_timestamp: ingestionTimestamp(receivedAt) } };
       const key = kafkaKeyOf(stamped);
       if (Buffer.byteLength(key) > MAX_PARTITION_KEY_BYTES) {
         return reject('schema_invalid', [{ path: '$.partition_key', reason: `the Kafka key would be longer than ${MAX_PARTITION_KEY_BYTES} bytes` }]);

@@ -192,35 +192,32 @@ function stringEnd(buf: Uint8Array, start: number): number {
 }
 
 /** Byte classes for `scanDepth`: 0 nothing, 1 quote, 2 opening bracket, 3 closing bracket, 4 backslash. */
-const BYTE_CLASS = new Uint8Array(256);
-BYTE_CLASS[QUOTE] = 1;
-BYTE_CLASS[OPEN_ARRAY] = 2;
-BYTE_CLASS[OPEN_OBJECT] = 2;
-BYTE_CLASS[CLOSE_ARRAY] = 3;
-BYTE_CLASS[CLOSE_OBJECT] = 3;
-BYTE_CLASS[BACKSLASH] = 4;
-
 /**
  * Offset of the first `[` or `{` that opens a container deeper than `maxDepth`, or -1. One pass
  * over the bytes, strings skipped; run before JSON.parse so the parser never sees such input. On
- * the hot path: a table lookup per byte, about a fifth of what JSON.parse costs on the same bytes.
+ * the hot path: string contents are skipped with the native `indexOf` (an escaped quote is one
+ * preceded by an odd run of backslashes), so the JS loop only visits structural bytes.
  */
 export function scanDepth(bytes: Uint8Array, maxDepth: number): number {
-  // A plain Uint8Array view: indexing a Buffer is measurably slower in this loop.
-  const buf = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let depth = 0;
-  let inString = false;
   const n = buf.length;
   for (let i = 0; i < n; i++) {
-    const kind = BYTE_CLASS[buf[i]];
-    if (kind === 0) continue;
-    if (inString) {
-      if (kind === 1) inString = false;
-      else if (kind === 4) i++; // the escaped byte, whatever it is
-    } else if (kind === 1) inString = true;
-    else if (kind === 2) {
+    const c = buf[i];
+    if (c === QUOTE) {
+      // Jump to the closing quote natively; a quote after an odd run of backslashes is escaped.
+      let j = i;
+      for (;;) {
+        j = buf.indexOf(QUOTE, j + 1);
+        if (j < 0) return -1;
+        let bs = 0;
+        while (buf[j - 1 - bs] === BACKSLASH) bs++;
+        if ((bs & 1) === 0) break;
+      }
+      i = j;
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
       if (++depth > maxDepth) return i;
-    } else if (kind === 3) depth--;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
   }
   return -1;
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { TOPICS } from './kafka';
 import { createLogger, type Logger } from './logger';
-import { decodeCellKey, decodeParts, emptyParts, evaluateMeasures, MEASURES, WINDOW_US, type Cell, type Digest, type HllSketch, type MeasuresDeclaration, type PartValue } from './measures';
+import { decodeCellKey, decodeParts, emptyParts, evaluateMeasures, mergeParts, MEASURES, WINDOW_US, type Cell, type MeasuresDeclaration, type PartValue } from './measures';
 import { parseChangelogKey, parseProgress, type PartitionProgress } from './speed-changelog';
 
 export type Grain = 'minute' | 'hour';
@@ -126,7 +126,7 @@ export function createSpeedReader(deps: { kafka?: Kafka; logger?: Logger }, opts
           const rk = `${w}\u0000${k.dimension === null ? '\u0001' : k.dimension}`;
           let row = rows.get(rk);
           if (!row) rows.set(rk, (row = { window_start_us: w, dimension: k.dimension, parts: emptyParts(decl), measures: {} }));
-          mergeSelected(decl, row.parts, c.parts, needed);
+          mergeParts(decl, row.parts, c.parts, needed);
         }
       }
       const out = [...rows.values()].sort((a, b) => a.window_start_us - b.window_start_us || String(a.dimension).localeCompare(String(b.dimension)));
@@ -201,28 +201,3 @@ export function partsFor(decl: MeasuresDeclaration, measures: readonly string[])
   return [...out].sort((a, b) => a - b);
 }
 
-/** core/measures mergeParts, for some parts only. */
-function mergeSelected(decl: MeasuresDeclaration, into: PartValue[], from: readonly PartValue[], indexes: readonly number[]): void {
-  for (const i of indexes) {
-    const a = into[i];
-    const b = from[i];
-    switch (decl.parts[i].kind) {
-      case 'count':
-      case 'sum':
-        into[i] = (a as number) + (b as number);
-        break;
-      case 'min':
-        if (b !== null && (a === null || (b as number) < (a as number))) into[i] = b;
-        break;
-      case 'max':
-        if (b !== null && (a === null || (b as number) > (a as number))) into[i] = b;
-        break;
-      case 'hll':
-        (a as HllSketch).merge(b as HllSketch);
-        break;
-      case 'digest':
-        (a as Digest).merge(b as Digest);
-        break;
-    }
-  }
-}

@@ -2,7 +2,7 @@
 // commit, disconnect); a second signal exits at once (nothing is lost: uncommitted chunks are
 // rewritten under the same names on restart). `rtap lake migrate`: the one-off rewrite of raw
 // objects of an older lake format (ingest/lake-migrate.ts).
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { config } from '../core/config';
 import { createKafka } from '../core/kafka';
 import { createLogger } from '../core/logger';
@@ -10,7 +10,7 @@ import { createS3, ensureBucket } from '../core/s3';
 import { LAKE_FORMAT } from '../core/lake';
 import { migrateLake } from './lake-migrate';
 import { DEFAULT_SINK_OPTIONS, createLakeSink, type LakeSinkOptions } from './sink';
-import { positiveInt } from '../cli/options';
+import { faultInjectionCount, positiveInt } from '../cli/options';
 
 interface SinkCliOptions {
   topic: string;
@@ -22,15 +22,6 @@ interface SinkCliOptions {
   flushMs: number;
   duckdbThreads?: number;
   sessionTimeout: number;
-}
-
-/** Reads the fault-injection hook (tests only): RTAP_SINK_CRASH_AFTER_UPLOADS=n. */
-function crashHook(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = env.RTAP_SINK_CRASH_AFTER_UPLOADS;
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`RTAP_SINK_CRASH_AFTER_UPLOADS: expected a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
 }
 
 export function registerSinkCommands(program: Command): void {
@@ -63,7 +54,7 @@ export function registerSinkCommands(program: Command): void {
         duckdbThreads: cli.duckdbThreads ?? cfg.duckdb.threads,
         duckdbMemoryLimit: cfg.duckdb.memoryLimit,
         sessionTimeoutMs: cli.sessionTimeout,
-        crashAfterUploads: crashHook(process.env),
+        crashAfterUploads: faultInjectionCount(process.env, 'RTAP_SINK_CRASH_AFTER_UPLOADS'),
       };
       const log = createLogger('ingest.sink');
       const sink = createLakeSink({ kafka: createKafka(cfg.kafka, { clientId: `${cfg.kafka.clientId}-sink` }), s3, bucket: cfg.s3.bucket, logger: log }, opts);

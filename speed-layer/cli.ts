@@ -1,14 +1,15 @@
 // `rtap speed`: the speed layer in the foreground. SIGTERM/SIGINT stop it gracefully (commit
 // the open interval, leave the group, disconnect); a second signal exits at once (nothing is
 // lost: the uncommitted interval is redone from the changelog and the committed offsets).
-import { InvalidArgumentError, type Command } from 'commander';
-import { positiveInt } from '../cli/options';
+import type { Command } from 'commander';
+import { faultInjectionCount, positiveInt } from '../cli/options';
 import { config } from '../core/config';
 import { createKafka } from '../core/kafka';
 import { createLogger } from '../core/logger';
 import { DEFAULT_OFFSET_BUCKET_SIZE } from '../core/measures';
 import { createS3 } from '../core/s3';
 import { createCutReader } from './cut';
+import { createFeatureProcessor } from './features';
 import { createSpeedLayer, DEFAULT_SPEED_OPTIONS, type SpeedLayerOptions } from './runtime';
 
 interface SpeedCliOptions {
@@ -22,15 +23,6 @@ interface SpeedCliOptions {
   sessionTimeout: number;
   cutPollMs: number;
   offsetBucketSize: number;
-}
-
-/** Fault injection (tests only): RTAP_SPEED_CRASH_IN_TX=n SIGKILLs the process inside its n-th transaction. */
-function crashHook(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = env.RTAP_SPEED_CRASH_IN_TX;
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`RTAP_SPEED_CRASH_IN_TX: expected a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
 }
 
 export function registerSpeedCommands(program: Command): void {
@@ -70,12 +62,13 @@ export function registerSpeedCommands(program: Command): void {
         commitIntervalMs: cfg.speed.commitIntervalMs,
         sessionGapMs: cfg.speed.sessionGapMs,
         dedupHorizonOffsets: cfg.speed.dedupHorizonOffsets,
-        crashInTransaction: crashHook(process.env),
+        crashInTransaction: faultInjectionCount(process.env, 'RTAP_SPEED_CRASH_IN_TX'),
       };
       const log = createLogger('speed');
       const kafka = createKafka(cfg.kafka, { clientId: `${cfg.kafka.clientId}-speed-${cli.instance}` });
       const readCut = createCutReader(createS3(cfg.s3), cfg.s3.bucket, cli.prefix);
-      const speed = createSpeedLayer({ kafka, logger: log, readCut }, opts);
+      // The feature store rides in the same transactions as the windows (checkpointed with them).
+      const speed = createSpeedLayer({ kafka, logger: log, readCut, processors: [createFeatureProcessor()] }, opts);
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals += 1;

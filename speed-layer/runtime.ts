@@ -163,7 +163,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
         onProgress: heartbeat,
         onMessage: (p, m) => {
           remembered++;
-          state.rememberForDedup(p, Number(m.offset), m.value);
+          state.rememberForDedup(p, Number(m.offset), m.value, m.headers);
         },
       });
     }
@@ -247,7 +247,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
     for (const m of batch.messages) {
       if (!isRunning() || isStale() || stopping || failed || gen !== generation) break;
       const offset = Number(m.offset);
-      const out = state.process(p, offset, m.value);
+      const out = state.process(p, offset, m.value, m.headers);
       speedMetrics.events.inc({ outcome: out.kind });
       if (out.kind === 'counted') {
         if (out.late) speedMetrics.late.inc();

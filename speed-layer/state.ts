@@ -11,7 +11,6 @@ import {
   encodeCellKey,
   encodeParts,
   evaluateMeasures,
-  measureInputFromEvent,
   mergeParts,
   emptyParts,
   MEASURES,
@@ -21,6 +20,8 @@ import {
   type MeasuresDeclaration,
   type PartValue,
 } from '../core/measures';
+import type { IHeaders } from 'kafkajs';
+import { readSpeedRecord, type EntityIds } from '../core/speed-record';
 import { parseChangelogKey, parseProgress, processorKey, progressKey, sessionKey, type PartitionProgress, type SessionState } from '../core/speed-changelog';
 import { createWindowState, MINUTE_US, SLIDING_MINUTES, type WindowState } from './windows';
 
@@ -28,8 +29,11 @@ import { createWindowState, MINUTE_US, SLIDING_MINUTES, type WindowState } from 
 export interface EventProcessor {
   /** Names its changelog keys (`h:<name>:<key>`); no ':' in it. */
   readonly name: string;
-  /** A deduplicated, accepted event (`event` is the parsed JSON). */
-  onEvent(input: MeasureInput, event: unknown): void;
+  /**
+   * A deduplicated, accepted event: what measures read, and the entity ids the feature store keys
+   * by (from the ingestion API's header, or read from the parsed value when there is none).
+   */
+  onEvent(input: MeasureInput, event: unknown, entities?: EntityIds): void;
   /** State changed since the last call, per source partition; value null deletes the key. */
   takeChanged(): { partition: number; key: string; value: string | null }[];
   /** A record of its state read back from the changelog. */
@@ -73,9 +77,10 @@ export interface SpeedStateOptions {
 export interface SpeedState {
   readonly aggregator: Aggregator;
   readonly windows: WindowState;
-  process(partition: number, offset: number, value: Buffer | string | null): EventOutcome;
+  /** `headers` carry the ingestion API's speed header (core/speed-record.ts): no JSON.parse then. */
+  process(partition: number, offset: number, value: Buffer | string | null, headers?: IHeaders): EventOutcome;
   /** The event at this offset was processed before the restore: only its id is remembered. */
-  rememberForDedup(partition: number, offset: number, value: Buffer | string | null): void;
+  rememberForDedup(partition: number, offset: number, value: Buffer | string | null, headers?: IHeaders): void;
   /** A changelog record (value null: tombstone) read back while restoring. */
   restoreRecord(partition: number, key: string, value: string | null): void;
   /** The partition's progress: next offset to process (undefined: never processed). */
@@ -111,15 +116,6 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
   const next = new Map<number, number>();
   const moved = new Set<number>();
   let tombstones: OutRecord[] = [];
-
-  const parse = (value: Buffer | string | null): unknown => {
-    if (value === null) return undefined;
-    try {
-      return JSON.parse(typeof value === 'string' ? value : value.toString('utf8')) as unknown;
-    } catch {
-      return undefined;
-    }
-  };
 
   function minuteResults(ranges: Map<number, { fromUs: number; untilUs: number }>): OutRecord[] {
     if (ranges.size === 0 || totalsRollup === undefined) return [];
@@ -169,26 +165,22 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
   return {
     aggregator,
     windows,
-    process(partition, offset, value) {
+    process(partition, offset, value, headers) {
       const have = next.get(partition);
       if (have !== undefined && offset < have) return { kind: 'skipped' };
       next.set(partition, offset + 1);
       moved.add(partition);
-      const event = parse(value);
-      if (event === undefined) return { kind: 'rejected', reason: value === null || value.length === 0 ? 'empty_value' : 'invalid_json' };
-      const r = measureInputFromEvent(event, { partition, offset });
+      const r = readSpeedRecord({ value, headers }, { partition, offset });
       if (!r.ok) return { kind: 'rejected', reason: r.reason };
       if (!dedup(partition).firstSeen(r.input)) return { kind: 'duplicate' };
       aggregator.add(r.input);
       const late = windows.observe(partition, r.input.event_time_us);
       if (r.input.user_id !== null) windows.addToSession(partition, r.input.tenant_id, r.input.user_id, r.input.event_time_us);
-      for (const p of processors) p.onEvent(r.input, event);
+      for (const p of processors) p.onEvent(r.input, undefined, r.entities);
       return { kind: 'counted', late };
     },
-    rememberForDedup(partition, offset, value) {
-      const event = parse(value);
-      if (event === undefined) return;
-      const r = measureInputFromEvent(event, { partition, offset });
+    rememberForDedup(partition, offset, value, headers) {
+      const r = readSpeedRecord({ value, headers }, { partition, offset });
       if (r.ok) dedup(partition).firstSeen(r.input);
     },
     restoreRecord(partition, key, value) {

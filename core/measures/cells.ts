@@ -48,30 +48,36 @@ export function emptyParts(decl: MeasuresDeclaration): PartValue[] {
   return decl.parts.map((p) => emptyPart(decl, p));
 }
 
-/** Adds `from` into `into` (both in declaration order); `from` is left untouched. */
-export function mergeParts(decl: MeasuresDeclaration, into: PartValue[], from: readonly PartValue[]): void {
-  decl.parts.forEach((p, i) => {
-    const a = into[i];
-    const b = from[i];
-    switch (p.kind) {
-      case 'count':
-      case 'sum':
-        into[i] = (a as number) + (b as number);
-        break;
-      case 'min':
-        if (b !== null && (a === null || (b as number) < (a as number))) into[i] = b;
-        break;
-      case 'max':
-        if (b !== null && (a === null || (b as number) > (a as number))) into[i] = b;
-        break;
-      case 'hll':
-        (a as HllSketch).merge(b as HllSketch);
-        break;
-      case 'digest':
-        (a as Digest).merge(b as Digest);
-        break;
-    }
-  });
+/**
+ * Adds `from` into `into` (both in declaration order); `from` is left untouched. With `indexes`,
+ * only those parts (a query that needs a few measures need not merge every sketch).
+ */
+export function mergeParts(decl: MeasuresDeclaration, into: PartValue[], from: readonly PartValue[], indexes?: readonly number[]): void {
+  if (indexes) for (const i of indexes) mergePart(decl.parts[i], into, from, i);
+  else for (let i = 0; i < decl.parts.length; i++) mergePart(decl.parts[i], into, from, i);
+}
+
+function mergePart(p: PartDecl, into: PartValue[], from: readonly PartValue[], i: number): void {
+  const a = into[i];
+  const b = from[i];
+  switch (p.kind) {
+    case 'count':
+    case 'sum':
+      into[i] = (a as number) + (b as number);
+      break;
+    case 'min':
+      if (b !== null && (a === null || (b as number) < (a as number))) into[i] = b;
+      break;
+    case 'max':
+      if (b !== null && (a === null || (b as number) > (a as number))) into[i] = b;
+      break;
+    case 'hll':
+      (a as HllSketch).merge(b as HllSketch);
+      break;
+    case 'digest':
+      (a as Digest).merge(b as Digest);
+      break;
+  }
 }
 
 /** Merges any number of cells' parts into a new set of parts. */

@@ -8,25 +8,32 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,
 export const MIN_YEAR = 1900;
 export const MAX_YEAR = 2199;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
 /** Microseconds since the Unix epoch (UTC) of an RFC 3339 timestamp, or undefined when invalid. */
 export function parseTimestampMicros(value: string): number | undefined {
   if (value.length > 40) return undefined;
   const m = RFC3339.exec(value);
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number);
+  const year = +m[1];
+  const month = +m[2];
+  const day = +m[3];
+  const hour = +m[4];
+  const minute = +m[5];
+  const second = +m[6];
   if (year < MIN_YEAR || year > MAX_YEAR || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const dayMs = Date.UTC(year, month - 1, day);
-  // Date.UTC rolls 31 February over into March; a real date maps back to itself.
-  if (day < 1 || new Date(dayMs).getUTCDate() !== day) return undefined;
+  if (day < 1 || day > (month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1])) return undefined;
   let offsetMinutes = 0;
   if (!m[8]) {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
+    const oh = +m[10];
+    const om = +m[11];
     if (oh > 23 || om > 59) return undefined;
     offsetMinutes = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
   }
-  const micros = Number((m[7] ?? '').padEnd(6, '0').slice(0, 6));
-  const epochMs = dayMs + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000;
+  const fraction = m[7];
+  const micros = fraction === undefined ? 0 : fraction.length === 6 ? +fraction : +fraction.padEnd(6, '0').slice(0, 6);
+  const epochMs = Date.UTC(year, month - 1, day) + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000;
   return epochMs * 1000 + micros;
 }
 
