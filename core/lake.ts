@@ -30,7 +30,7 @@ const col = (name: string, type: RawColumnType, since = 1): RawColumn => ({ name
 
 /**
  * Every column of a raw Parquet object of the current format, in file order (docs/lake.md
- * "Columns of a raw object"). ingest/flatten.ts says where each flattened one comes from.
+ * "Columns of a raw object"). core/lake-columns.ts says where each flattened one comes from.
  */
 export const RAW_COLUMNS: readonly RawColumn[] = [
   col('tenant_id', 'VARCHAR'),

@@ -1,9 +1,9 @@
 // Event → MeasureInput, reading exactly what the lake sink writes. The JSON paths and extraction
-// kinds come from the sink's own column list (ingest/flatten.ts FLAT_COLUMNS), and the
+// kinds come from the sink's own column list (core/lake-columns.ts FLAT_COLUMNS), and the
 // conversions mirror its DuckDB casts, so an event counts in the speed layer with the same
 // tenant, time, dimensions and amounts as its raw row in the lake — and is refused for the same
 // reasons the sink sends it to the DLQ.
-import { FLAT_COLUMNS, type FlatColumn, type RejectReason } from '../../ingest/flatten';
+import { FLAT_COLUMNS, type FlatColumn, type RejectReason } from '../lake-columns';
 import { FIELD_COLUMNS, isNumberField, type MeasureField, type MeasureInput } from './fields';
 
 export type MeasureInputResult = { ok: true; input: MeasureInput } | { ok: false; reason: RejectReason };
@@ -30,7 +30,7 @@ function compilePath(path: string): Step[] {
 
 function reader(name: string): Reader {
   const column = FLAT_COLUMNS.find((c) => c.name === name);
-  if (!column) throw new Error(`core/measures: lake column ${name} is not in ingest/flatten FLAT_COLUMNS`);
+  if (!column) throw new Error(`core/measures: lake column ${name} is not in core/lake-columns FLAT_COLUMNS`);
   const kind = column.kind ?? 'text';
   if (kind !== 'text' && kind !== 'string') throw new Error(`core/measures: lake column ${name} of kind ${kind} is not readable as a measure field`);
   return { column, paths: column.paths.map(compilePath) };
