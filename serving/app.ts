@@ -6,6 +6,7 @@ import { createLogger } from '../core/logger';
 import { registry } from '../core/metrics';
 import type { MetricsText } from './cluster';
 import { ingestRouter, type IngestRouteDeps } from './ingest/routes';
+import { clientError, sendError } from './errors';
 
 export interface AppDeps {
   cfg: RtapConfig;
@@ -54,7 +55,16 @@ export function createApp({ cfg, checks, ingest, metrics = localMetrics }: AppDe
     res.status(404).json({ error: 'not_found', message: `no route for ${req.method} ${req.path}` });
   });
 
+  // Last resort for every route: a client error (a body parser's 4xx) keeps its status; anything
+  // else is a generic 500 with no stack or path in the body; a half-sent response is cut off.
   app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      log.error({ err }, 'error after the response had started; closing the connection');
+      res.destroy();
+      return;
+    }
+    const client = clientError(err);
+    if (client) return sendError(res, client.status, client.error, client.message);
     log.error({ err }, 'unhandled error in a route');
     res.status(500).json({ error: 'internal', message: 'internal error; it has been logged' });
   });
