@@ -68,7 +68,7 @@ function kafkaService(cfg: RtapConfig): ServiceDef {
       };
     },
     health: () => kafkaHealth(cfg),
-    describe: () => [`bootstrap ${cfg.kafka.brokers.join(',')}`, `topics: events (${cfg.kafka.eventsPartitions} partitions), events.dlq, anomalies, speed-windows, control`],
+    describe: () => [`bootstrap ${cfg.kafka.brokers.join(',')}`, `topics: events (${cfg.kafka.eventsPartitions} partitions), events.dlq, anomalies, speed-windows, speed-results, control`],
   };
 }
 
