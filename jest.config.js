@@ -5,6 +5,8 @@ const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const setupFiles = ['<rootDir>/scripts/quiet-warnings.cjs'];
 
 module.exports = {
+  // Suites that measure the process (the ingestion fuzz run) first: see test/sequencer.cjs.
+  testSequencer: '<rootDir>/test/sequencer.cjs',
   projects: [
     {
       displayName: 'unit',

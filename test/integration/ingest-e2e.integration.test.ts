@@ -3,16 +3,13 @@
 // the events the API accepted: same ids, once each, with the content Kafka holds.
 import { logLevel, type Kafka } from 'kafkajs';
 import { createKafka } from '../../core/kafka';
-import { highWaterCovers } from '../../core/lake';
-import { waitUntil } from '../../core/retry';
 import { createS3 } from '../../core/s3';
 import type { RtapEvent } from '../../core/schema';
 import { EventGenerator } from '../../generator/generator';
-import { createLakeSink } from '../../ingest/sink';
 import { cfg, uniqueName } from './helpers';
 import { startIngestApi, type ApiHarness } from './api-harness';
 import { readTopic } from './kafka-read';
-import { highWater, readLake } from './lake-read';
+import { drainToLake, readLake, topicEnds } from './lake-read';
 
 const topics = { events: uniqueName('e2e-events'), dlq: uniqueName('e2e-dlq'), control: uniqueName('e2e-control') };
 const prefix = uniqueName('e2e-lake');
@@ -56,22 +53,15 @@ test('exactly the accepted events reach the lake, once each, with the content Ka
 
   // What Kafka holds is the reference for content; the generator's duplicates (same event_id
   // sent twice) are both accepted by the API and must both be in Kafka.
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = Object.fromEntries((await admin.fetchTopicOffsets(topics.events)).map((p) => [p.partition, Number(p.high)]));
-  await admin.disconnect();
+  const ends = await topicEnds(kafka, topics.events);
   const total = Object.values(ends).reduce((a, b) => a + b, 0);
   const inKafka = await readTopic(kafka, topics.events, total);
   const kafkaById = new Map(inKafka.map((m) => [(JSON.parse(m.value) as RtapEvent).event_metadata.event_id, m]));
   expect(new Set(kafkaById.keys())).toEqual(accepted);
 
-  const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic: topics.events, groupId: uniqueName('e2e-sink'), dlqTopic: topics.dlq, prefix, flushIntervalMs: 1000 });
-  await sink.start();
-  try {
-    expect(await waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 90000, 500)).toBe(true);
-  } finally {
-    await sink.stop();
-  }
+  const drained = await drainToLake(kafka, s3, topics, prefix);
+  expect(drained.ends).toEqual(ends);
+  expect(drained.covered).toBe(true);
 
   const { rows } = await readLake(s3, prefix);
   // One row per Kafka record (the raw layer keeps duplicates; compaction dedups by event_id).

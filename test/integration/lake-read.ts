@@ -7,8 +7,12 @@ import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { openDuckDb } from '../../core/duckdb';
 import { rawEventsRelation, rawRoot } from '../../core/lake';
+import type { Kafka } from 'kafkajs';
+import { highWaterCovers } from '../../core/lake';
+import { waitUntil } from '../../core/retry';
 import { readHighWaterMarks } from '../../ingest/manifests';
-import { cfg } from './helpers';
+import { createLakeSink } from '../../ingest/sink';
+import { cfg, uniqueName } from './helpers';
 
 export async function listKeys(s3: S3Client, prefix: string): Promise<string[]> {
   const keys: string[] = [];
@@ -23,6 +27,33 @@ export async function listKeys(s3: S3Client, prefix: string): Promise<string[]> 
 
 export async function highWater(s3: S3Client, prefix: string): Promise<Record<string, number>> {
   return readHighWaterMarks(s3, cfg.s3.bucket, prefix);
+}
+
+/** Each partition's end offset of a topic: `{ partition: next offset }`. */
+export async function topicEnds(kafka: Kafka, topic: string): Promise<Record<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Runs a lake sink over `topics.events` until the published high-water mark covers everything the
+ * topic holds now, then stops it. Returns the ends it waited for; whether it got there in time is
+ * the returned `covered`.
+ */
+export async function drainToLake(kafka: Kafka, s3: S3Client, topics: { events: string; dlq: string }, prefix: string): Promise<{ ends: Record<string, number>; covered: boolean }> {
+  const ends = await topicEnds(kafka, topics.events);
+  const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic: topics.events, groupId: uniqueName('drain-sink'), dlqTopic: topics.dlq, prefix, flushIntervalMs: 1000 });
+  await sink.start();
+  try {
+    return { ends, covered: await waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 90000, 500) };
+  } finally {
+    await sink.stop();
+  }
 }
 
 export interface LakeRow {
