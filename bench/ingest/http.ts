@@ -26,6 +26,7 @@ import { readHighWaterMarks } from '../../ingest/manifests';
 import { createLakeSink } from '../../ingest/sink';
 import { processPaths, readPid } from '../../stack/process';
 import { provisionedPaths } from '../../stack/provision';
+import { percentiles } from '../stats';
 
 const SECONDS = Number(process.argv[2] ?? 20);
 const CONCURRENCY = Number(process.argv[3] ?? 4);
@@ -42,10 +43,6 @@ function cpuSeconds(): number {
 function workersListening(metrics: string): number | undefined {
   const line = metrics.split('\n').find((l) => l.startsWith('rtap_api_workers '));
   return line === undefined ? undefined : Number(line.split(' ')[1]);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function main(): Promise<void> {
@@ -133,7 +130,6 @@ async function main(): Promise<void> {
     const clientCpu = cpuSeconds() - cpu0.client;
     const brokerCpu = brokerPid ? treeCpuSeconds(brokerPid) - cpu0.broker : 0;
     const machineBusy = (machine.busy - cpu0.machine.busy) / (machine.total - cpu0.machine.total);
-    latencies.sort((a, b) => a - b);
     const httpRate = events / elapsed;
 
     const perf = await producerPerfTest(cfg.cacheDir, cfg.kafka.brokers.join(','), `${topics.events}-perf`, avgEventBytes, 200000);
@@ -154,7 +150,8 @@ async function main(): Promise<void> {
       const others = Math.max(0, machineBusy * cores - (apiCpu + clientCpu + brokerCpu) / elapsed);
       line('whole machine busy while measuring:', `${(100 * machineBusy).toFixed(0)} % of ${cores} cores; other processes took ${others.toFixed(2)} cores`);
     }
-    line('request latency p50 / p95 / p99:', `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 95).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms (${latencies.length} requests, ${errors} non-200)`);
+    const [p50, p95, p99] = percentiles(latencies, [50, 95, 99]);
+    line('request latency p50 / p95 / p99:', `${p50.toFixed(1)} / ${p95.toFixed(1)} / ${p99.toFixed(1)} ms (${latencies.length} requests, ${errors} non-200)`);
     line('kafka-producer-perf-test (same record size):', `${perf.toFixed(0)} records/s`);
     line('ratio HTTP / perf-test:', (httpRate / perf).toFixed(2));
     line('lake sink, same events → Parquet on S3:', `${sinkRate.toFixed(0)} events/s`);

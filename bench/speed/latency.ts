@@ -8,6 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createAggregator, createDeduplicator, MEASURES } from '../../core/measures';
 import { readSpeedRecord } from '../../core/speed-record';
 import { createFeatureStore } from '../../speed-layer/features';
+import { percentiles } from '../stats';
 
 async function main(): Promise<void> {
   const topic = process.argv[2];
@@ -41,9 +42,8 @@ async function main(): Promise<void> {
       })
       .catch(reject);
   });
-  const sorted = latencies.sort();
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-  process.stdout.write(`RESULT latency: ${n} events, event→update ms p50=${q(0.5)} p95=${q(0.95)} p99=${q(0.99)} max=${sorted[sorted.length - 1]}\n`);
+  const [p50, p95, p99, max] = percentiles(latencies, [50, 95, 99, 100]);
+  process.stdout.write(`RESULT latency: ${n} events, event→update ms p50=${p50} p95=${p95} p99=${p99} max=${max}\n`);
   await consumer.disconnect();
 }
 
