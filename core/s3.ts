@@ -1,7 +1,9 @@
 // S3 client factory (MinIO locally) and small helpers every layer uses.
 import {
   CreateBucketCommand,
+  GetObjectCommand,
   HeadBucketCommand,
+  PutObjectCommand,
   S3Client,
   type S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -29,4 +31,21 @@ export async function ensureBucket(s3: S3Client, bucket: string): Promise<boolea
   }
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   return true;
+}
+
+/** An object's text, or undefined when there is no such object. */
+export async function getText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await out.Body?.transformToString('utf8');
+  } catch (err) {
+    const e = err as S3ServiceException;
+    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Writes a small JSON document (manifests, audit records), pretty-printed. */
+export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${JSON.stringify(value, null, 2)}\n`, ContentType: 'application/json' }));
 }

@@ -1,6 +1,6 @@
 // S3 I/O of the sink's small JSON manifests: the per-partition record (durable offset + pending
 // chunk) and the published high-water mark that bounds every batch cut.
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   MANIFEST_FORMAT,
   highWaterKey,
@@ -12,6 +12,7 @@ import {
   type PartitionRecord,
   type PendingChunk,
 } from '../core/lake';
+import { getText, putJson as putS3Json } from '../core/s3';
 
 export interface ManifestStore {
   readPartitionRecord(partition: number): Promise<PartitionRecord | undefined>;
@@ -22,17 +23,6 @@ export interface ManifestStore {
   deleteKeys(keys: string[]): Promise<void>;
 }
 
-export async function getText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await out.Body?.transformToString();
-  } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
-    throw err;
-  }
-}
-
 /** The published high-water mark per partition, `{}` before the sink's first flush. */
 export async function readHighWaterMarks(s3: S3Client, bucket: string, prefix: string): Promise<Record<string, number>> {
   const text = await getText(s3, bucket, highWaterKey(prefix));
@@ -40,11 +30,7 @@ export async function readHighWaterMarks(s3: S3Client, bucket: string, prefix: s
 }
 
 export function createManifestStore(s3: S3Client, bucket: string, prefix: string, topic: string): ManifestStore {
-  const putJson = async (key: string, value: unknown) => {
-    await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${JSON.stringify(value, null, 2)}\n`, ContentType: 'application/json' }),
-    );
-  };
+  const putJson = (key: string, value: unknown) => putS3Json(s3, bucket, key, value);
   const readHighWater = async () => {
     const text = await getText(s3, bucket, highWaterKey(prefix));
     return text === undefined ? undefined : parseHighWater(text);

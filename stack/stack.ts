@@ -6,7 +6,7 @@ import { TOPICS, createKafka, ensureTopics, fetchCommittedOffsets, topicSpecs } 
 import { waitUntil } from '../core/retry';
 import { createS3, ensureBucket } from '../core/s3';
 import { isAlive, processPaths, readPid, spawnDetached, stopProcess, tailFile } from './process';
-import type { Progress } from './provision';
+import { provisionHttpfs, type Progress } from './provision';
 import { serviceDefs, type Health, type ServiceDef, type ServiceName } from './services';
 
 export interface ServiceStatus {
@@ -67,6 +67,10 @@ export async function up(cfg: RtapConfig, progress: Progress): Promise<UpResult>
       progress(`${service.name}: healthy`);
     }),
   );
+
+  // DuckDB is a library, not a server: its httpfs extension is provisioned even when the
+  // services are external, since every batch activity and `rtap sql` reads s3:// through it.
+  await provisionHttpfs(cfg.cacheDir, progress);
 
   const kafka = createKafka(cfg.kafka);
   result.createdTopics = await ensureTopics(kafka, topicSpecs(cfg.kafka));

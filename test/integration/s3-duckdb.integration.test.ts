@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { openDuckDb, sqlLiteral } from '../../core/duckdb';
+import { openDuckDb, openLakeDuckDb, s3Url, sqlLiteral } from '../../core/duckdb';
 import { createS3 } from '../../core/s3';
 import { cfg, uniqueName } from './helpers';
 
@@ -72,4 +72,22 @@ test('Parquet written by DuckDB survives upload and download unchanged', async (
   );
   // Independent arithmetic: sum over i of round(1.37 i, 2) = 1.37 * sum(i) since 1.37 i has 2 decimals.
   expect(summary.getRowObjects()[0]).toEqual({ rows: 5000, tenants: 13, total: Number((1.37 * ((4999 * 5000) / 2)).toFixed(2)) });
+});
+
+test('DuckDB reads and writes the lake on S3 directly (httpfs from PyPI)', async () => {
+  const lake = await openLakeDuckDb({ ...cfg.duckdb, s3: cfg.s3, cacheDir: cfg.cacheDir });
+  try {
+    const url = s3Url(cfg.s3.bucket, `${prefix}direct/n.parquet`);
+    await lake.connection.run(`COPY (SELECT i AS n, md5(i::VARCHAR) AS h FROM range(3000) t(i)) TO ${sqlLiteral(url)} (FORMAT parquet)`);
+    // the object is a real S3 object, visible to the SDK…
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: cfg.s3.bucket, Prefix: `${prefix}direct/` }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual([`${prefix}direct/n.parquet`]);
+    // …and DuckDB reads it back (with a glob, which needs S3 listing) with the same content.
+    const reader = await lake.connection.runAndReadAll(
+      `SELECT count(*)::INTEGER AS n, sum(n)::BIGINT AS s, bool_and(h = md5(n::VARCHAR)) AS ok FROM read_parquet(${sqlLiteral(s3Url(cfg.s3.bucket, `${prefix}direct/*.parquet`))})`,
+    );
+    expect(reader.getRowObjectsJson()).toEqual([{ n: 3000, s: String((2999 * 3000) / 2), ok: true }]);
+  } finally {
+    lake.close();
+  }
 });
