@@ -13,9 +13,11 @@ import { runApi } from '../serving/main';
 import { registerSpeedCommands } from '../speed-layer/cli';
 import type { ServiceName } from '../stack/services';
 import { describeAll, down, logFile, logs, status, up } from '../stack/stack';
+import { registerBatchCommands } from './batch';
 import { registerControlCommands } from './control';
 import { prepareDemo } from './demo';
 import { registerDlqCommands } from './dlq';
+import { registerSqlCommands } from './sql';
 import { positiveInt } from './options';
 
 const SERVICES: ServiceName[] = ['kafka', 'temporal', 'minio'];
@@ -196,6 +198,8 @@ async function follow(file: string): Promise<void> {
 }
 
 registerSinkCommands(program);
+registerBatchCommands(program);
+registerSqlCommands(program);
 registerSpeedCommands(program);
 
 registerControlCommands(program);

@@ -5,6 +5,7 @@ import { kafkaHealth, s3Health, temporalHealth, type Health } from '../core/heal
 import { createLogger } from '../core/logger';
 import { registry } from '../core/metrics';
 import type { MetricsText } from './cluster';
+import { backfillRouter, type BackfillRouteDeps } from './admin/backfill';
 import { ingestRouter, type IngestRouteDeps } from './ingest/routes';
 import { clientError, sendError } from './errors';
 
@@ -14,13 +15,15 @@ export interface AppDeps {
   checks?: Record<string, () => Promise<Health>>;
   /** Ingestion routes; absent in tests of other routes. */
   ingest?: IngestRouteDeps;
+  /** Admin routes of the batch layer (backfills); absent in tests of other routes. */
+  admin?: BackfillRouteDeps;
   /** What /metrics serves; this process's registry unless a cluster worker asks its primary for all workers'. */
   metrics?: () => Promise<MetricsText>;
 }
 
 const localMetrics = async (): Promise<MetricsText> => ({ contentType: registry.contentType, body: await registry.metrics() });
 
-export function createApp({ cfg, checks, ingest, metrics = localMetrics }: AppDeps): Express {
+export function createApp({ cfg, checks, ingest, admin, metrics = localMetrics }: AppDeps): Express {
   const log = createLogger('api');
   const app = express();
   app.disable('x-powered-by');
@@ -45,6 +48,7 @@ export function createApp({ cfg, checks, ingest, metrics = localMetrics }: AppDe
   });
 
   if (ingest) app.use(ingestRouter(ingest));
+  if (admin) app.use(backfillRouter(admin));
 
   app.get('/metrics', async (_req, res) => {
     const { contentType, body } = await metrics();

@@ -10,6 +10,8 @@ import { IDEMPOTENT_RETRY, TOPICS, createKafka } from '../core/kafka';
 import { JavaCompatiblePartitioner } from '../core/kafka-partitioner';
 import { createLogger } from '../core/logger';
 import { registry } from '../core/metrics';
+import type { Client } from '@temporalio/client';
+import { connectTemporal, type TemporalClient } from '../core/batch-control';
 import { createApp } from './app';
 import { metricsFromPrimary, runPrimary, serveMetricsToPrimary, type MetricsText } from './cluster';
 import { createIngestStep, resolvePiiKeyring } from '../core/ingest-step';
@@ -49,7 +51,13 @@ export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = D
     isActiveTenant: (id) => control.state.activeTenant(id) !== undefined,
     maxEventBytes: cfg.ingest.maxEventBytes,
   });
-  const app = createApp({ cfg, ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics }, metrics: opts.metrics });
+  const temporal = lazyTemporal(cfg);
+  const app = createApp({
+    cfg,
+    ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics },
+    admin: { temporal: cfg.temporal, control: control.state, client: temporal.client },
+    metrics: opts.metrics,
+  });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(cfg.api.port, cfg.api.host, () => resolve(s));
     s.once('error', reject);
@@ -61,8 +69,27 @@ export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = D
     await producer.close();
     await kafkaProducer.disconnect();
     await control.stop();
+    await temporal.close();
   };
   return { server, close };
+}
+
+/** A Temporal client connected on first use, so the API serves ingestion while Temporal is down. */
+function lazyTemporal(cfg: RtapConfig): { client: () => Promise<Client>; close: () => Promise<void> } {
+  let connecting: Promise<TemporalClient> | undefined;
+  return {
+    client: async () => {
+      connecting ??= connectTemporal(cfg.temporal).catch((err: unknown) => {
+        connecting = undefined;
+        throw err;
+      });
+      return (await connecting).client;
+    },
+    close: async () => {
+      const open = await connecting?.catch(() => undefined);
+      await open?.close();
+    },
+  };
 }
 
 /**
