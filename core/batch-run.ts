@@ -42,3 +42,23 @@ export interface BatchRunResult {
   published: boolean;
   compactionFailures: UnitFailure[];
 }
+
+/** A unit's hour as activities take it. */
+export interface HourInput {
+  prefix: string;
+  dt: string;
+  hour: number;
+}
+
+/**
+ * What the pipeline needs of the activities (activities/index.ts checks the real ones fit).
+ * Results are read only where the workflow decides something from them.
+ */
+export interface BatchActivities {
+  planCompaction(input: { prefix: string }): Promise<{ hours: { dt: string; hour: number }[] }>;
+  compactHour(input: HourInput & { tenant?: string }): Promise<unknown>;
+  chooseCut(input: { prefix: string }): Promise<{ cut: Record<string, number> }>;
+  planViews(input: { prefix: string; cut: Record<string, number>; full: boolean }): Promise<{ hours: { dt: string; hour: number }[] }>;
+  computeViewsHour(input: HourInput & { version: string; cut: Record<string, number> }): Promise<unknown>;
+  publishViews(input: { prefix: string; version: string; cut: Record<string, number>; hours: { dt: string; hour: number }[] }): Promise<{ published: boolean; reason?: string }>;
+}
