@@ -1,38 +1,60 @@
-// The Temporal worker process: runs the batch layer's workflows and activities.
+// The Temporal worker process: runs the batch layer's workflows and activities, and keeps the
+// batch layer's schedules in Temporal (core/batch-control.ts).
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { batchSchedules, connectTemporal, ensureSchedules } from '../core/batch-control';
 import { config, type RtapConfig } from '../core/config';
-import { openDuckDb } from '../core/duckdb';
+import { openLakeDuckDb } from '../core/duckdb';
 import { createLogger } from '../core/logger';
 import { createS3 } from '../core/s3';
 import { createActivities } from './index';
 
-export async function createWorker(cfg: RtapConfig): Promise<{ worker: Worker; close: () => Promise<void> }> {
+export interface WorkerOptions {
+  /** Create or update the batch schedules at start (default true). */
+  schedules?: boolean;
+  /** Lake root prefix the scheduled runs work on. */
+  prefix?: string;
+  /** Task queue; the configured one unless a test isolates itself. */
+  taskQueue?: string;
+}
+
+export async function createWorker(cfg: RtapConfig, opts: WorkerOptions = {}): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const s3 = createS3(cfg.s3);
-  const { instance, connection: duckdb } = await openDuckDb(cfg.duckdb);
+  // One DuckDB for every activity of this worker (each takes its own connection), with httpfs so
+  // activities read and write s3:// directly; threads and memory capped by DUCKDB_THREADS / _MEMORY_LIMIT.
+  const lake = await openLakeDuckDb({ ...cfg.duckdb, s3: cfg.s3, cacheDir: cfg.cacheDir });
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
-    taskQueue: cfg.temporal.taskQueue,
+    taskQueue: opts.taskQueue ?? cfg.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ s3, bucket: cfg.s3.bucket, duckdb }),
+    activities: createActivities({ s3, bucket: cfg.s3.bucket, duckdb: lake.connection, lake: lake.instance }),
     // Batch activities are heavy (DuckDB over Parquet): a few at a time per worker.
     maxConcurrentActivityTaskExecutions: 4,
   });
   const close = async () => {
-    duckdb.closeSync();
-    instance.closeSync();
+    lake.close();
     s3.destroy();
     await connection.close();
   };
   return { worker, close };
 }
 
-export async function runWorker(): Promise<void> {
+export async function runWorker(opts: WorkerOptions = {}): Promise<void> {
   const cfg = config();
   const log = createLogger('worker');
-  const { worker, close } = await createWorker(cfg);
-  log.info({ taskQueue: cfg.temporal.taskQueue, namespace: cfg.temporal.namespace }, 'worker started');
+  const taskQueue = opts.taskQueue ?? cfg.temporal.taskQueue;
+  const { worker, close } = await createWorker(cfg, opts);
+  if (opts.schedules ?? true) {
+    const temporal = await connectTemporal(cfg.temporal);
+    try {
+      const { created, updated } = await ensureSchedules(temporal.client, taskQueue, batchSchedules(opts.prefix ?? ''));
+      log.info({ created, updated, ui: `${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/schedules` }, 'batch schedules in place');
+    } finally {
+      await temporal.close();
+    }
+  }
+  log.info({ taskQueue, namespace: cfg.temporal.namespace }, 'worker started');
   // worker.run() resolves after SIGINT/SIGTERM once in-flight tasks finish (the SDK installs the handlers).
   await worker.run();
   await close();

@@ -97,9 +97,11 @@ program
 
 program
   .command('worker')
-  .description('run the Temporal worker (batch-layer workflows and activities) in the foreground')
-  .action(async () => {
-    await runWorker();
+  .description('run the Temporal worker (batch-layer workflows and activities) in the foreground; creates or updates the batch schedules (docs/batch-layer.md)')
+  .addOption(new Option('--no-schedules', 'leave the Temporal schedules alone (e.g. a second worker)'))
+  .option('--prefix <prefix>', "lake root prefix the scheduled runs work on ('' = bucket root)", '')
+  .action(async (opts: { schedules: boolean; prefix: string }) => {
+    await runWorker({ schedules: opts.schedules, prefix: opts.prefix });
   });
 
 program

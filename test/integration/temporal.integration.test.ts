@@ -31,7 +31,7 @@ beforeAll(async () => {
     namespace: cfg.temporal.namespace,
     taskQueue,
     workflowsPath: require.resolve('../../workflows'),
-    activities: createActivities({ s3, bucket: cfg.s3.bucket, duckdb: duck.connection }),
+    activities: createActivities({ s3, bucket: cfg.s3.bucket, duckdb: duck.connection, lake: duck.instance }),
   });
   running = worker.run();
 });
