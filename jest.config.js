@@ -22,6 +22,7 @@ module.exports = {
       setupFiles,
       testMatch: ['<rootDir>/test/integration/**/*.integration.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/integration/timeout.ts'],
       // Integration suites share one local stack; running them one at a time keeps a 2-core
       // machine from starving the brokers and makes failures readable.
