@@ -11,6 +11,7 @@ import { TENANT_ID_PATTERN } from '../core/control';
 import { openLakeDuckDb, s3SecretSql, httpfsExtensionPath, sqlLiteral } from '../core/duckdb';
 import { normalizePrefix, rawEventsRelation, rawRoot, RAW_COLUMNS } from '../core/lake';
 import { createS3 } from '../core/s3';
+import { cellText, toCsv, type Json } from '../core/csv';
 import { positiveInt } from './options';
 
 type Format = 'table' | 'csv' | 'json' | 'parquet';
@@ -175,18 +176,6 @@ export function splitStatements(sql: string): string[] {
   }
   if (current.trim()) out.push(current.trim());
   return out;
-}
-
-type Json = ReturnType<Awaited<ReturnType<DuckDBConnection['runAndReadAll']>>['getRowsJson']>[number][number];
-
-function cellText(v: Json): string {
-  if (v === null) return 'NULL';
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-export function toCsv(columns: string[], rows: Json[][]): string {
-  const field = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return [columns.map(field).join(','), ...rows.map((r) => r.map((v) => (v === null ? '' : field(cellText(v)))).join(','))].join('\n') + '\n';
 }
 
 const MAX_CELL = 60;

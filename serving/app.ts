@@ -5,7 +5,10 @@ import { kafkaHealth, s3Health, temporalHealth, type Health } from '../core/heal
 import { createLogger } from '../core/logger';
 import { registry } from '../core/metrics';
 import type { MetricsText } from './cluster';
+import * as OpenApiValidator from 'express-openapi-validator';
 import { backfillRouter, type BackfillRouteDeps } from './admin/backfill';
+import { analyticsRouter, type AnalyticsRouteDeps } from './analytics/routes';
+import { OPENAPI } from './openapi';
 import { ingestRouter, type IngestRouteDeps } from './ingest/routes';
 import { clientError, sendError } from './errors';
 
@@ -17,13 +20,15 @@ export interface AppDeps {
   ingest?: IngestRouteDeps;
   /** Admin routes of the batch layer (backfills); absent in tests of other routes. */
   admin?: BackfillRouteDeps;
+  /** Analytics routes (merged queries); absent in tests of other routes. */
+  analytics?: AnalyticsRouteDeps;
   /** What /metrics serves; this process's registry unless a cluster worker asks its primary for all workers'. */
   metrics?: () => Promise<MetricsText>;
 }
 
 const localMetrics = async (): Promise<MetricsText> => ({ contentType: registry.contentType, body: await registry.metrics() });
 
-export function createApp({ cfg, checks, ingest, admin, metrics = localMetrics }: AppDeps): Express {
+export function createApp({ cfg, checks, ingest, admin, analytics, metrics = localMetrics }: AppDeps): Express {
   const log = createLogger('api');
   const app = express();
   app.disable('x-powered-by');
@@ -47,8 +52,30 @@ export function createApp({ cfg, checks, ingest, admin, metrics = localMetrics }
     res.status(status === 'ok' ? 200 : 503).json({ status, dependencies, checked_at: new Date().toISOString() });
   });
 
+  app.get('/openapi.json', (_req, res) => {
+    res.json(OPENAPI);
+  });
+
+  // Event bodies have their own reader (content encodings, raw slices for dead letters) and are
+  // validated per event by the schema registry; everything else is parsed here and checked
+  // against the OpenAPI document before any route sees it.
+  const eventRoutes = /^\/api\/v2\/(events\/batch|data\/quality\/validate)$/;
+  const smallJson = express.json({ limit: 64 * 1024 });
+  app.use((req, res, next) => (eventRoutes.test(req.path) ? next() : smallJson(req, res, next)));
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: OPENAPI as never,
+      validateRequests: { allowUnknownQueryParameters: false },
+      validateResponses: false,
+      ignorePaths: eventRoutes,
+      // Undocumented paths fall through to the 404 below.
+      ignoreUndocumented: true,
+    }),
+  );
+
   if (ingest) app.use(ingestRouter(ingest));
   if (admin) app.use(backfillRouter(admin));
+  if (analytics) app.use(analyticsRouter(analytics));
 
   app.get('/metrics', async (_req, res) => {
     const { contentType, body } = await metrics();
@@ -67,6 +94,8 @@ export function createApp({ cfg, checks, ingest, admin, metrics = localMetrics }
       res.destroy();
       return;
     }
+    const invalid = openApiError(err);
+    if (invalid) return sendError(res, invalid.status, invalid.error, invalid.message, invalid.details);
     const client = clientError(err);
     if (client) return sendError(res, client.status, client.error, client.message);
     log.error({ err }, 'unhandled error in a route');
@@ -74,4 +103,17 @@ export function createApp({ cfg, checks, ingest, admin, metrics = localMetrics }
   });
 
   return app;
+}
+
+/** A request the OpenAPI validator refused: its status and each failing field as a detail. */
+function openApiError(err: unknown): { status: number; error: string; message: string; details: { path: string; reason: string }[] } | undefined {
+  const e = err as { status?: unknown; errors?: unknown; message?: unknown };
+  if (typeof e?.status !== 'number' || e.status < 400 || e.status > 499 || !Array.isArray(e.errors)) return undefined;
+  const details = (e.errors as { path?: unknown; message?: unknown }[]).slice(0, 20).map((d) => ({
+    // '/body/limit' → '/limit', '/query/minutes' → '/minutes': the field as the caller named it
+    path: String(d.path ?? '').replace(/^\/(body|query|params|path|headers)(?=\/|$)/, '') || '/',
+    reason: String(d.message ?? 'invalid').slice(0, 200),
+  }));
+  const code = e.status === 405 ? 'method_not_allowed' : e.status === 415 ? 'unsupported_media_type' : e.status === 404 ? 'not_found' : 'invalid_request';
+  return { status: e.status, error: code, message: details.map((d) => `${d.path}: ${d.reason}`).join('; ') || String(e.message), details };
 }

@@ -12,6 +12,7 @@ import { createLogger } from '../core/logger';
 import { registry } from '../core/metrics';
 import type { Client } from '@temporalio/client';
 import { connectTemporal, type TemporalClient } from '../core/batch-control';
+import { startAnalytics } from './analytics/start';
 import { createApp } from './app';
 import { metricsFromPrimary, runPrimary, serveMetricsToPrimary, type MetricsText } from './cluster';
 import { createIngestStep, resolvePiiKeyring } from '../core/ingest-step';
@@ -19,18 +20,26 @@ import { createIngestStep, resolvePiiKeyring } from '../core/ingest-step';
 export interface RunningApi {
   server: Server;
   close: () => Promise<void>;
+  /** Resolves once the speed reader has caught up with the changelog. */
+  analyticsReady: Promise<void>;
 }
 
 export interface ApiTopics {
   events: string;
   dlq: string;
   control: string;
+  /** The speed layer's changelog the analytics routes read (default `speed-windows`). */
+  speedWindows?: string;
 }
 
 const DEFAULT_TOPICS: ApiTopics = { events: TOPICS.events, dlq: TOPICS.eventsDlq, control: TOPICS.control };
 
 /** Starts one API process; `topics` lets a benchmark or test run it against its own topics. */
-export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = DEFAULT_TOPICS, opts: { metrics?: () => Promise<MetricsText> } = {}): Promise<RunningApi> {
+export async function startApi(
+  cfg: RtapConfig = config(),
+  topics: ApiTopics = DEFAULT_TOPICS,
+  opts: { metrics?: () => Promise<MetricsText>; lakePrefix?: string; port?: number } = {},
+): Promise<RunningApi> {
   const log = createLogger('api');
   const keyring = resolvePiiKeyring(cfg, log);
   const kafka = createKafka(cfg.kafka);
@@ -52,14 +61,16 @@ export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = D
     maxEventBytes: cfg.ingest.maxEventBytes,
   });
   const temporal = lazyTemporal(cfg);
+  const analytics = await startAnalytics({ cfg, kafka, control: control.state, log, speedWindowsTopic: topics.speedWindows, lakePrefix: opts.lakePrefix });
   const app = createApp({
     cfg,
     ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics },
-    admin: { temporal: cfg.temporal, control: control.state, client: temporal.client },
+    admin: { temporal: cfg.temporal, control: control.state, client: temporal.client, prefix: opts.lakePrefix ?? '' },
+    analytics: analytics.deps,
     metrics: opts.metrics,
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(cfg.api.port, cfg.api.host, () => resolve(s));
+    const s = app.listen(opts.port ?? cfg.api.port, cfg.api.host, () => resolve(s));
     s.once('error', reject);
   });
   log.info({ url: `http://${cfg.api.host}:${cfg.api.port}` }, 'api listening');
@@ -70,8 +81,9 @@ export async function startApi(cfg: RtapConfig = config(), topics: ApiTopics = D
     await kafkaProducer.disconnect();
     await control.stop();
     await temporal.close();
+    await analytics.close();
   };
-  return { server, close };
+  return { server, close, analyticsReady: analytics.ready };
 }
 
 /** A Temporal client connected on first use, so the API serves ingestion while Temporal is down. */

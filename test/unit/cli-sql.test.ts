@@ -1,5 +1,6 @@
 // The pure parts of `rtap sql`: statement splitting and output formats.
-import { splitStatements, toCsv, toTable } from '../../cli/sql';
+import { splitStatements, toTable } from '../../cli/sql';
+import { toCsv } from '../../core/csv';
 
 test('statements split on semicolons outside quotes and comments', () => {
   expect(splitStatements("select 'a;b' as x; -- c;d\nselect \"e;f\" from t;;")).toEqual(["select 'a;b' as x", 'select "e;f" from t']);

@@ -1,0 +1,102 @@
+// The analytics routes: the merged OLAP query, its realtime variants, and the dashboard's data.
+// Requests are shape-checked by the OpenAPI validator before they get here; the tenant comes
+// from serving/tenant-scope.ts only.
+import express, { type Request, type Response, type Router } from 'express';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import type { ControlState } from '../../core/control';
+import { createLogger } from '../../core/logger';
+import { MEASURES } from '../../core/measures';
+import { requireRole } from '../auth';
+import { sendError } from '../errors';
+import { negotiate, sendRows, FORMATS, type Row } from '../formats';
+import { tenantScope } from '../tenant-scope';
+import { mergedQuery, type MergeDeps } from './merge';
+import { DIMENSIONS, GRAIN_US, parseQuery, QueryError, type AnalyticsQuery, type Grain } from './query-model';
+
+export interface AnalyticsRouteDeps extends MergeDeps {
+  control: ControlState;
+  /** For Parquet results. */
+  duck: DuckDBInstance;
+}
+
+const REALTIME_MAX_US = 24 * GRAIN_US.hour;
+const DASHBOARD_MEASURES = ['events', 'orders', 'revenue', 'distinct_users', 'conversion', 'page_load_p95'];
+
+export function analyticsRouter(deps: AnalyticsRouteDeps): Router {
+  const log = createLogger('analytics-api');
+  const router = express.Router();
+  const json = express.json({ limit: 64 * 1024 });
+  const guard = [requireRole(deps.control, 'read'), tenantScope(deps.control)];
+
+  /** Runs a merged query and answers in the negotiated format; a bad query is a 400 naming the field. */
+  const answer = async (req: Request, res: Response, build: (tenant: string) => AnalyticsQuery) => {
+    const format = negotiate(req);
+    if (!format) return sendError(res, 406, 'not_acceptable', `results are served as ${Object.values(FORMATS).join(', ')}`);
+    let q: AnalyticsQuery;
+    try {
+      q = build(req.tenant!);
+    } catch (err) {
+      if (err instanceof QueryError) return sendError(res, 400, 'invalid_request', err.message, [{ path: err.path, reason: err.reason }]);
+      throw err;
+    }
+    const started = performance.now();
+    const result = await mergedQuery(deps, q);
+    const meta = { ...result.meta, query_ms: Math.round((performance.now() - started) * 10) / 10 };
+    const columns = ['window_start', ...(q.dimension ? [q.dimension] : []), ...q.measures];
+    await sendRows(res, format, columns, result.rows as Row[], meta, deps.duck);
+  };
+
+  router.post('/api/v2/analytics/query', ...guard, json, (req, res, next) => {
+    answer(req, res, (tenant) => parseQuery(tenant, req.body as Record<string, unknown>)).catch(next);
+  });
+
+  router.post('/api/v2/analytics/realtime/query', ...guard, json, (req, res, next) => {
+    answer(req, res, (tenant) => {
+      const q = parseQuery(tenant, req.body as Record<string, unknown>, MEASURES, { grain: 'minute' });
+      if (q.toUs - q.fromUs > REALTIME_MAX_US) throw new QueryError('/time_range', 'realtime queries span at most 24 hours; use /api/v2/analytics/query');
+      return q;
+    }).catch(next);
+  });
+
+  router.get('/api/v2/analytics/realtime/metrics', ...guard, (req, res, next) => {
+    (async () => {
+      const minutes = req.query.minutes === undefined ? 5 : Number(req.query.minutes);
+      const measures = typeof req.query.measures === 'string' ? req.query.measures.split(',') : Array.isArray(req.query.measures) ? (req.query.measures as string[]) : ['events', 'orders', 'revenue', 'distinct_users'];
+      const q = recentQuery(req.tenant!, measures, minutes, 'all', null);
+      const result = await mergedQuery(deps, q);
+      const totals = result.rows[0] ?? Object.fromEntries(measures.map((m) => [m, 0]));
+      res.json({ data: Object.fromEntries(measures.map((m) => [m, totals[m] ?? 0])), meta: result.meta });
+    })().catch(next);
+  });
+
+  router.get('/api/v2/analytics/realtime/dashboard', ...guard, (req, res, next) => {
+    (async () => {
+      const tenant = req.tenant!;
+      const perMinute = await mergedQuery(deps, recentQuery(tenant, DASHBOARD_MEASURES, 60, 'minute', null));
+      const top: Record<string, unknown> = {};
+      for (const dimension of ['event_type', 'country', 'device_type', 'payment_provider']) {
+        const r = await mergedQuery(deps, { ...recentQuery(tenant, ['events', 'revenue'], 60, 'all', dimension), sort: [{ field: 'events', order: 'desc' }], limit: 5 });
+        top[dimension] = r.rows.map((row) => ({ value: row[dimension], events: row.events, revenue: row.revenue }));
+      }
+      res.json({ data: { per_minute: perMinute.rows, top }, meta: perMinute.meta });
+    })().catch(next);
+  });
+
+  router.use((err: unknown, _req: Request, res: Response, next: (e: unknown) => void) => {
+    if (res.headersSent) return next(err);
+    if (err instanceof QueryError) return sendError(res, 400, 'invalid_request', err.message, [{ path: err.path, reason: err.reason }]);
+    log.error({ err }, 'analytics query failed');
+    res.setHeader('Retry-After', '5');
+    sendError(res, 503, 'query_failed', 'the query could not be answered now (batch views or speed layer unavailable); it has been logged');
+  });
+  return router;
+}
+
+/** The last `minutes` whole minutes up to now (the current minute included). */
+function recentQuery(tenant: string, measures: string[], minutes: number, grain: Grain, dimension: string | null): AnalyticsQuery {
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) throw new QueryError('/minutes', 'an integer in 1..1440');
+  for (const m of measures) if (!MEASURES.measures.some((x) => x.name === m)) throw new QueryError('/measures', `unknown measure ${JSON.stringify(m.slice(0, 64))}`);
+  if (dimension !== null && !DIMENSIONS[dimension]) throw new QueryError('/dimensions', 'unknown dimension');
+  const toUs = (Math.floor(Date.now() / 60_000) + 1) * GRAIN_US.minute;
+  return { tenant, measures, dimension, grain, fromUs: toUs - minutes * GRAIN_US.minute, toUs, filters: [], sort: [{ field: 'window_start', order: 'asc' }], limit: 10_000, offset: 0 };
+}
