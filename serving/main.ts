@@ -13,6 +13,7 @@ import { registry } from '../core/metrics';
 import type { Client } from '@temporalio/client';
 import { connectTemporal, type TemporalClient } from '../core/batch-control';
 import { startAnalytics } from './analytics/start';
+import { attachStream } from './analytics/stream';
 import { createApp } from './app';
 import { metricsFromPrimary, runPrimary, serveMetricsToPrimary, type MetricsText } from './cluster';
 import { createIngestStep, resolvePiiKeyring } from '../core/ingest-step';
@@ -73,9 +74,11 @@ export async function startApi(
     const s = app.listen(opts.port ?? cfg.api.port, cfg.api.host, () => resolve(s));
     s.once('error', reject);
   });
+  const closeStream = attachStream(server, { ...analytics.deps });
   log.info({ url: `http://${cfg.api.host}:${cfg.api.port}` }, 'api listening');
   // Shutdown order: stop taking requests, let queued events reach Kafka, then disconnect.
   const close = async () => {
+    await closeStream();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await producer.close();
     await kafkaProducer.disconnect();

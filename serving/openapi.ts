@@ -167,6 +167,15 @@ export const OPENAPI: OpenAPIV3.Document = {
         responses: { '200': { description: 'dashboard data' }, ...errors(400, 401, 403) },
       },
     },
+    '/api/v2/analytics/realtime/stream': {
+      get: {
+        summary:
+          "WebSocket (Upgrade): the caller's tenant's per-minute totals of the last 5 minutes, pushed each second they change, as {type: 'rollup', data, meta}; auth by x-api-key, Bearer or ?api_key=; a client with more than 1 MiB unread is dropped",
+        security,
+        parameters: [tenantParam, { name: 'api_key', in: 'query', required: false, schema: { type: 'string', maxLength: 256 } }],
+        responses: { '101': { description: 'switching protocols' }, ...errors(401, 403) },
+      },
+    },
     '/api/v2/admin/backfill': {
       post: {
         summary: 'start a batch-layer backfill of [from, to) (role admin; a tenant key backfills its own tenant)',
