@@ -8,9 +8,11 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { config, type RtapConfig } from '../core/config';
 import { TENANT_ID_PATTERN } from '../core/control';
-import { openLakeDuckDb, s3SecretSql, httpfsExtensionPath, sqlLiteral } from '../core/duckdb';
-import { normalizePrefix, rawEventsRelation, rawRoot, RAW_COLUMNS } from '../core/lake';
-import { createS3 } from '../core/s3';
+import { openLakeDuckDb, s3SecretSql, s3Url, httpfsExtensionPath, sqlLiteral } from '../core/duckdb';
+import { normalizePrefix, rawEventsRelation, rawRoot, RAW_COLUMNS, viewsManifestKey } from '../core/lake';
+import { parseVersionManifest, parseViewsPointer, viewFileKeys, VIEWS } from '../core/lake-views';
+import { parquetList } from '../core/views-sql';
+import { createS3, getText } from '../core/s3';
 import { cellText, toCsv, type Json } from '../core/csv';
 import { positiveInt } from './options';
 
@@ -80,7 +82,24 @@ export async function lakeViews(cfg: RtapConfig, s3: S3Client, opts: { prefix: s
   const hasRaw = await anyObject(s3, cfg.s3.bucket, rawRoot(prefix));
   // An empty lake still has the view, typed, so queries written for it run and return nothing.
   const raw = hasRaw ? rawEventsRelation(`${bucketUrl}raw/**/*.parquet`) : `(SELECT ${RAW_COLUMNS.map((c) => `NULL::${c.type} AS ${c.name}`).join(', ')} WHERE false)`;
-  return [{ name: 'events', about: 'raw events, every lake format (docs/lake.md)', select: `SELECT * FROM ${raw} AS raw${tenantFilter}` }];
+  const views: LakeView[] = [{ name: 'events', about: 'raw events, every lake format (docs/lake.md)', select: `SELECT * FROM ${raw} AS raw${tenantFilter}` }];
+  views.push(...(await batchViews(cfg, s3, prefix, tenantFilter)));
+  return views;
+}
+
+/** Every view of the published version, by the files its manifest names (earlier versions' unchanged units included). */
+async function batchViews(cfg: RtapConfig, s3: S3Client, prefix: string, tenantFilter: string): Promise<LakeView[]> {
+  const pointerText = await getText(s3, cfg.s3.bucket, viewsManifestKey(prefix));
+  const pointer = pointerText === undefined ? undefined : parseViewsPointer(pointerText);
+  if (!pointer?.manifest) return [];
+  const manifestText = await getText(s3, cfg.s3.bucket, `${prefix}${pointer.manifest}`);
+  const manifest = manifestText === undefined ? undefined : parseVersionManifest(manifestText);
+  if (!manifest) throw new Error(`views version manifest ${pointer.manifest} is missing or invalid`);
+  return VIEWS.flatMap((view) => {
+    const files = viewFileKeys(prefix, manifest, view).map((k) => s3Url(cfg.s3.bucket, k));
+    if (files.length === 0) return [];
+    return [{ name: view.name, about: `batch view (version ${manifest.version}, cut ${JSON.stringify(manifest.cut)}): ${view.description}`, select: `SELECT * FROM ${parquetList(files)}${tenantFilter}` }];
+  });
 }
 
 async function anyObject(s3: S3Client, bucket: string, prefix: string): Promise<boolean> {

@@ -60,5 +60,7 @@ export interface BatchActivities {
   chooseCut(input: { prefix: string }): Promise<{ cut: Record<string, number> }>;
   planViews(input: { prefix: string; cut: Record<string, number>; full: boolean }): Promise<{ hours: { dt: string; hour: number }[] }>;
   computeViewsHour(input: HourInput & { version: string; cut: Record<string, number> }): Promise<unknown>;
+  /** Day views and cohorts, which span hours: after every hour of the version, before publishing. */
+  computeViewsDays(input: { prefix: string; version: string; cut: Record<string, number>; hours: { dt: string; hour: number }[] }): Promise<unknown>;
   publishViews(input: { prefix: string; version: string; cut: Record<string, number>; hours: { dt: string; hour: number }[] }): Promise<{ published: boolean; reason?: string }>;
 }

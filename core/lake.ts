@@ -184,6 +184,13 @@ export function rawRoot(prefix: string): string {
   return `${normalizePrefix(prefix)}${RAW_ROOT}/`;
 }
 
+/** `<prefix>raw/dt=YYYY-MM-DD/hour=HH/` — every raw chunk of one event hour. */
+export function rawHourPrefix(prefix: string, h: { dt: string; hour: number }): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(h.dt)) throw new RangeError(`invalid dt ${h.dt}`);
+  if (!Number.isInteger(h.hour) || h.hour < 0 || h.hour > 23) throw new RangeError(`invalid hour ${h.hour}`);
+  return `${rawRoot(prefix)}dt=${h.dt}/hour=${String(h.hour).padStart(2, '0')}/`;
+}
+
 /** The sink's published high-water mark: `<prefix>manifests/sink/high-water.json`. */
 export function highWaterKey(prefix: string): string {
   return `${normalizePrefix(prefix)}${SINK_MANIFEST_ROOT}/${HIGH_WATER_FILE}`;

@@ -1,8 +1,10 @@
 // S3 client factory (MinIO locally) and small helpers every layer uses.
 import {
   CreateBucketCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ServiceException,
@@ -48,4 +50,35 @@ export async function getText(s3: S3Client, bucket: string, key: string): Promis
 /** Writes a small JSON document (manifests, audit records), pretty-printed. */
 export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${JSON.stringify(value, null, 2)}\n`, ContentType: 'application/json' }));
+}
+
+/** One object of a listing: what planners compare (ETag changes when the content does). */
+export interface ListedObject {
+  key: string;
+  etag: string;
+  size: number;
+  /** Epoch ms. */
+  lastModified: number;
+}
+
+/** Every object under a prefix (all pages), sorted by key. */
+export async function listObjects(s3: S3Client, bucket: string, prefix: string, signal?: AbortSignal): Promise<ListedObject[]> {
+  const objects: ListedObject[] = [];
+  let token: string | undefined;
+  do {
+    const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
+    for (const o of out.Contents ?? []) {
+      if (o.Key) objects.push({ key: o.Key, etag: (o.ETag ?? '').replace(/"/g, ''), size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
+    }
+    token = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (token);
+  return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** Deletes objects, 1000 per request (the S3 limit); deleting a missing key is not an error. */
+export async function deleteKeys(s3: S3Client, bucket: string, keys: readonly string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1000) {
+    const batch = keys.slice(i, i + 1000);
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+  }
 }

@@ -133,9 +133,16 @@ export interface FlattenedObject {
   dt: string;
   hour: number;
   rows: number;
-  /** Local Parquet file, sorted by tenant_id, event_time, _offset. */
+  /** Where the Parquet object was written (see FlattenTarget), sorted by tenant_id, event_time, _offset. */
   file: string;
 }
+
+/**
+ * Where the flatten writes each (partition, event hour) object: a local directory (the sink
+ * uploads the files itself, after recording them as pending), or a function naming each object,
+ * e.g. its s3:// URL (ingest/lay-down.ts writes the lake directly).
+ */
+export type FlattenTarget = string | ((object: { partition: number; dt: string; hour: number }) => string);
 
 export interface FlattenResult {
   objects: FlattenedObject[];
@@ -150,9 +157,9 @@ export async function prepareConnection(conn: DuckDBConnection): Promise<void> {
 
 /**
  * Reads the framed input file, validates and flattens every line, and writes one Parquet file per
- * (partition, UTC event hour) into outDir. Returns the files and the rejected (partition, offset)s.
+ * (partition, UTC event hour) to `out`. Returns the files and the rejected (partition, offset)s.
  */
-export async function flattenToParquet(conn: DuckDBConnection, inputFile: string, outDir: string): Promise<FlattenResult> {
+export async function flattenToParquet(conn: DuckDBConnection, inputFile: string, out: FlattenTarget): Promise<FlattenResult> {
   return flattenRelation(
     conn,
     `SELECT p, o, ts, line
@@ -160,7 +167,7 @@ export async function flattenToParquet(conn: DuckDBConnection, inputFile: string
        columns = {'p': 'INTEGER', 'o': 'BIGINT', 'ts': 'BIGINT', 'line': 'VARCHAR'},
        delim = ${sqlLiteral(SEP)}, quote = '', escape = '', header = false, auto_detect = false,
        max_line_size = ${MAX_EVENT_BYTES * 2 + 100})`,
-    outDir,
+    out,
   );
 }
 
@@ -169,7 +176,7 @@ export async function flattenToParquet(conn: DuckDBConnection, inputFile: string
  * timestamp, epoch ms) and `line` (the event's JSON text): the sink's input file, or the rows of
  * an older-format object being rewritten (ingest/lake-migrate.ts). Same rows in ⇒ same files out.
  */
-export async function flattenRelation(conn: DuckDBConnection, input: string, outDir: string): Promise<FlattenResult> {
+export async function flattenRelation(conn: DuckDBConnection, input: string, out: FlattenTarget): Promise<FlattenResult> {
   const { paths, jsonPaths, select } = flatSelectList();
   const list = (ps: string[]) => `[${ps.map(sqlLiteral).join(', ')}]`;
   // Each json_extract parses the event once for all its paths; TRY turns malformed JSON into a
@@ -224,7 +231,7 @@ export async function flattenRelation(conn: DuckDBConnection, input: string, out
   const objects: FlattenedObject[] = [];
   let rows = 0;
   for (const g of groups) {
-    const file = path.join(outDir, `p${g.partition}-${g.dt}-${g.hour}.parquet`);
+    const file = typeof out === 'string' ? path.join(out, `p${g.partition}-${g.dt}-${g.hour}.parquet`) : out(g);
     const start = `TIMESTAMP ${sqlLiteral(`${g.dt} ${String(g.hour).padStart(2, '0')}:00:00`)}`;
     await conn.run(`
       COPY (

@@ -1,6 +1,6 @@
 // S3 I/O of the sink's small JSON manifests: the per-partition record (durable offset + pending
 // chunk) and the published high-water mark that bounds every batch cut.
-import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   MANIFEST_FORMAT,
   highWaterKey,
@@ -12,7 +12,7 @@ import {
   type PartitionRecord,
   type PendingChunk,
 } from '../core/lake';
-import { getText, putJson as putS3Json } from '../core/s3';
+import { deleteKeys, getText, putJson as putS3Json } from '../core/s3';
 
 export interface ManifestStore {
   readPartitionRecord(partition: number): Promise<PartitionRecord | undefined>;
@@ -63,11 +63,6 @@ export function createManifestStore(s3: S3Client, bucket: string, prefix: string
       await putJson(highWaterKey(prefix), manifest);
       return manifest;
     },
-    async deleteKeys(keys) {
-      for (let i = 0; i < keys.length; i += 1000) {
-        const batch = keys.slice(i, i + 1000);
-        await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
-      }
-    },
+    deleteKeys: (keys) => deleteKeys(s3, bucket, keys),
   };
 }

@@ -39,7 +39,7 @@ const DEFAULT_TOPICS: ApiTopics = { events: TOPICS.events, dlq: TOPICS.eventsDlq
 export async function startApi(
   cfg: RtapConfig = config(),
   topics: ApiTopics = DEFAULT_TOPICS,
-  opts: { metrics?: () => Promise<MetricsText>; lakePrefix?: string; port?: number } = {},
+  opts: { metrics?: () => Promise<MetricsText>; lakePrefix?: string; port?: number; offsetBucketSize?: number } = {},
 ): Promise<RunningApi> {
   const log = createLogger('api');
   const keyring = resolvePiiKeyring(cfg, log);
@@ -62,7 +62,7 @@ export async function startApi(
     maxEventBytes: cfg.ingest.maxEventBytes,
   });
   const temporal = lazyTemporal(cfg);
-  const analytics = await startAnalytics({ cfg, kafka, control: control.state, log, speedWindowsTopic: topics.speedWindows, lakePrefix: opts.lakePrefix });
+  const analytics = await startAnalytics({ cfg, kafka, control: control.state, log, speedWindowsTopic: topics.speedWindows, lakePrefix: opts.lakePrefix, offsetBucketSize: opts.offsetBucketSize });
   const app = createApp({
     cfg,
     ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics },

@@ -88,6 +88,7 @@ export async function batchRun(input: BatchRunInput = {}): Promise<BatchRunResul
           'ViewsFailed',
         );
       }
+      await heavy.computeViewsDays({ prefix, version, cut, hours: viewHours });
       progress.phase = 'publishing';
       const outcome = await light.publishViews({ prefix, version, cut, hours: viewHours });
       if (outcome.published) published = { version, cut };

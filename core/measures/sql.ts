@@ -72,14 +72,7 @@ export function measuresSql(decl: MeasuresDeclaration, opts: MeasuresSqlOptions)
   if (rollups.length === 0) fail('no rollups to compute');
 
   const fields = Object.keys(FIELD_COLUMNS) as MeasureField[];
-  let cut = '';
-  if (opts.cut) {
-    const terms = [...opts.cut].map(([p, o]) => {
-      if (!Number.isInteger(p) || !Number.isSafeInteger(o)) throw new RangeError(`invalid cut ${p}:${o}`);
-      return `(_partition = ${p} AND _offset < ${o})`;
-    });
-    cut = `WHERE ${terms.length === 0 ? 'false' : terms.join(' OR ')}`;
-  }
+  const cut = opts.cut ? `WHERE ${cutPredicateSql(opts.cut)}` : '';
   const helpers = decl.parts.flatMap((p) => {
     if (p.kind === 'hll') return [`${hllPackedSql(p.field, decl.hllPrecision)} AS ${helper(p)}`];
     if (p.kind === 'digest') return digestBucketSql(p.field, decl.digestSubBuckets, helper(p));
@@ -101,7 +94,7 @@ export function measuresSql(decl: MeasuresDeclaration, opts: MeasuresSqlOptions)
   FROM ${opts.source} AS raw ${cut}
 ),
 first_seen AS (
-  SELECT * FROM src QUALIFY row_number() OVER (PARTITION BY tenant_id, event_id ORDER BY "offset", "partition") = 1
+  SELECT * FROM src ${firstSeenSql('"offset"', '"partition"')}
 ),
 events AS MATERIALIZED (
   SELECT *, "offset" // ${B} AS bucket${helpers.map((h) => `,\n    ${h}`).join('')}
@@ -112,6 +105,84 @@ ${selects.join('\n  UNION ALL\n')}
 )
 SELECT ${[...CELL_KEY_COLUMNS.map(ident), ...decl.parts.map((p) => ident(p.name))].join(', ')} FROM (
   SELECT * ${canonical.length > 0 ? `REPLACE (${canonical.join(', ')})` : ''} FROM cells
+)`;
+}
+
+/**
+ * The rows of raw lake columns a batch cut covers: `_offset < cut[_partition]`; partitions not in
+ * the cut are left out (an empty cut covers nothing).
+ */
+export function cutPredicateSql(cut: ReadonlyMap<number, number>): string {
+  const terms = [...cut].map(([p, o]) => {
+    if (!Number.isInteger(p) || !Number.isSafeInteger(o)) throw new RangeError(`invalid cut ${p}:${o}`);
+    return `(_partition = ${p} AND _offset < ${o})`;
+  });
+  return terms.length === 0 ? 'false' : `(${terms.join(' OR ')})`;
+}
+
+/**
+ * The QUALIFY clause keeping the first occurrence (lowest offset) of each (tenant_id, event_id):
+ * both layers' duplicate rule (docs/measures.md), given the offset and partition column names.
+ */
+export function firstSeenSql(offset = '_offset', partition = '_partition'): string {
+  return `QUALIFY row_number() OVER (PARTITION BY tenant_id, event_id ORDER BY ${offset}, ${partition}) = 1`;
+}
+
+const WINDOW_SQL_US: Readonly<Record<'hour' | 'day', number>> = { hour: 3_600_000_000, day: 86_400_000_000 };
+
+export interface MergeCellsOptions {
+  /** A relation of cells as measuresSql outputs them (the key columns, then one column per part). */
+  source: string;
+  /** The coarser window the cells are merged into (UTC hours or days). */
+  window: 'hour' | 'day';
+  /** The `rollup` value of the merged cells (the view's name). */
+  rollup: string;
+}
+
+/**
+ * DuckDB SQL merging cells into a coarser window, part by part, exactly as cells.ts mergeParts
+ * does: counts and sums added, min/max kept, sketches by register-wise max (the union of the
+ * packed registers, sorted, keeping each register's largest rank), digests by bucket-wise sums.
+ * Cells with the same tenant and dimension fold together whatever their partition and bucket
+ * (the output has −1 there). Output columns and types are measuresSql's.
+ */
+export function mergeCellsSql(decl: MeasuresDeclaration, opts: MergeCellsOptions): string {
+  validateDeclaration(decl);
+  const w = WINDOW_SQL_US[opts.window];
+  const merged = decl.parts.map((p) => {
+    const name = ident(p.name);
+    switch (p.kind) {
+      case 'count':
+        return `sum(${name})::BIGINT AS ${name}`;
+      case 'sum':
+        // in window order: the same cells always add up to the same bits, whatever the threads
+        return `sum(${name} ORDER BY window_start_us)::DOUBLE AS ${name}`;
+      case 'min':
+      case 'max':
+        return `${p.kind}(${name})::DOUBLE AS ${name}`;
+      case 'hll':
+        return `list_sort(list_distinct(flatten(list(${name})))) AS ${name}`;
+      case 'digest':
+        return `flatten(list(${name})) AS ${name}`;
+    }
+  });
+  const finish = decl.parts.flatMap((p) => {
+    const name = ident(p.name);
+    if (p.kind === 'hll') return [`${hllCanonicalSql(name)} AS ${name}`];
+    if (p.kind === 'digest') {
+      return [
+        `(SELECT coalesce(list({'key': k, 'value': v} ORDER BY k), [])::STRUCT(key INTEGER, value UBIGINT)[] FROM (SELECT e.key AS k, sum(e.value)::UBIGINT AS v FROM unnest(${name}) AS t(e) GROUP BY k)) AS ${name}`,
+      ];
+    }
+    return [];
+  });
+  return `SELECT ${[...CELL_KEY_COLUMNS.map(ident), ...decl.parts.map((p) => ident(p.name))].join(', ')} FROM (
+  SELECT * ${finish.length > 0 ? `REPLACE (${finish.join(', ')})` : ''} FROM (
+    SELECT ${quote(opts.rollup)} AS rollup, tenant_id, merged_window AS window_start_us, dimension,
+      -1::INTEGER AS "partition", -1::BIGINT AS bucket,
+      ${merged.join(',\n      ')}
+    FROM (SELECT *, window_start_us // ${w} * ${w} AS merged_window FROM ${opts.source}) GROUP BY tenant_id, merged_window, dimension
+  )
 )`;
 }
 

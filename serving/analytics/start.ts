@@ -21,13 +21,15 @@ export interface AnalyticsOptions {
   speedWindowsTopic?: string;
   /** Lake root prefix the batch views are published under. */
   lakePrefix?: string;
+  /** B of the speed layer's offset buckets (its --offset-bucket-size; default 10,000). */
+  offsetBucketSize?: number;
 }
 
 export async function startAnalytics(o: AnalyticsOptions): Promise<{ deps: AnalyticsRouteDeps; ready: Promise<void>; close: () => Promise<void> }> {
   const s3 = createS3(o.cfg.s3);
   // View scans are small and many: one thread each, so the API's event loop keeps its core.
   const duck = await openDuckDb({ threads: 1, memoryLimit: '512MB' });
-  const speed = createSpeedReader({ kafka: o.kafka, logger: o.log }, { ...(o.speedWindowsTopic ? { topic: o.speedWindowsTopic } : {}) });
+  const speed = createSpeedReader({ kafka: o.kafka, logger: o.log }, { ...(o.speedWindowsTopic ? { topic: o.speedWindowsTopic } : {}), ...(o.offsetBucketSize ? { offsetBucketSize: o.offsetBucketSize } : {}) });
   const batch = createBatchViews({ s3, bucket: o.cfg.s3.bucket, prefix: o.lakePrefix ?? '', duck: duck.instance, cacheDir: path.join(o.cfg.dataDir, 'view-cache', String(process.pid)) });
   // The reader catches up in the background; until then answers reflect fewer live offsets, and
   // meta.live_offsets says exactly which.

@@ -18,6 +18,8 @@ interface Recorder {
   compacted: string[];
   viewed: { version: string; hour: string }[];
   published: string[];
+  /** Versions whose day views were computed. */
+  days: string[];
   inFlight: number;
   maxInFlight: number;
   /** Hours whose compaction always fails. */
@@ -59,7 +61,12 @@ function standInActivities(r: Recorder) {
         r.viewed.push({ version: i.version, hour: hourLabel(i) });
         return {};
       }),
+    computeViewsDays: async (i: { version: string }) => {
+      r.days.push(i.version);
+      return {};
+    },
     publishViews: async (i: { version: string }) => {
+      if (!r.days.includes(i.version)) throw ApplicationFailure.nonRetryable('published before its days were computed');
       if (r.refusePublish > 0) {
         r.refusePublish--;
         return { published: false, reason: 'a later cut was published meanwhile' };
@@ -71,7 +78,7 @@ function standInActivities(r: Recorder) {
 }
 
 const taskQueue = uniqueName('batch-wf');
-const recorder: Recorder = { compacted: [], viewed: [], published: [], inFlight: 0, maxInFlight: 0, failCompaction: new Set(), refusePublish: 0 };
+const recorder: Recorder = { compacted: [], viewed: [], published: [], days: [], inFlight: 0, maxInFlight: 0, failCompaction: new Set(), refusePublish: 0 };
 let nativeConnection: NativeConnection;
 let connection: Connection;
 let client: Client;
@@ -101,7 +108,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  Object.assign(recorder, { compacted: [], viewed: [], published: [], inFlight: 0, maxInFlight: 0, failCompaction: new Set(), refusePublish: 0, gate: undefined });
+  Object.assign(recorder, { compacted: [], viewed: [], published: [], days: [], inFlight: 0, maxInFlight: 0, failCompaction: new Set(), refusePublish: 0, gate: undefined });
 });
 
 test('units run with bounded concurrency; a failed compaction unit is reported, the others and the views go on', async () => {

@@ -43,11 +43,18 @@ export async function topicEnds(kafka: Kafka, topic: string): Promise<Record<str
 /**
  * Runs a lake sink over `topics.events` until the published high-water mark covers everything the
  * topic holds now, then stops it. Returns the ends it waited for; whether it got there in time is
- * the returned `covered`.
+ * the returned `covered`. Draining the same topic into the same prefix again needs the same
+ * `groupId`: a new group starts from the beginning and would write every chunk a second time.
  */
-export async function drainToLake(kafka: Kafka, s3: S3Client, topics: { events: string; dlq: string }, prefix: string): Promise<{ ends: Record<string, number>; covered: boolean }> {
+export async function drainToLake(
+  kafka: Kafka,
+  s3: S3Client,
+  topics: { events: string; dlq: string },
+  prefix: string,
+  groupId: string = uniqueName('drain-sink'),
+): Promise<{ ends: Record<string, number>; covered: boolean }> {
   const ends = await topicEnds(kafka, topics.events);
-  const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic: topics.events, groupId: uniqueName('drain-sink'), dlqTopic: topics.dlq, prefix, flushIntervalMs: 1000 });
+  const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic: topics.events, groupId, dlqTopic: topics.dlq, prefix, flushIntervalMs: 1000 });
   await sink.start();
   try {
     return { ends, covered: await waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 90000, 500) };
