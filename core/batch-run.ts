@@ -9,7 +9,11 @@ export interface BatchRunInput {
   prefix?: string;
   /** Event hours to recompute even if their input did not change: [from, to) in epoch ms. */
   range?: { fromMs: number; toMs: number };
-  /** Only this tenant's compacted files are rewritten for the range (views are per hour of all tenants). */
+  /**
+   * The tenant the backfill is for (validated and reported). Units stay whole hours of all
+   * tenants: rewriting one tenant of a changed hour would leave the others stale under a manifest
+   * that claims the new inputs (activities/compaction.ts).
+   */
   tenant?: string;
   /** Recompute the views of every hour in the lake, not only the changed ones. */
   full?: boolean;
@@ -62,5 +66,7 @@ export interface BatchActivities {
   computeViewsHour(input: HourInput & { version: string; cut: Record<string, number> }): Promise<unknown>;
   /** Day views and cohorts, which span hours: after every hour of the version, before publishing. */
   computeViewsDays(input: { prefix: string; version: string; cut: Record<string, number>; hours: { dt: string; hour: number }[] }): Promise<unknown>;
+  /** Deletes compacted files superseded longer than graceMs ago (readers of the previous manifest are done by then). */
+  sweepSuperseded(input: { prefix: string; graceMs: number }): Promise<unknown>;
   publishViews(input: { prefix: string; version: string; cut: Record<string, number>; hours: { dt: string; hour: number }[] }): Promise<{ published: boolean; reason?: string }>;
 }

@@ -2,6 +2,7 @@
 // never starves the speed layer; parquet and json are built into @duckdb/node-api, httpfs (for
 // s3:// paths) is loaded from the file `rtap up` provisions from PyPI (stack/provision.ts).
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { S3Config } from './config';
@@ -39,6 +40,8 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<OpenDuckDb> {
     // Extension downloads are unreachable here and would stall a query for their timeout.
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
+    // Spills of big sorts go to the system temp dir, not `.tmp` in whatever directory the process started in.
+    temp_directory: path.join(os.tmpdir(), `rtap-duckdb-${process.pid}`),
   });
   const connection = await instance.connect();
   return {

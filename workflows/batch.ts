@@ -34,6 +34,13 @@ const light = proxyActivities<BatchActivities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
+const sweep = proxyActivities<BatchActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+const SWEEP_GRACE_MS = 3_600_000;
+
 /** Set by Temporal on every run a schedule starts, including those of a backfill. */
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 /** A run started by a schedule for a time this far in the past is a backfill of that hour. */
@@ -96,6 +103,8 @@ export async function batchRun(input: BatchRunInput = {}): Promise<BatchRunResul
     }
     if (!published) throw ApplicationFailure.nonRetryable(`the cut kept moving; not published after ${MAX_PUBLISH_ROUNDS} rounds`, 'PublishContention');
 
+    // Superseded compacted files outlive the readers of the manifest that listed them by an hour.
+    await sweep.sweepSuperseded({ prefix, graceMs: SWEEP_GRACE_MS });
     progress.phase = 'done';
     return {
       compactedHours: compactHours.map(hourLabel).filter((u) => !progress.compaction.failed.some((f) => f.unit === u)),
