@@ -15,6 +15,8 @@ export interface WorkerOptions {
   prefix?: string;
   /** Task queue; the configured one unless a test isolates itself. */
   taskQueue?: string;
+  /** B of the offset buckets (the speed layer's --offset-bucket-size); cuts are multiples of it. */
+  offsetBucketSize?: number;
 }
 
 export async function createWorker(cfg: RtapConfig, opts: WorkerOptions = {}): Promise<{ worker: Worker; close: () => Promise<void> }> {
@@ -28,7 +30,7 @@ export async function createWorker(cfg: RtapConfig, opts: WorkerOptions = {}): P
     namespace: cfg.temporal.namespace,
     taskQueue: opts.taskQueue ?? cfg.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ s3, bucket: cfg.s3.bucket, duckdb: lake.connection, lake: lake.instance }),
+    activities: createActivities({ s3, bucket: cfg.s3.bucket, duckdb: lake.connection, lake: lake.instance, offsetBucketSize: opts.offsetBucketSize }),
     // Batch activities are heavy (DuckDB over Parquet): a few at a time per worker.
     maxConcurrentActivityTaskExecutions: 4,
   });

@@ -13,6 +13,7 @@ import { runApi } from '../serving/main';
 import { registerSpeedCommands } from '../speed-layer/cli';
 import type { ServiceName } from '../stack/services';
 import { describeAll, down, logFile, logs, status, up } from '../stack/stack';
+import { DEFAULT_OFFSET_BUCKET_SIZE } from '../core/measures';
 import { registerBatchCommands } from './batch';
 import { registerControlCommands } from './control';
 import { prepareDemo } from './demo';
@@ -100,8 +101,9 @@ program
   .description('run the Temporal worker (batch-layer workflows and activities) in the foreground; creates or updates the batch schedules (docs/batch-layer.md)')
   .addOption(new Option('--no-schedules', 'leave the Temporal schedules alone (e.g. a second worker)'))
   .option('--prefix <prefix>', "lake root prefix the scheduled runs work on ('' = bucket root)", '')
-  .action(async (opts: { schedules: boolean; prefix: string }) => {
-    await runWorker({ schedules: opts.schedules, prefix: opts.prefix });
+  .option('--offset-bucket-size <n>', "offsets per bucket of the cut; must equal the speed layer's --offset-bucket-size", positiveInt, DEFAULT_OFFSET_BUCKET_SIZE)
+  .action(async (opts: { schedules: boolean; prefix: string; offsetBucketSize: number }) => {
+    await runWorker({ schedules: opts.schedules, prefix: opts.prefix, offsetBucketSize: opts.offsetBucketSize });
   });
 
 program
