@@ -49,6 +49,12 @@ export interface SpeedReader {
   /** Resolves once every given partition's progress reached the offset (next offset ≥ it). */
   waitForOffsets(offsets: ReadonlyMap<number, number>, timeoutMs: number): Promise<void>;
   query(q: RollupQuery): RollupRow[];
+  /**
+   * Per `events` partition, the offset below which the speed layer has dropped its cells (the
+   * tombstones of a published batch cut it applied). A merge must use a batch cut at least this
+   * far, or the events between the two cuts would be in neither side.
+   */
+  droppedBelow(): ReadonlyMap<number, number>;
   cells(): IterableIterator<Cell>;
   readonly size: number;
   /** Applies one changelog record (what the consumer does per message; also for tests). */
@@ -63,6 +69,7 @@ export function createSpeedReader(deps: { kafka?: Kafka; logger?: Logger }, opts
   /** tenant → rollup → encoded key → cell */
   const index = new Map<string, Map<string, Map<string, Cell>>>();
   const progress = new Map<number, PartitionProgress>();
+  const dropped = new Map<number, number>();
   const waiters = new Set<() => void>();
   let size = 0;
   let consumer: Consumer | undefined;
@@ -85,6 +92,8 @@ export function createSpeedReader(deps: { kafka?: Kafka; logger?: Logger }, opts
     if (!cells) byRollup.set(k.rollup, (cells = new Map()));
     const had = cells.has(key);
     if (value === null) {
+      // Cells are deleted only when a published cut covers their bucket (state.ts dropCovered).
+      dropped.set(k.partition, Math.max(dropped.get(k.partition) ?? 0, (k.bucket + 1) * B));
       if (had) {
         cells.delete(key);
         size--;
@@ -102,6 +111,7 @@ export function createSpeedReader(deps: { kafka?: Kafka; logger?: Logger }, opts
       return size;
     },
     progress: () => progress,
+    droppedBelow: () => dropped,
     *cells() {
       for (const byRollup of index.values()) for (const cells of byRollup.values()) yield* cells.values();
     },

@@ -34,10 +34,18 @@ export interface BatchViewsOptions {
 }
 
 export interface BatchViews {
-  /** The newest published version, or undefined before the first publish. */
-  snapshot(): Promise<BatchSnapshot | undefined>;
+  /** The newest published version, or undefined before the first publish; `fresh` re-reads S3 now. */
+  snapshot(fresh?: boolean): Promise<BatchSnapshot | undefined>;
   /** Cells of a cells view for a tenant with window_start in [fromUs, toUs), only the given parts read. */
   cells(snap: BatchSnapshot, view: string, tenant: string, fromUs: number, toUs: number, partNames: readonly string[]): Promise<Cell[]>;
+  /**
+   * The object keys of any view whose units (hour, day or feedback day) overlap [fromUs, toUs);
+   * a version-unit view (cohorts_weekly) has its one file whatever the range. No I/O: callers
+   * count them to plan (serving/analytics/jobs.ts) before reading.
+   */
+  unitKeys(snap: BatchSnapshot, view: string, fromUs: number, toUs: number): string[];
+  /** Local copies of view objects (downloaded once, then read from the cache). */
+  localFiles(keys: readonly string[]): Promise<string[]>;
 }
 
 const DOWNLOADS_IN_FLIGHT = 8;
@@ -89,27 +97,40 @@ export function createBatchViews(o: BatchViewsOptions): BatchViews {
     return p;
   }
 
+  function unitKeys(snap: BatchSnapshot, viewName: string, fromUs: number, toUs: number): string[] {
+    const view = viewByName(viewName);
+    const units = viewUnits(snap.manifest, view);
+    if (view.unit === 'version') return units.map(([unit, version]) => viewFileKey(prefix, view, version, unit));
+    const unitUs = view.unit === 'hour' ? GRAIN_US.hour : GRAIN_US.day;
+    return units
+      .filter(([unit]) => {
+        const startUs = Date.parse(view.unit === 'hour' ? `${unit}:00:00Z` : `${unit}T00:00:00Z`) * 1000;
+        return startUs < toUs && startUs + unitUs > fromUs;
+      })
+      .map(([unit, version]) => viewFileKey(prefix, view, version, unit));
+  }
+
+  async function localFiles(keys: readonly string[]): Promise<string[]> {
+    const files: string[] = [];
+    for (let i = 0; i < keys.length; i += DOWNLOADS_IN_FLIGHT) files.push(...(await Promise.all(keys.slice(i, i + DOWNLOADS_IN_FLIGHT).map(local))));
+    return files;
+  }
+
   return {
-    async snapshot() {
-      if (cached && Date.now() - cached.at < refreshMs) return cached.snap;
+    async snapshot(fresh = false) {
+      if (!fresh && cached && Date.now() - cached.at < refreshMs) return cached.snap;
       refreshing ??= refresh().finally(() => (refreshing = undefined));
       return refreshing;
     },
 
+    unitKeys,
+    localFiles,
+
     async cells(snap, viewName, tenant, fromUs, toUs, partNames) {
-      const view = viewByName(viewName);
-      if (view.kind !== 'cells') throw new RangeError(`${viewName} is not a cells view`);
-      // the files whose unit (hour or day) overlaps the range
-      const unitUs = view.unit === 'day' ? GRAIN_US.day : GRAIN_US.hour;
-      const keys = viewUnits(snap.manifest, view)
-        .filter(([unit]) => {
-          const startUs = Date.parse(view.unit === 'day' ? `${unit}T00:00:00Z` : `${unit}:00:00Z`) * 1000;
-          return startUs < toUs && startUs + unitUs > fromUs;
-        })
-        .map(([unit, version]) => viewFileKey(prefix, view, version, unit));
+      if (viewByName(viewName).kind !== 'cells') throw new RangeError(`${viewName} is not a cells view`);
+      const keys = unitKeys(snap, viewName, fromUs, toUs);
       if (keys.length === 0) return [];
-      const files: string[] = [];
-      for (let i = 0; i < keys.length; i += DOWNLOADS_IN_FLIGHT) files.push(...(await Promise.all(keys.slice(i, i + DOWNLOADS_IN_FLIGHT).map(local))));
+      const files = await localFiles(keys);
       const columns = [...CELL_KEY_COLUMNS.map((c) => `"${c}"`), ...partNames.map((p) => `"${p}"`)].join(', ');
       const conn = await o.duck.connect();
       try {

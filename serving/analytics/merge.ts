@@ -2,10 +2,10 @@
 // _offset < cut[p]; the speed layer's cells are keyed by offset bucket, and only the buckets at or
 // after the cut are read. Every event is counted once whatever its event time: parts (counts,
 // sums, min/max, sketches, digests) are merged, then measures are read from the merged parts.
-import { emptyParts, evaluateMeasures, mergeParts, MEASURES, type MeasuresDeclaration, type PartValue } from '../../core/measures';
+import { emptyParts, evaluateMeasures, mergeParts, MEASURES, type Cell, type MeasuresDeclaration, type PartValue } from '../../core/measures';
 import { partsFor, type SpeedReader } from '../../core/speed-reader';
 import type { BatchViews } from './batch-views';
-import { bucketOf, passes, rollupFor, viewGrainFor, viewNameFor, type AnalyticsQuery } from './query-model';
+import { bucketOf, GRAIN_US, passes, rollupFor, viewGrainFor, viewNameFor, type AnalyticsQuery } from './query-model';
 
 export interface ResultRow {
   window_start: string;
@@ -44,6 +44,8 @@ export interface MergeDeps {
 }
 
 const usToIso = (us: number) => new Date(Math.floor(us / 1000)).toISOString();
+/** Snapshot reads before giving up on a batch cut that lags the speed layer's (each re-reads S3). */
+const MAX_SNAPSHOT_ATTEMPTS = 3;
 
 export async function mergedQuery(deps: MergeDeps, q: AnalyticsQuery): Promise<MergeResult> {
   const decl = deps.declaration ?? MEASURES;
@@ -51,36 +53,63 @@ export async function mergedQuery(deps: MergeDeps, q: AnalyticsQuery): Promise<M
   const partNames = needed.map((i) => decl.parts[i].name);
   const { rollup, collapse } = rollupFor(q.dimension);
 
-  // Live offsets are read before the batch snapshot: a cut published in between only moves
-  // events from the live side to the batch side, never out of both.
-  const progress = deps.speed.progress();
-  const snap = await deps.batch.snapshot();
-  const cut = new Map(Object.entries(snap?.cut ?? {}).map(([p, o]) => [Number(p), o]));
-
-  const groups = new Map<string, { window: number; dimension: string | null; parts: PartValue[] }>();
-  const add = (windowStartUs: number, dimension: string | null, parts: readonly PartValue[]) => {
-    if (!passes(q.filters, dimension)) return;
-    const dim = collapse ? null : dimension;
-    const w = bucketOf(q, windowStartUs);
-    const k = `${w}\u0000${dim ?? '\u0001'}`;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = { window: w, dimension: dim, parts: emptyParts(decl) }));
-    mergeParts(decl, g.parts, parts, needed);
-  };
-
-  let batchView: string | null = null;
-  let batchCells = 0;
-  if (snap) {
-    batchView = viewNameFor(rollup, viewGrainFor(q));
-    const cells = await deps.batch.cells(snap, batchView, q.tenant, q.fromUs, q.toUs, partNames);
-    batchCells = cells.length;
-    for (const c of cells) add(c.key.window_start_us, c.key.dimension, c.parts);
+  // The batch side is read first (it awaits S3 and DuckDB); the live side, its offsets and the
+  // check below run in one synchronous block, so they see one state of the changelog.
+  for (let attempt = 1; ; attempt++) {
+    const snap = await deps.batch.snapshot(attempt > 1);
+    const cut = new Map(Object.entries(snap?.cut ?? {}).map(([p, o]) => [Number(p), o]));
+    let batchView: string | null = null;
+    let batchCells: Cell[] = [];
+    if (snap) {
+      batchView = viewNameFor(rollup, viewGrainFor(q));
+      batchCells = await deps.batch.cells(snap, batchView, q.tenant, q.fromUs, q.toUs, partNames);
+    }
+    // The speed layer drops cells once a published cut covers them. If it applied a newer cut
+    // than this snapshot, the events between the two would be in neither side: read again.
+    const stale = [...deps.speed.droppedBelow()].some(([p, below]) => (cut.get(p) ?? 0) < below);
+    if (stale) {
+      if (attempt < MAX_SNAPSHOT_ATTEMPTS) continue;
+      throw new Error('the published batch cut is behind the cut the speed layer applied; not answering with a gap');
+    }
+    const groups = new Map<string, { window: number; dimension: string | null; parts: PartValue[] }>();
+    const add = (windowStartUs: number, dimension: string | null, parts: readonly PartValue[]) => {
+      if (!passes(q.filters, dimension)) return;
+      const dim = collapse ? null : dimension;
+      const w = bucketOf(q, windowStartUs);
+      const k = `${w}\u0000${dim ?? '\u0001'}`;
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { window: w, dimension: dim, parts: emptyParts(decl) }));
+      mergeParts(decl, g.parts, parts, needed);
+    };
+    for (const c of batchCells) add(c.key.window_start_us, c.key.dimension, c.parts);
+    // The speed layer keeps minute and hour grains; days and 'all' are merged from hours or minutes.
+    const hourAligned = q.fromUs % GRAIN_US.hour === 0 && q.toUs % GRAIN_US.hour === 0;
+    const speedGrain = q.grain === 'minute' || !hourAligned ? 'minute' : 'hour';
+    const live = deps.speed.query({ tenant: q.tenant, rollup, fromUs: q.fromUs, toUs: q.toUs, grain: speedGrain, measures: q.measures, cut });
+    for (const r of live) add(r.window_start_us, r.dimension, r.parts);
+    const liveOffsets: Record<string, number> = {};
+    let newestEventUs: number | null = null;
+    for (const [p, pr] of deps.speed.progress()) {
+      liveOffsets[String(p)] = pr.next_offset;
+      if (pr.max_event_us !== null) newestEventUs = Math.max(newestEventUs ?? 0, pr.max_event_us);
+    }
+    return finish(q, decl, groups, {
+      batch_version: snap?.version ?? null,
+      batch_cut: snap?.cut ?? {},
+      live_offsets: liveOffsets,
+      freshness_ms: newestEventUs === null ? null : Math.max(0, (deps.now ?? Date.now)() - Math.floor(newestEventUs / 1000)),
+      batch_view: batchView,
+      batch_cells: batchCells.length,
+      live_cells: live.length,
+      grain: q.grain,
+      time_range: { from: usToIso(q.fromUs), to: usToIso(q.toUs) },
+      total_rows: 0,
+    });
   }
-  // The speed layer keeps minute and hour grains; days and 'all' are merged from hours or minutes.
-  const speedGrain = q.grain === 'minute' || (q.fromUs % 3_600_000_000 !== 0 || q.toUs % 3_600_000_000 !== 0) ? 'minute' : 'hour';
-  const live = deps.speed.query({ tenant: q.tenant, rollup, fromUs: q.fromUs, toUs: q.toUs, grain: speedGrain, measures: q.measures, cut });
-  for (const r of live) add(r.window_start_us, r.dimension, r.parts);
+}
 
+/** Measures from the merged parts, sorted and paged. */
+function finish(q: AnalyticsQuery, decl: MeasuresDeclaration, groups: Map<string, { window: number; dimension: string | null; parts: PartValue[] }>, meta: MergeMeta): MergeResult {
   const rows: ResultRow[] = [...groups.values()].map((g) => {
     const row: ResultRow = { window_start: usToIso(g.window) };
     if (q.dimension) row[q.dimension] = g.dimension;
@@ -88,29 +117,7 @@ export async function mergedQuery(deps: MergeDeps, q: AnalyticsQuery): Promise<M
     return row;
   });
   rows.sort(comparator(q));
-
-  const liveOffsets: Record<string, number> = {};
-  let newestEventUs: number | null = null;
-  for (const [p, pr] of progress) {
-    liveOffsets[String(p)] = pr.next_offset;
-    if (pr.max_event_us !== null) newestEventUs = Math.max(newestEventUs ?? 0, pr.max_event_us);
-  }
-  const now = (deps.now ?? Date.now)();
-  return {
-    rows: rows.slice(q.offset, q.offset + q.limit),
-    meta: {
-      batch_version: snap?.version ?? null,
-      batch_cut: snap?.cut ?? {},
-      live_offsets: liveOffsets,
-      freshness_ms: newestEventUs === null ? null : Math.max(0, now - Math.floor(newestEventUs / 1000)),
-      batch_view: batchView,
-      batch_cells: batchCells,
-      live_cells: live.length,
-      grain: q.grain,
-      time_range: { from: usToIso(q.fromUs), to: usToIso(q.toUs) },
-      total_rows: rows.length,
-    },
-  };
+  return { rows: rows.slice(q.offset, q.offset + q.limit), meta: { ...meta, total_rows: rows.length } };
 }
 
 function comparator(q: AnalyticsQuery): (a: ResultRow, b: ResultRow) => number {

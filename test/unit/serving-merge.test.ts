@@ -65,6 +65,9 @@ function batchStandIn(): BatchViews {
   const snap: BatchSnapshot = { version: 'v1', cut, publishedAt: '2026-11-20T07:00:00Z', manifest: {} as BatchSnapshot['manifest'] };
   return {
     snapshot: async () => snap,
+    // the merge reads cells only
+    unitKeys: () => [],
+    localFiles: async () => [],
     cells: async (_s, view, tenant, fromUs, toUs) => {
       const rollup = `${view.replace(/_1[mhd]$/, '')}_1${view.endsWith('_1h') && view.startsWith('totals') ? 'h' : 'm'}`;
       const grainUs = view.endsWith('_1d') ? 24 * HOUR_US : view.endsWith('_1h') ? HOUR_US : 60_000_000;
@@ -137,7 +140,7 @@ test('every random query counts each event exactly once across the cut', async (
 });
 
 test('with nothing published every event comes from the speed layer', async () => {
-  const none: BatchViews = { snapshot: async () => undefined, cells: async () => [] };
+  const none: BatchViews = { snapshot: async () => undefined, cells: async () => [], unitKeys: () => [], localFiles: async () => [] };
   const q = parseQuery('t1', { measures: ['events'], grain: 'all', time_range: { from: new Date(T0 / 1000).toISOString(), to: new Date((T0 + 6 * HOUR_US) / 1000).toISOString() } });
   const got = await mergedQuery({ batch: none, speed: speedReaderWithAll() }, q);
   expect(got.rows[0].events).toBe(events.filter((e) => e.tenant_id === 't1').length);
@@ -158,4 +161,19 @@ test('sorting, paging and the total row count', async () => {
   const all = [...oracle({ ...q, limit: 100, offset: 0 }).entries()].map(([k, v]) => ({ country: k.split('|')[1], events: v.events })).sort((a, b) => b.events - a.events);
   expect(got.meta.total_rows).toBe(all.length);
   expect(got.rows.map((r) => r.events)).toEqual(all.slice(1, 3).map((r) => r.events));
+});
+
+test('a batch snapshot older than the cut the speed layer applied is read again, never answered with a gap', async () => {
+  const speed = speedReaderWithAll();
+  // the speed layer applied a cut of 5·B on partition 0: tombstones of its buckets 0..4
+  const agg = createAggregator(MEASURES, { offsetBucketSize: B });
+  for (const e of events.filter((x) => x.partition === 0 && x.offset < 5 * B)) agg.add(e);
+  for (const c of agg.cells()) speed.apply(0, encodeCellKey(c.key), null);
+  expect(speed.droppedBelow().get(0)).toBe(5 * B);
+  const q = parseQuery('t1', { measures: ['events'], grain: 'all', time_range: { from: new Date(T0 / 1000).toISOString(), to: new Date((T0 + 6 * HOUR_US) / 1000).toISOString() } });
+  const reads: boolean[] = [];
+  const stale = batchStandIn();
+  const lagging: BatchViews = { ...stale, snapshot: async (fresh) => (reads.push(fresh ?? false), stale.snapshot()) };
+  await expect(mergedQuery({ batch: lagging, speed }, q)).rejects.toThrow(/behind the cut the speed layer applied/);
+  expect(reads).toEqual([false, true, true]);
 });
