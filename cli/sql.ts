@@ -12,7 +12,8 @@ import { openLakeDuckDb, s3SecretSql, s3Url, httpfsExtensionPath, sqlLiteral } f
 import { normalizePrefix, rawEventsRelation, rawRoot, RAW_COLUMNS, viewsManifestKey } from '../core/lake';
 import { parseVersionManifest, parseViewsPointer, viewFileKeys, VIEWS } from '../core/lake-views';
 import { parquetList } from '../core/views-sql';
-import { createS3, getText } from '../core/s3';
+import { createS3, getText, listObjects } from '../core/s3';
+import { compactionManifestRoot, filesOfTenant, hourManifestVersions, liveFiles, parseHourManifest } from '../core/lake-compacted';
 import { cellText, toCsv, type Json } from '../core/csv';
 import { positiveInt } from './options';
 
@@ -83,8 +84,31 @@ export async function lakeViews(cfg: RtapConfig, s3: S3Client, opts: { prefix: s
   // An empty lake still has the view, typed, so queries written for it run and return nothing.
   const raw = hasRaw ? rawEventsRelation(`${bucketUrl}raw/**/*.parquet`) : `(SELECT ${RAW_COLUMNS.map((c) => `NULL::${c.type} AS ${c.name}`).join(', ')} WHERE false)`;
   const views: LakeView[] = [{ name: 'events', about: 'raw events, every lake format (docs/lake.md)', select: `SELECT * FROM ${raw} AS raw${tenantFilter}` }];
+  const compacted = await compactedFiles(cfg, s3, prefix, opts.tenant);
+  if (compacted.length > 0) {
+    views.push({
+      name: 'events_compacted',
+      about: 'compacted events: deduplicated by (tenant_id, event_id), the live files of each hour (docs/lake.md "Compacted events")',
+      select: `SELECT * FROM ${rawEventsRelation(compacted.map((k) => s3Url(cfg.s3.bucket, k)), { hivePartitioning: false })} AS c${tenantFilter}`,
+    });
+  }
   views.push(...(await batchViews(cfg, s3, prefix, tenantFilter)));
   return views;
+}
+
+/**
+ * The live compacted files: each hour's current manifest (the greatest version) lists them;
+ * `compacted/` also holds superseded files in their grace period, which a glob would read twice.
+ */
+async function compactedFiles(cfg: RtapConfig, s3: S3Client, prefix: string, tenant: string | undefined): Promise<string[]> {
+  const keys = (await listObjects(s3, cfg.s3.bucket, compactionManifestRoot(prefix))).map((o) => o.key);
+  const current = [...hourManifestVersions(keys).values()].map((versions) => versions[versions.length - 1].key);
+  const files: string[] = [];
+  for (let i = 0; i < current.length; i += 16) {
+    const manifests = await Promise.all(current.slice(i, i + 16).map(async (k) => parseHourManifest((await getText(s3, cfg.s3.bucket, k)) ?? '')));
+    for (const m of manifests) if (m) files.push(...(tenant ? filesOfTenant(m, tenant) : liveFiles(m)).map((f) => f.key));
+  }
+  return files;
 }
 
 /** Every view of the published version, by the files its manifest names (earlier versions' unchanged units included). */

@@ -26,6 +26,7 @@ import { EventGenerator } from '../../generator/generator';
 import { encodeInputLine, flattenToParquet, prepareConnection, writeInputFile } from '../../ingest/flatten';
 import { DIMENSIONS } from '../../serving/analytics/query-model';
 import { startApi, type RunningApi } from '../../serving/main';
+import { lakeViews } from '../../cli/sql';
 import { cfg, uniqueName } from './helpers';
 import { createTopics, readTopic } from './kafka-read';
 import { drainToLake } from './lake-read';
@@ -244,6 +245,32 @@ describe('serving: the merged answer equals DuckDB over the raw events up to its
       await fs.rm(dir, { recursive: true, force: true });
     }
     expect(mismatches.slice(0, 10)).toEqual([]);
+
+    // the same lake through `rtap sql`'s views: raw, compacted (deduplicated) and the published views
+    const viewsOf = async (tenant?: string) => {
+      const views = await lakeViews(cfg, s3, { prefix, ...(tenant ? { tenant } : {}) });
+      const sql = await openLakeDuckDb({ threads: 1, memoryLimit: '1GB', s3: cfg.s3, cacheDir: cfg.cacheDir });
+      try {
+        for (const v of views) await sql.connection.run(`CREATE VIEW ${v.name} AS ${v.select}`);
+        const one = async (q: string) => (await sql.connection.runAndReadAll(q)).getRowObjectsJson()[0];
+        return {
+          names: views.map((v) => v.name),
+          raw: await one('SELECT count(*)::INTEGER AS n, count(DISTINCT (tenant_id, event_id))::INTEGER AS distinct_events, count(DISTINCT tenant_id)::INTEGER AS tenants FROM events'),
+          compacted: await one('SELECT count(*)::INTEGER AS n, count(DISTINCT (tenant_id, event_id))::INTEGER AS distinct_events, count(DISTINCT tenant_id)::INTEGER AS tenants FROM events_compacted'),
+          cells: await one('SELECT count(DISTINCT tenant_id)::INTEGER AS tenants, sum(events)::INTEGER AS events FROM event_type_1d'),
+        };
+      } finally {
+        sql.close();
+      }
+    };
+    const all = await viewsOf();
+    expect(all.names).toEqual(expect.arrayContaining(['events', 'events_compacted', 'event_type_1m', 'funnel_1d', 'cohorts_weekly']));
+    expect(all.raw.n).toBeGreaterThan(all.raw.distinct_events as number); // duplicates were sent
+    expect(all.compacted).toEqual({ n: all.raw.distinct_events, distinct_events: all.raw.distinct_events, tenants: all.raw.tenants });
+    const one = await viewsOf(tenants[0]);
+    expect(one.raw.tenants).toBe(1);
+    expect(one.compacted.tenants).toBe(1);
+    expect(one.cells.tenants).toBe(1);
   });
 });
 
