@@ -501,7 +501,7 @@ const FINAL_DUCKDB_ERROR = /^(Parser|Binder|Catalog|Conversion|Invalid Input|Not
  * A DuckDB statement. An interrupt caused by cancellation surfaces as the cancellation; I/O,
  * HTTP and out-of-memory errors are retriable; errors of the statement itself are not.
  */
-async function duckStep<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+export async function duckStep<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
   signal.throwIfAborted();
   try {
     return await fn();
@@ -513,7 +513,8 @@ async function duckStep<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T
   }
 }
 
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+/** Runs `fn` over the items with at most `limit` in flight. */
+export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) await fn(items[next++]);

@@ -2,6 +2,7 @@
 import type { DuckDBInstance } from '@duckdb/node-api';
 import type { BatchActivities } from '../core/batch-run';
 import { createCompactionActivities } from './compaction';
+import { createGdprActivities, type GdprDeps } from './gdpr';
 import { createProbeActivities, type ProbeDeps } from './probe';
 import { createViewsActivities } from './views';
 
@@ -10,6 +11,8 @@ export interface ActivityDeps extends ProbeDeps {
   lake: DuckDBInstance;
   /** B of the speed layer's offset buckets: every cut is a multiple of it (default 10,000 on both sides). */
   offsetBucketSize?: number;
+  /** Tenant → retention days from the control plane, for scheduled retention runs (activities/gdpr.ts). */
+  retentionPolicies?: GdprDeps['retentionPolicies'];
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -17,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProbeActivities(deps),
     ...createViewsActivities(deps),
     ...createCompactionActivities(deps),
+    ...createGdprActivities(deps),
   };
 }
 

@@ -3,7 +3,9 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { batchSchedules, connectTemporal, ensureSchedules } from '../core/batch-control';
 import { config, type RtapConfig } from '../core/config';
+import { readRetentionPolicies } from '../core/control';
 import { openLakeDuckDb } from '../core/duckdb';
+import { createKafka } from '../core/kafka';
 import { createLogger } from '../core/logger';
 import { createS3 } from '../core/s3';
 import { createActivities } from './index';
@@ -30,7 +32,15 @@ export async function createWorker(cfg: RtapConfig, opts: WorkerOptions = {}): P
     namespace: cfg.temporal.namespace,
     taskQueue: opts.taskQueue ?? cfg.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ s3, bucket: cfg.s3.bucket, duckdb: lake.connection, lake: lake.instance, offsetBucketSize: opts.offsetBucketSize }),
+    activities: createActivities({
+      s3,
+      bucket: cfg.s3.bucket,
+      duckdb: lake.connection,
+      lake: lake.instance,
+      offsetBucketSize: opts.offsetBucketSize,
+      // Scheduled retention runs read the tenants' policies from the control topic when they start.
+      retentionPolicies: () => readRetentionPolicies(createKafka(cfg.kafka), createLogger('retention')),
+    }),
     // Batch activities are heavy (DuckDB over Parquet): a few at a time per worker.
     maxConcurrentActivityTaskExecutions: 4,
   });

@@ -45,7 +45,20 @@ export function registerControlCommands(program: Command): void {
       await withControl(async (control) => {
         const list = [...control.state.tenants.values()].sort((a, b) => a.tenant_id.localeCompare(b.tenant_id));
         if (opts.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-        else for (const t of list) process.stdout.write(`${t.tenant_id}\t${t.status}\t${t.name}\n`);
+        else for (const t of list) process.stdout.write(`${t.tenant_id}\t${t.status}\t${t.name}\t${t.retention_days === undefined ? 'retention: none' : `retention: ${t.retention_days} d`}\n`);
+      });
+    });
+  tenants
+    .command('retention')
+    .description("set how many days a tenant's events are kept in the lake (applied daily by rtap-retention-daily), or `off`")
+    .argument('<tenant_id>', 'a registered tenant')
+    .argument('<days>', 'whole days, or off')
+    .action(async (id: string, days: string) => {
+      const value = days === 'off' ? null : Number(days);
+      if (value !== null && (!Number.isInteger(value) || value < 1)) throw new InvalidArgumentError(`days: expected whole days ≥ 1 or off, got ${JSON.stringify(days)}`);
+      await withControl(async (control) => {
+        const record = await control.setRetention(id, value);
+        process.stdout.write(`${record.tenant_id}: ${record.retention_days === undefined ? 'no retention limit' : `events kept ${record.retention_days} days`}\n`);
       });
     });
 

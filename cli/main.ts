@@ -18,6 +18,8 @@ import { registerBatchCommands } from './batch';
 import { registerControlCommands } from './control';
 import { prepareDemo } from './demo';
 import { registerDlqCommands } from './dlq';
+import { registerEvalCommands } from './eval';
+import { registerGdprCommands } from './gdpr';
 import { registerSqlCommands } from './sql';
 import { positiveInt } from './options';
 
@@ -203,11 +205,13 @@ async function follow(file: string): Promise<void> {
 
 registerSinkCommands(program);
 registerBatchCommands(program);
+registerGdprCommands(program);
 registerSqlCommands(program);
 registerSpeedCommands(program);
 
 registerControlCommands(program);
 registerDlqCommands(program);
+registerEvalCommands(program);
 
 registerGeneratorCommands(program);
 

@@ -6,6 +6,7 @@ import type { TemporalConfig } from './config';
 import { TENANT_ID_PATTERN } from './control';
 import { hourLabel, hourOf, hoursInRange, parseHourBound } from './hours';
 import { BATCH_WORKFLOW, PROGRESS_QUERY, type BatchProgress, type BatchRunInput } from './batch-run';
+import { RETENTION_WORKFLOW, type RetentionInput } from './gdpr';
 
 export interface ScheduleDef {
   id: string;
@@ -30,6 +31,13 @@ export function batchSchedules(prefix: string): ScheduleDef[] {
       cron: '5 * * * *',
       workflowType: BATCH_WORKFLOW,
       args: [{ prefix } satisfies BatchRunInput],
+    },
+    {
+      id: 'rtap-retention-daily',
+      note: "rtap retention: drop events past each tenant's retention_days from raw, compacted files and views; delete expired GDPR exports (docs/gdpr.md)",
+      cron: '30 3 * * *',
+      workflowType: RETENTION_WORKFLOW,
+      args: [{ prefix } satisfies RetentionInput],
     },
   ];
 }

@@ -10,6 +10,12 @@ export interface BatchRunInput {
   /** Event hours to recompute even if their input did not change: [from, to) in epoch ms. */
   range?: { fromMs: number; toMs: number };
   /**
+   * Event hours to recompute even if their input did not change, named one by one (with `range`:
+   * both). For jobs that rewrite raw objects in place (GDPR erase, retention): the rewrite changes
+   * no offset, so the views' planner would not see those hours.
+   */
+  hours?: { dt: string; hour: number }[];
+  /**
    * The tenant the backfill is for (validated and reported). Units stay whole hours of all
    * tenants: rewriting one tenant of a changed hour would leave the others stale under a manifest
    * that claims the new inputs (activities/compaction.ts).

@@ -68,6 +68,13 @@ export interface ApiConfig {
   port: number;
   /** API processes sharing the port (node:cluster); 1 = one process, no cluster primary. */
   workers: number;
+  /** An analytics query still running after this long is answered 202 and finishes as an async job. */
+  queryBudgetMs: number;
+  /** A query planned to read more batch or lake files than this runs as an async job at once. */
+  jobMaxFiles: number;
+  /** Async jobs one API process keeps (running and finished); finished ones expire after jobTtlMs. */
+  maxJobs: number;
+  jobTtlMs: number;
 }
 
 export interface SpeedConfig {
@@ -165,6 +172,10 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       // One process saturates about one core (JSON, validation, kafkajs encoding all run on its
       // event loop); two share a 2-core box with the broker. Beyond the cores it only adds memory.
       workers: read.int('API_WORKERS', Math.min(2, os.availableParallelism()), 1, 64),
+      queryBudgetMs: read.int('API_QUERY_BUDGET_MS', 5000, 0, 600_000),
+      jobMaxFiles: read.int('API_JOB_MAX_FILES', 2000, 1, 10_000_000),
+      maxJobs: read.int('API_MAX_JOBS', 200, 1, 100_000),
+      jobTtlMs: read.int('API_JOB_TTL_MS', 15 * 60_000, 1000, 7 * 24 * 3_600_000),
     },
     localPorts: ports,
     ingest: {

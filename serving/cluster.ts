@@ -6,8 +6,10 @@
 // of every worker, and answers the workers' /metrics with all workers' registries aggregated
 // (prom-client's AggregatorRegistry), so a scrape that lands on any worker sees the whole API.
 import cluster, { type Worker } from 'node:cluster';
+import type { Serializable } from 'node:child_process';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger';
+import { createJobRelay } from './analytics/job-relay';
 import { clusterRegistry, clusterMetrics } from './metrics';
 
 /** What /metrics serves: the Prometheus text and its content type. */
@@ -83,6 +85,8 @@ export interface PrimaryOptions {
  */
 export function runPrimary({ workers, log, shutdownTimeoutMs = 20_000, restartPolicy = new RestartPolicy() }: PrimaryOptions): Promise<number> {
   const aggregator = new AggregatorRegistry();
+  // async jobs live in the worker that started them; the others reach them through here
+  const jobRelay = createJobRelay();
   const listening = new Set<number>();
   let everListened = false;
   let stopping = false;
@@ -94,6 +98,7 @@ export function runPrimary({ workers, log, shutdownTimeoutMs = 20_000, restartPo
     worker.on('message', (message: unknown) => {
       if (isMetricsMessage(message)) void answerMetrics(worker, message.id);
     });
+    jobRelay.attach(worker.id, { send: (m) => worker.isConnected() && worker.send(m as Serializable), on: (listener) => worker.on('message', listener) });
   };
 
   const answerMetrics = async (worker: Worker, id: number) => {
@@ -145,6 +150,7 @@ export function runPrimary({ workers, log, shutdownTimeoutMs = 20_000, restartPo
 
     cluster.on('exit', (worker, code, signal) => {
       listening.delete(worker.id);
+      jobRelay.detach(worker.id);
       clusterMetrics.workers.set(listening.size);
       if (stopping) {
         if (code !== 0 && signal !== 'SIGTERM') exitCode = 1;

@@ -31,6 +31,8 @@ export interface ApiTopics {
   control: string;
   /** The speed layer's changelog the analytics routes read (default `speed-windows`). */
   speedWindows?: string;
+  /** The anomalies topic GET /api/v2/anomalies/active tails (default `anomalies`). */
+  anomalies?: string;
 }
 
 const DEFAULT_TOPICS: ApiTopics = { events: TOPICS.events, dlq: TOPICS.eventsDlq, control: TOPICS.control };
@@ -62,11 +64,13 @@ export async function startApi(
     maxEventBytes: cfg.ingest.maxEventBytes,
   });
   const temporal = lazyTemporal(cfg);
-  const analytics = await startAnalytics({ cfg, kafka, control: control.state, log, speedWindowsTopic: topics.speedWindows, lakePrefix: opts.lakePrefix, offsetBucketSize: opts.offsetBucketSize });
+  const analytics = await startAnalytics({ cfg, kafka, control: control.state, log, speedWindowsTopic: topics.speedWindows, anomaliesTopic: topics.anomalies, lakePrefix: opts.lakePrefix, offsetBucketSize: opts.offsetBucketSize });
   const app = createApp({
     cfg,
     ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics },
     admin: { temporal: cfg.temporal, control: control.state, client: temporal.client, prefix: opts.lakePrefix ?? '' },
+    gdpr: { temporal: cfg.temporal, control: control.state, client: temporal.client, keyring, prefix: opts.lakePrefix ?? '' },
+    fraud: { control: control.state },
     analytics: analytics.deps,
     metrics: opts.metrics,
   });

@@ -6,6 +6,9 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { MEASURES } from '../core/measures';
 import { DIMENSIONS, GRAINS, MAX_LIMIT } from './analytics/query-model';
 import { FORMATS } from './formats';
+import { analyticsPaths, ANALYTICS_SCHEMAS, ASYNC_PARAM, JOB_ACCEPTED } from './openapi-analytics';
+import { gdprPaths } from './openapi-gdpr';
+import { fraudPaths } from './openapi-fraud';
 
 const error: OpenAPIV3.SchemaObject = {
   type: 'object',
@@ -19,7 +22,7 @@ const error: OpenAPIV3.SchemaObject = {
 
 const errors = (...codes: number[]): OpenAPIV3.ResponsesObject =>
   Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
-const ERROR_TEXT: Record<number, string> = { 400: 'invalid request: details name each field', 401: 'no or unknown credentials', 403: 'the credential lacks the role or the tenant', 404: 'not found', 406: 'no acceptable format', 503: 'a dependency is down; Retry-After says when to try again' };
+const ERROR_TEXT: Record<number, string> = { 400: 'invalid request: details name each field', 401: 'no or unknown credentials', 403: 'the credential lacks the role or the tenant', 404: 'not found', 406: 'no acceptable format', 426: 'a WebSocket endpoint asked without Upgrade', 429: 'too many async jobs of this tenant running', 503: 'a dependency is down; Retry-After says when to try again' };
 
 const isoInstant: OpenAPIV3.SchemaObject = { type: 'string', format: 'date-time', maxLength: 40 };
 const measureNames = MEASURES.measures.map((m) => m.name);
@@ -106,7 +109,7 @@ export const OPENAPI: OpenAPIV3.Document = {
       apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
       bearer: { type: 'http', scheme: 'bearer', description: 'an API key as a bearer token' },
     },
-    schemas: { Error: error, AnalyticsQuery: analyticsQuery, MergeMeta: mergeMeta },
+    schemas: { Error: error, AnalyticsQuery: analyticsQuery, MergeMeta: mergeMeta, ...ANALYTICS_SCHEMAS },
   },
   paths: {
     '/healthz': { get: { summary: 'liveness', responses: { '200': { description: 'alive' } } } },
@@ -133,9 +136,9 @@ export const OPENAPI: OpenAPIV3.Document = {
       post: {
         summary: 'merged OLAP query (role read): measures × dimension × grain over any range, batch views up to the cut + live cells from it',
         security,
-        parameters: [formatParam, tenantParam],
+        parameters: [formatParam, tenantParam, ASYNC_PARAM],
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/AnalyticsQuery' } } } },
-        responses: { '200': tableResult('rows'), ...errors(400, 401, 403, 406, 503) },
+        responses: { '200': tableResult('rows'), ...JOB_ACCEPTED, ...errors(400, 401, 403, 406, 429, 503) },
       },
     },
     '/api/v2/analytics/realtime/query': {
@@ -173,7 +176,7 @@ export const OPENAPI: OpenAPIV3.Document = {
           "WebSocket (Upgrade): the caller's tenant's per-minute totals of the last 5 minutes, pushed each second they change, as {type: 'rollup', data, meta}; auth by x-api-key, Bearer or ?api_key=; a client with more than 1 MiB unread is dropped",
         security,
         parameters: [tenantParam, { name: 'api_key', in: 'query', required: false, schema: { type: 'string', maxLength: 256 } }],
-        responses: { '101': { description: 'switching protocols' }, ...errors(401, 403) },
+        responses: { '101': { description: 'switching protocols' }, ...errors(400, 401, 403, 426) },
       },
     },
     '/api/v2/admin/backfill': {
@@ -210,5 +213,8 @@ export const OPENAPI: OpenAPIV3.Document = {
         responses: { '200': { description: 'status, progress, result' }, ...errors(400, 401, 403, 404) },
       },
     },
+    ...analyticsPaths({ errors, formatParam, tenantParam, security, measureNames }),
+    ...gdprPaths({ errors, tenantParam, security }),
+    ...fraudPaths({ errors, tenantParam, security }),
   },
 };

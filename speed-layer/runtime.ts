@@ -4,13 +4,13 @@
 // is dropped and the assigned partitions are rebuilt from the committed changelog (and the
 // deduplication horizon from `events`) before any of their events is processed.
 import { writeSync } from 'node:fs';
-import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { dlqMessage } from '../core/dlq';
 import { IDEMPOTENT_RETRY, TOPICS } from '../core/kafka';
 import { createLogger, type Logger } from '../core/logger';
 import { readTopicRange } from '../core/topic-range';
 import { speedMetrics } from './metrics';
-import { createSpeedState, type EventProcessor, type SpeedState } from './state';
+import { createSpeedState, type EventProcessor, type OutRecord, type SpeedState } from './state';
 
 export interface SpeedLayerOptions {
   topic: string;
@@ -57,6 +57,19 @@ export interface SpeedLayerDeps {
   readCut?: () => Promise<ReadonlyMap<number, number> | undefined>;
   /** Per-event processors (the feature store), checkpointed with the windows. */
   processors?: readonly EventProcessor[];
+  /** Instrumentation (benchmarks): when counted events' updates reach the state and the committed changelog. */
+  observer?: SpeedObserver;
+}
+
+/**
+ * Event → update timing, by the events' Kafka record timestamps (their producer's send time): an
+ * update is `updated` once the in-memory windows and features hold it (what in-process readers
+ * such as detectors see) and `committed` once the transaction carrying it commits (what the
+ * serving reader, following the changelog read_committed, sees).
+ */
+export interface SpeedObserver {
+  updated?(timestampMs: number, atMs: number): void;
+  committed?(timestampsMs: readonly number[], atMs: number): void;
 }
 
 export interface SpeedLayer {
@@ -68,6 +81,19 @@ export interface SpeedLayer {
   /** The current state (tests, the feature store's readers). */
   state(): SpeedState;
 }
+
+/**
+ * Messages per send: kafkajs groups a send's messages by partition copying the partition's array
+ * for every message (quadratic: 15,000 changelog records cost it seconds), so a checkpoint goes
+ * out in sends of this many.
+ */
+const SEND_CHUNK = 1000;
+
+async function sendChunked(tx: Transaction, topic: string, messages: readonly Message[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += SEND_CHUNK) await tx.send({ topic, messages: messages.slice(i, i + SEND_CHUNK) });
+}
+
+const asMessage = (r: OutRecord): Message => ({ partition: r.partition, key: r.key, value: r.value });
 
 export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerOptions> = {}): SpeedLayer {
   const o: SpeedLayerOptions = { ...DEFAULT_SPEED_OPTIONS, ...opts };
@@ -103,6 +129,11 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
   let cutTimer: NodeJS.Timeout | undefined;
   /** Kafka timestamps of events processed since the last commit (event → update latency). */
   let pendingTimestamps: number[] = [];
+  /** A checkpoint transaction is queued or running (eachBatch does not start another). */
+  let committing = false;
+  /** Partitions whose consumer position was checked against the restored state since the join. */
+  let aligned = new Set<number>();
+  const outcomes = { counted: speedMetrics.events.labels('counted'), duplicate: speedMetrics.events.labels('duplicate'), rejected: speedMetrics.events.labels('rejected'), skipped: speedMetrics.events.labels('skipped') };
   let letters: Message[] = [];
 
   let settle!: { resolve: () => void; reject: (err: unknown) => void };
@@ -144,13 +175,14 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
         state.restoreRecord(p, m.key.toString('utf8'), m.value === null ? null : m.value.toString('utf8'));
       },
     });
-    // the deduplication horizon: ids of the events just before each partition's progress
+    // the deduplication horizon: ids of the events just before each partition's progress; and
+    // from further back when a processor's restored state is older (it gets those events again)
     const dedupFrom = new Map<number, number>();
     const dedupTo = new Map<number, number>();
     for (const p of partitions) {
       const next = state.nextOffset(p);
       if (next === undefined || next === 0) continue;
-      dedupFrom.set(p, Math.max(0, next - o.dedupHorizonOffsets));
+      dedupFrom.set(p, Math.max(0, Math.min(next, state.replayStart(p) ?? next) - o.dedupHorizonOffsets));
       dedupTo.set(p, next);
     }
     let remembered = 0;
@@ -163,7 +195,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
         onProgress: heartbeat,
         onMessage: (p, m) => {
           remembered++;
-          state.rememberForDedup(p, Number(m.offset), m.value, m.headers);
+          state.replay(p, Number(m.offset), m.value, m.headers);
         },
       });
     }
@@ -185,16 +217,23 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
     const started = Date.now();
     const tx = await producer.transaction();
     try {
-      if (cp.changelog.length > 0) await tx.send({ topic: o.changelogTopic, messages: cp.changelog.map((r) => ({ partition: r.partition, key: r.key, value: r.value })) });
-      if (cp.results.length > 0) await tx.send({ topic: o.resultsTopic, messages: cp.results.map((r) => ({ partition: r.partition, key: r.key, value: r.value })) });
-      if (dlq.length > 0) await tx.send({ topic: o.dlqTopic, messages: dlq });
+      await sendChunked(tx, o.changelogTopic, cp.changelog.map(asMessage));
+      await sendChunked(tx, o.resultsTopic, cp.results.map(asMessage));
+      await sendChunked(tx, o.dlqTopic, dlq);
       transactions++;
       if (o.crashInTransaction !== undefined && transactions >= o.crashInTransaction) {
         // written synchronously: the log is asynchronous and SIGKILL would lose it
         writeSync(2, `rtap speed: fault injection: SIGKILL inside transaction ${transactions}, before its commit\n`);
         process.kill(process.pid, 'SIGKILL');
       }
-      if (atGeneration !== generation) throw new Error('rebalanced during the checkpoint');
+      if (atGeneration !== generation) {
+        // The partitions may move: this state is dropped on the next join and rebuilt from the
+        // committed changelog, so the transaction is abandoned, which is not a failure.
+        await tx.abort();
+        speedMetrics.transactions.inc({ result: 'aborted' });
+        log.info({ transaction: transactions }, 'rebalanced during a checkpoint: transaction aborted, state rebuilt on join');
+        return;
+      }
       if (cp.offsets.size > 0) {
         await tx.sendOffsets({ consumerGroupId: o.groupId, topics: [{ topic: o.topic, partitions: [...cp.offsets].map(([partition, next]) => ({ partition, offset: String(next) })) }] });
       }
@@ -210,12 +249,26 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
     speedMetrics.changelogRecords.inc(cp.changelog.length);
     speedMetrics.results.inc(cp.results.length);
     for (const t of timestamps) speedMetrics.latency.observe(end - t);
+    deps.observer?.committed?.(timestamps, end);
     speedMetrics.cells.set(state.aggregator.size);
     speedMetrics.sessions.set(state.windows.sessionCount);
     for (const p of cp.offsets.keys()) {
       const wm = state.windows.clock(p).watermarkUs;
       if (wm !== null) speedMetrics.watermarkDelay.set({ partition: String(p) }, end - wm / 1000);
     }
+  }
+
+  /**
+   * Queues the checkpoint transaction without waiting for it: processing goes on while Kafka
+   * commits (the checkpoint itself is taken synchronously when the queued commit starts, so it
+   * still holds exactly the events below its offsets); one at a time, and what accumulates
+   * meanwhile goes into the next one.
+   */
+  function startCommit(gen: number): void {
+    committing = true;
+    serial(() => commit(gen))
+      .catch(fail)
+      .finally(() => (committing = false));
   }
 
   /** Changelog partition p holds source partition p's state: it needs at least as many partitions. */
@@ -244,14 +297,30 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
     });
     if (gen !== generation || stopping || failed) return;
     const p = batch.partition;
+    // The consumer starts a partition at the group's committed offset as of its join, the state at
+    // the progress record read from the changelog during the restore. A transaction of the
+    // partition's previous owner that commits between the two (it does not wait for the consumer
+    // to join) leaves the state behind the consumer: the events in between would never be seen.
+    // Once per join, such a partition is sought back to the state's progress.
+    const next = state.nextOffset(p);
+    const first = batch.messages.length > 0 ? Number(batch.messages[0].offset) : undefined;
+    if (!aligned.has(p) && next !== undefined && first !== undefined && first > next) {
+      aligned.add(p);
+      log.info({ partition: p, from: first, to: next }, 'consumer ahead of the restored state: seeking back to its progress');
+      consumer.seek({ topic: o.topic, partition: p, offset: String(next) });
+      return;
+    }
+    aligned.add(p);
+    const observer = deps.observer;
     for (const m of batch.messages) {
       if (!isRunning() || isStale() || stopping || failed || gen !== generation) break;
       const offset = Number(m.offset);
       const out = state.process(p, offset, m.value, m.headers);
-      speedMetrics.events.inc({ outcome: out.kind });
+      outcomes[out.kind].inc();
       if (out.kind === 'counted') {
         if (out.late) speedMetrics.late.inc();
         pendingTimestamps.push(Number(m.timestamp));
+        observer?.updated?.(Number(m.timestamp), Date.now());
       } else if (out.kind === 'rejected') {
         speedMetrics.rejected.inc({ reason: out.reason });
         if (o.deadLetter && m.value !== null) {
@@ -259,11 +328,9 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
         }
       }
       resolveOffset(m.offset);
-      if (Date.now() - lastCommitAt >= o.commitIntervalMs) {
-        await serial(() => commit(gen)).catch(fail);
-        await heartbeat();
-      }
+      if (!committing && Date.now() - lastCommitAt >= o.commitIntervalMs) startCommit(gen);
     }
+    await heartbeat();
     speedMetrics.lag.set({ partition: String(p) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
   }
 
@@ -281,6 +348,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
         for (const p of state.partitions()) state.dropPartition(p);
         state = newState();
         restored = false;
+        aligned = new Set();
         pendingTimestamps = [];
         letters = [];
         assigned = e.payload.memberAssignment[o.topic] ?? [];
@@ -296,9 +364,8 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
       await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
       timer = setInterval(() => {
-        if (stopping || failed || Date.now() - lastCommitAt < o.commitIntervalMs) return;
-        const gen = generation;
-        serial(() => commit(gen)).catch(fail);
+        if (stopping || failed || committing || Date.now() - lastCommitAt < o.commitIntervalMs) return;
+        startCommit(generation);
       }, Math.max(20, Math.floor(o.commitIntervalMs / 3)));
       if (deps.readCut) {
         const readCut = deps.readCut;

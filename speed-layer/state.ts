@@ -36,10 +36,16 @@ export interface EventProcessor {
   onEvent(input: MeasureInput, event: unknown, entities?: EntityIds): void;
   /** State changed since the last call, per source partition; value null deletes the key. */
   takeChanged(): { partition: number; key: string; value: string | null }[];
-  /** A record of its state read back from the changelog. */
-  restore(partition: number, key: string, value: string): void;
+  /** A record of its state read back from the changelog (null: a tombstone). */
+  restore(partition: number, key: string, value: string | null): void;
   /** Forgets a partition this instance no longer owns. */
   dropPartition(partition: number): void;
+  /**
+   * After its records are restored: the offset of the partition its restored state is as of, when
+   * that is behind the partition's progress (a processor that writes its state less often than
+   * every checkpoint); the events from there on are replayed into it (SpeedState.replay).
+   */
+  replayFrom?(partition: number): number | undefined;
 }
 
 export type EventOutcome =
@@ -79,8 +85,15 @@ export interface SpeedState {
   readonly windows: WindowState;
   /** `headers` carry the ingestion API's speed header (core/speed-record.ts): no JSON.parse then. */
   process(partition: number, offset: number, value: Buffer | string | null, headers?: IHeaders): EventOutcome;
-  /** The event at this offset was processed before the restore: only its id is remembered. */
-  rememberForDedup(partition: number, offset: number, value: Buffer | string | null, headers?: IHeaders): void;
+  /**
+   * An event below the partition's progress, read again while restoring (in offset order, from
+   * `replayStart` − the dedup horizon): its id is remembered for deduplication, and a processor
+   * whose restored state is older than it gets it again if it counts (cells, windows and sessions
+   * are restored as of the progress and are not touched).
+   */
+  replay(partition: number, offset: number, value: Buffer | string | null, headers?: IHeaders): void;
+  /** The offset from which restored processors need events replayed (undefined: none). */
+  replayStart(partition: number): number | undefined;
   /** A changelog record (value null: tombstone) read back while restoring. */
   restoreRecord(partition: number, key: string, value: string | null): void;
   /** The partition's progress: next offset to process (undefined: never processed). */
@@ -121,11 +134,9 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
     if (ranges.size === 0 || totalsRollup === undefined) return [];
     // partition → tenant → minute → merged parts, for the minutes the results need
     const merged = new Map<number, Map<string, Map<number, PartValue[]>>>();
-    for (const c of aggregator.cells()) {
+    const cells = [...ranges].flatMap(([partition, r]) => [...aggregator.cellsOf({ partition, fromUs: r.fromUs - (SLIDING_MINUTES - 1) * MINUTE_US, toUs: r.untilUs, rollup: totalsRollup })]);
+    for (const c of cells) {
       const k = c.key;
-      if (k.rollup !== totalsRollup) continue;
-      const r = ranges.get(k.partition);
-      if (!r || k.window_start_us < r.fromUs - (SLIDING_MINUTES - 1) * MINUTE_US || k.window_start_us >= r.untilUs) continue;
       let byTenant = merged.get(k.partition);
       if (!byTenant) merged.set(k.partition, (byTenant = new Map()));
       let byMinute = byTenant.get(k.tenant_id);
@@ -179,9 +190,22 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       for (const p of processors) p.onEvent(r.input, undefined, r.entities);
       return { kind: 'counted', late };
     },
-    rememberForDedup(partition, offset, value, headers) {
+    replay(partition, offset, value, headers) {
       const r = readSpeedRecord({ value, headers }, { partition, offset });
-      if (r.ok) dedup(partition).firstSeen(r.input);
+      if (!r.ok || !dedup(partition).firstSeen(r.input)) return;
+      for (const p of processors) {
+        const from = p.replayFrom?.(partition);
+        if (from !== undefined && offset >= from) p.onEvent(r.input, undefined, r.entities);
+      }
+    },
+    replayStart(partition) {
+      let start: number | undefined;
+      for (const p of processors) {
+        const from = p.replayFrom?.(partition);
+        if (from !== undefined && (start === undefined || from < start)) start = from;
+      }
+      const n = next.get(partition);
+      return start === undefined || n === undefined || start >= n ? undefined : start;
     },
     restoreRecord(partition, key, value) {
       const rec = parseChangelogKey(key);
@@ -206,7 +230,8 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
           break;
         case 'processor': {
           const p = processors.find((x) => x.name === rec.processor);
-          if (p && value !== null) p.restore(partition, rec.key, value);
+          // tombstones too: a dropped entity's earlier value must not come back
+          if (p) p.restore(partition, rec.key, value);
           break;
         }
       }

@@ -56,17 +56,24 @@ export interface WindowState {
   readonly sessionCount: number;
 }
 
-const userKey = (tenant: string, user: string) => `${tenant}\u0000${user}`;
-
 export function createWindowState(opts: WindowOptions): WindowState {
   if (!Number.isSafeInteger(opts.allowedLatenessMs) || opts.allowedLatenessMs < 0) throw new RangeError(`allowed lateness ${opts.allowedLatenessMs} ms is not a non-negative integer`);
   if (!Number.isSafeInteger(opts.sessionGapMs) || opts.sessionGapMs < 1) throw new RangeError(`session gap ${opts.sessionGapMs} ms is not a positive integer`);
   const latenessUs = opts.allowedLatenessMs * 1000;
   const gapUs = opts.sessionGapMs * 1000;
   const clocks = new Map<number, PartitionClock>();
-  /** partition → user key → sessions (sorted by start, never within the gap of each other). */
-  const users = new Map<number, Map<string, UserSessions>>();
-  let changed = new Map<string, UserSessions>();
+  /** partition → tenant → user → sessions (sorted by start, never within the gap of each other). */
+  const users = new Map<number, Map<string, Map<string, UserSessions>>>();
+  let changed = new Set<UserSessions>();
+  /**
+   * partition → a lower bound of its open sessions' last event times (exact after each scan; new
+   * sessions lower it, extended ones only raise the true minimum): closeSessions() scans the
+   * partition's users only once a session can have ended.
+   */
+  const earliestLast = new Map<number, number>();
+  const lowerEarliest = (p: number, us: number) => {
+    if (!(us >= (earliestLast.get(p) ?? Infinity))) earliestLast.set(p, us);
+  };
   let sessionCount = 0;
 
   const clock = (p: number) => {
@@ -77,12 +84,11 @@ export function createWindowState(opts: WindowOptions): WindowState {
     }
     return c;
   };
-  const usersOf = (p: number) => {
-    let m = users.get(p);
-    if (!m) {
-      m = new Map();
-      users.set(p, m);
-    }
+  const usersOf = (p: number, tenant: string) => {
+    let byTenant = users.get(p);
+    if (!byTenant) users.set(p, (byTenant = new Map()));
+    let m = byTenant.get(tenant);
+    if (!m) byTenant.set(tenant, (m = new Map()));
     return m;
   };
 
@@ -101,13 +107,22 @@ export function createWindowState(opts: WindowOptions): WindowState {
       return late;
     },
     addToSession(partition, tenant, user, eventUs) {
-      const m = usersOf(partition);
-      const k = userKey(tenant, user);
-      let u = m.get(k);
+      const m = usersOf(partition, tenant);
+      let u = m.get(user);
       if (!u) {
         u = { partition, tenant_id: tenant, user_id: user, sessions: [] };
-        m.set(k, u);
+        m.set(user, u);
       }
+      changed.add(u);
+      // the usual case, an event within the gap of the user's one open session: extend it in place
+      const only = u.sessions.length === 1 ? u.sessions[0] : undefined;
+      if (only && eventUs >= only.start_us - gapUs && eventUs <= only.last_us + gapUs) {
+        if (eventUs < only.start_us) only.start_us = eventUs;
+        if (eventUs > only.last_us) only.last_us = eventUs;
+        only.events++;
+        return;
+      }
+      lowerEarliest(partition, eventUs);
       const merged: SessionState = { start_us: eventUs, last_us: eventUs, events: 1 };
       const keep: SessionState[] = [];
       for (const s of u.sessions) {
@@ -121,7 +136,6 @@ export function createWindowState(opts: WindowOptions): WindowState {
       keep.push(merged);
       keep.sort((a, b) => a.start_us - b.start_us);
       u.sessions = keep;
-      changed.set(`${partition}\u0000${k}`, u);
     },
     closeMinutes(partition) {
       const c = clocks.get(partition);
@@ -134,46 +148,58 @@ export function createWindowState(opts: WindowOptions): WindowState {
     },
     closeSessions(partition) {
       const c = clocks.get(partition);
-      const m = users.get(partition);
-      if (!c || c.watermarkUs === null || !m) return [];
+      const byTenant = users.get(partition);
+      if (!c || c.watermarkUs === null || !byTenant) return [];
       const wm = c.watermarkUs;
+      // no open session can have ended yet: skip the scan of every user
+      if ((earliestLast.get(partition) ?? -Infinity) + gapUs > wm) return [];
       const closed: ClosedSession[] = [];
-      for (const [k, u] of m) {
-        if (u.sessions.every((s) => s.last_us + gapUs > wm)) continue;
-        const open: SessionState[] = [];
-        for (const s of u.sessions) {
-          if (s.last_us + gapUs <= wm) closed.push({ partition, tenant_id: u.tenant_id, user_id: u.user_id, ...s });
-          else open.push(s);
+      let earliest = Infinity;
+      for (const [tenant, m] of byTenant) {
+        for (const [user, u] of m) {
+          let open: SessionState[] | undefined;
+          for (const s of u.sessions) {
+            if (s.last_us + gapUs <= wm) {
+              closed.push({ partition, tenant_id: u.tenant_id, user_id: u.user_id, ...s });
+              open ??= u.sessions.filter((x) => x.last_us + gapUs > wm);
+            }
+          }
+          if (open) {
+            sessionCount -= u.sessions.length - open.length;
+            u.sessions = open;
+            changed.add(u);
+            if (open.length === 0) m.delete(user);
+          }
+          for (const s of u.sessions) if (s.last_us < earliest) earliest = s.last_us;
         }
-        sessionCount -= u.sessions.length - open.length;
-        u.sessions = open;
-        changed.set(`${partition}\u0000${k}`, u);
-        if (open.length === 0) m.delete(k);
+        if (m.size === 0) byTenant.delete(tenant);
       }
+      earliestLast.set(partition, earliest);
       return closed;
     },
     takeChangedSessions() {
-      const out = [...changed.values()];
-      changed = new Map();
+      const out = [...changed];
+      changed = new Set();
       return out;
     },
     restoreClock(partition, p) {
       clocks.set(partition, { maxEventUs: p.max_event_us, watermarkUs: p.watermark_us, emittedUntilUs: p.emitted_until_us });
     },
     restoreSessions(partition, tenant, user, sessions) {
-      const m = usersOf(partition);
-      const k = userKey(tenant, user);
-      const had = m.get(k)?.sessions.length ?? 0;
-      if (sessions.length === 0) m.delete(k);
-      else m.set(k, { partition, tenant_id: tenant, user_id: user, sessions: [...sessions].sort((a, b) => a.start_us - b.start_us) });
+      const m = usersOf(partition, tenant);
+      const had = m.get(user)?.sessions.length ?? 0;
+      if (sessions.length === 0) m.delete(user);
+      else m.set(user, { partition, tenant_id: tenant, user_id: user, sessions: sessions.map((s) => ({ ...s })).sort((a, b) => a.start_us - b.start_us) });
+      for (const s of sessions) lowerEarliest(partition, s.last_us);
       sessionCount += sessions.length - had;
     },
     dropPartition(partition) {
       clocks.delete(partition);
-      const m = users.get(partition);
-      if (m) for (const u of m.values()) sessionCount -= u.sessions.length;
+      const byTenant = users.get(partition);
+      if (byTenant) for (const m of byTenant.values()) for (const u of m.values()) sessionCount -= u.sessions.length;
       users.delete(partition);
-      for (const [k, u] of changed) if (u.partition === partition) changed.delete(k);
+      earliestLast.delete(partition);
+      for (const u of changed) if (u.partition === partition) changed.delete(u);
     },
     get sessionCount() {
       return sessionCount;

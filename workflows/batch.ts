@@ -16,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { PROGRESS_QUERY, type BatchActivities, type BatchProgress, type BatchRunInput, type BatchRunResult, type UnitFailure } from '../core/batch-run';
-import { hourLabel, hourOf, hoursInRange, uniqueHours, type HourRef } from '../core/hours';
+import { hourLabel, hourOf, hourRefsOf, hoursInRange, uniqueHours, type HourRef } from '../core/hours';
 
 export const progressQuery = defineQuery<BatchProgress>(PROGRESS_QUERY);
 
@@ -121,14 +121,15 @@ export async function batchRun(input: BatchRunInput = {}): Promise<BatchRunResul
 }
 
 /**
- * The hours a run must recompute whatever changed: the range it was given, or — when a schedule
+ * The hours a run must recompute whatever changed: the range and hours it was given, or — when a schedule
  * started it for a time well in the past (a backfill from the Temporal UI) — the hour before
  * that scheduled time.
  */
 function forcedHours(input: BatchRunInput): HourRef[] {
-  if (input.range) {
+  if (input.range || input.hours) {
     try {
-      return hoursInRange(input.range.fromMs, input.range.toMs);
+      const listed = input.hours ? hourRefsOf(input.hours) : [];
+      return input.range ? uniqueHours([...hoursInRange(input.range.fromMs, input.range.toMs), ...listed]) : listed;
     } catch (err) {
       throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
     }

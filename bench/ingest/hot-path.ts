@@ -2,17 +2,22 @@
 // or a broker: the stages the API runs for every accepted event, timed alone on the same
 // generator events, so "where the time went" does not depend on what else shares the machine.
 // The whole ingest step is timed too, as a check that the stages add up. Prints µs of CPU per
-// event (process.cpuUsage, all threads: GC helpers included).
+// event (process.cpuUsage, all threads: GC helpers included). Runs with the young generation
+// the API's workers get (serving/cluster.ts): what a step costs depends on it through GC.
 //   npx tsx bench/ingest/hot-path.ts [batches=40] [batch=500]
 import '../../scripts/quiet-warnings.cjs';
+import { spawnSync } from 'node:child_process';
 import type { Message } from 'kafkajs';
 import type { ApiKeyRecord } from '../../core/control';
 import { createIngestStep } from '../../core/ingest-step';
 import { checkStructure, scanDepth } from '../../core/json-guard';
 import { crc32c } from '../../core/kafka-crc32c';
+import { encodeRecord, type RecordInput } from '../../core/kafka-record';
 import { createKeyring, tokenizeEvent } from '../../core/pii';
 import { readEvent, validateEvent, type RtapEvent } from '../../core/schema';
+import { encodeSpeedHeader, encodeValidSpeedHeader } from '../../core/speed-record';
 import { EventGenerator } from '../../generator/generator';
+import { workerExecArgv } from '../../serving/cluster';
 
 const BATCHES = Number(process.argv[2] ?? 40);
 const BATCH = Number(process.argv[3] ?? 500);
@@ -36,20 +41,41 @@ async function main(): Promise<void> {
   const gen = new EventGenerator({ seed: 3, tenants: 1000, fraudRate: 0.01, defectRate: 0, lateRate: 0.02 });
   const bodies = Array.from({ length: BATCHES }, () => Buffer.from(JSON.stringify({ events: Array.from({ length: BATCH }, () => gen.next().event) })));
   const total = BATCHES * BATCH;
-  const parsed = bodies.map((b) => (JSON.parse(b.toString('utf8')) as { events: unknown[] }).events);
-  const events = parsed.flat();
-  const read = events.map((e) => readEvent(e)).map((r) => (r.ok ? r.event : undefined)).filter((e): e is RtapEvent => e !== undefined);
-  if (read.length !== total) throw new Error(`${total - read.length} generator events do not validate`);
   const keyring = createKeyring({ v1: 'hot-path-bench-secret-01' }, 'v1');
   const principal = { tenant_id: '*', roles: ['ingest'], key_hash: 'bench' } as unknown as ApiKeyRecord;
   const step = createIngestStep({ keyring, isActiveTenant: () => true });
   const avgBytes = bodies.reduce((a, b) => a + b.length, 0) / total;
+  const parse = (body: Buffer) => (JSON.parse(body.toString('utf8')) as { events: unknown[] }).events;
+  const stepBatch = (batch: unknown[]): Message[] => batch.map((e, i) => step(e, i, principal).message);
   process.stdout.write(`\nhot path of POST /api/v2/events/batch, CPU per event (${total} events of ~${avgBytes.toFixed(0)} B, best of ${ROUNDS})\n`);
 
+  // First, as the API runs it, with nothing else alive: one request at a time, parsed, stepped,
+  // its messages kept until the next one. The stages below keep all 20,000 parsed events alive,
+  // which makes every full collection (and every allocation of buffer memory, which can start
+  // one) far dearer than in the API.
+  const parseOnly = measure('(request: UTF-8 decode + JSON.parse)', total, () => bodies.forEach(parse));
+  const parseAndStep = measure('(request: UTF-8 decode + JSON.parse + ingest step)', total, () => bodies.forEach((b) => stepBatch(parse(b))));
+  const whole = parseAndStep - parseOnly;
+  process.stdout.write(`${'whole ingest step (core/ingest-step.ts), the difference'.padEnd(58)} ${whole.toFixed(1).padStart(6)} µs\n`);
+  const oneRequest = stepBatch(parse(bodies[0]));
+  measure('kafka record: encode (core/kafka-record.ts, fast path)', total, () => {
+    for (let b = 0; b < BATCHES; b++) oneRequest.map((m) => encodeRecord(m as RecordInput));
+  });
+  const values = oneRequest.map((m) => Buffer.from(String(m.value)));
+  measure('kafkajs record batch: CRC-32C as kafkajs computes it', total, () => {
+    for (let b = 0; b < BATCHES; b++) values.forEach((v) => kafkajsCrc32c(v));
+  });
+  measure('kafkajs record batch: CRC-32C as rtap installs it', total, () => {
+    for (let b = 0; b < BATCHES; b++) values.forEach((v) => crc32c(v));
+  });
+
+  // Then each stage alone, on the same events.
+  const events = bodies.flatMap(parse);
+  const read = events.map((e) => readEvent(e)).map((r) => (r.ok ? r.event : undefined)).filter((e): e is RtapEvent => e !== undefined);
+  if (read.length !== total) throw new Error(`${total - read.length} generator events do not validate`);
   const stages: [string, number][] = [];
   const stage = (label: string, fn: () => void) => stages.push([label, measure(label, total, fn)]);
   stage('body: scanDepth over the raw bytes (json-guard)', () => bodies.forEach((b) => scanDepth(b, 66)));
-  stage('body: UTF-8 decode + JSON.parse', () => bodies.forEach((b) => JSON.parse(b.toString('utf8'))));
   stage('event: checkStructure (json-guard)', () => events.forEach((e) => checkStructure(e)));
   stage('event: validateEvent (ajv)', () => events.forEach((e) => validateEvent(e)));
   const readAll = measure('(event: readEvent = validate + upcast + times + value sets)', total, () => events.forEach((e) => readEvent(e)));
@@ -58,12 +84,8 @@ async function main(): Promise<void> {
   process.stdout.write(`${'event: upcast + normalize times + value-set warnings'.padEnd(58)} ${Math.max(0, readAll - validateOnly).toFixed(1).padStart(6)} µs\n`);
   stage('event: tokenizeEvent (HMAC-SHA256 of PII)', () => read.forEach((e) => tokenizeEvent(e, keyring)));
   stage('event: JSON.stringify for Kafka', () => read.forEach((e) => JSON.stringify(e)));
-  const stepped = (): Message[] => events.map((e, i) => step(e, i, principal)).map((o) => o.message);
-  const messages = stepped();
-  const values = messages.map((m) => Buffer.from(m.value as string));
-  stage('kafkajs record batch: CRC-32C as kafkajs computes it', () => values.forEach((v) => kafkajsCrc32c(v)));
-  stage('kafkajs record batch: CRC-32C as rtap installs it', () => values.forEach((v) => crc32c(v)));
-  const whole = measure('whole ingest step (core/ingest-step.ts), for comparison', total, () => void stepped());
+  stage('event: speed header (typed, core/speed-record.ts)', () => read.forEach((e) => encodeValidSpeedHeader(e)));
+  measure('(event: speed header, generic reader, for comparison)', total, () => read.forEach((e) => encodeSpeedHeader(e)));
   const perEvent = stages.filter(([label]) => label.startsWith('event:')).reduce((a, [, v]) => a + v, 0);
   process.stdout.write(`${'sum of the event: stages'.padEnd(58)} ${perEvent.toFixed(1).padStart(6)} µs  (the step measured whole: ${whole.toFixed(1)} µs)\n`);
 }
@@ -71,7 +93,13 @@ async function main(): Promise<void> {
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- kafkajs' own byte-at-a-time implementation, for comparison
 const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C') as (buf: Buffer) => number;
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+const execArgv = workerExecArgv(process.execArgv, process.env.NODE_OPTIONS);
+if (execArgv.length !== process.execArgv.length) {
+  // Re-run with the API workers' flags.
+  process.exit(spawnSync(process.execPath, [...execArgv, ...process.argv.slice(1)], { stdio: 'inherit' }).status ?? 1);
+} else {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -17,6 +17,7 @@ import { loadConfig, REPO_ROOT, type RtapConfig } from '../../core/config';
 import { ControlPlane } from '../../core/control';
 import { EVENT_TOPIC_MAX_MESSAGE_BYTES, createKafka } from '../../core/kafka';
 import { highWaterCovers } from '../../core/lake';
+import { removeBenchData } from './cleanup';
 import { machineCpuSeconds, treeCpuSeconds } from './cpu';
 import { createLogger } from '../../core/logger';
 import { sleep, waitUntil } from '../../core/retry';
@@ -33,7 +34,10 @@ const CONCURRENCY = Number(process.argv[3] ?? 4);
 const BATCH = Number(process.argv[4] ?? 500);
 const WARMUP_SECONDS = 3;
 const suffix = `${Date.now().toString(36)}`;
-const topics = { events: `bench-events-${suffix}`, dlq: `bench-dlq-${suffix}`, control: `bench-control-${suffix}` };
+// The API's analytics reader follows a changelog too: an empty one of the bench's own, so the
+// shared `speed-windows` (other runs' speed layers) is not read into the figures.
+const topics = { events: `bench-events-${suffix}`, dlq: `bench-dlq-${suffix}`, control: `bench-control-${suffix}`, speedWindows: `bench-speed-windows-${suffix}` };
+const perfTopic = `${topics.events}-perf`;
 
 function cpuSeconds(): number {
   const { user, system } = process.cpuUsage();
@@ -56,7 +60,8 @@ async function main(): Promise<void> {
       { topic: topics.events, numPartitions: cfg.kafka.eventsPartitions, configEntries: [maxBytes] },
       { topic: topics.dlq, numPartitions: 1, configEntries: [maxBytes] },
       { topic: topics.control, numPartitions: 1 },
-      { topic: `${topics.events}-perf`, numPartitions: cfg.kafka.eventsPartitions },
+      { topic: topics.speedWindows, numPartitions: cfg.kafka.eventsPartitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      { topic: perfTopic, numPartitions: cfg.kafka.eventsPartitions },
     ],
     waitForLeaders: true,
   });
@@ -132,7 +137,7 @@ async function main(): Promise<void> {
     const machineBusy = (machine.busy - cpu0.machine.busy) / (machine.total - cpu0.machine.total);
     const httpRate = events / elapsed;
 
-    const perf = await producerPerfTest(cfg.cacheDir, cfg.kafka.brokers.join(','), `${topics.events}-perf`, avgEventBytes, 200000);
+    const perf = await producerPerfTest(cfg.cacheDir, cfg.kafka.brokers.join(','), perfTopic, avgEventBytes, 200000);
 
     const sinkRate = await drainWithSink(cfg, kafka, topics.events);
 
@@ -160,8 +165,13 @@ async function main(): Promise<void> {
     api.kill('SIGTERM');
     // Let the API shut down (and write its CPU profiles) before this process exits.
     if (api.exitCode === null && api.signalCode === null) await new Promise((resolve) => api.once('exit', resolve));
+    const s3 = createS3(cfg.s3);
+    await removeBenchData(kafka, [...Object.values(topics), perfTopic], { client: s3, bucket: cfg.s3.bucket, prefix: sinkPrefix(topics.events) });
+    s3.destroy();
   }
 }
+
+const sinkPrefix = (topic: string) => `bench/${topic}`;
 
 function postBatch(agent: http.Agent, port: number, host: string, apiKey: string, body: Buffer): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -187,7 +197,7 @@ async function drainWithSink(cfg: RtapConfig, kafka: Kafka, topic: string): Prom
   await admin.disconnect();
   const total = Object.values(ends).reduce((a, b) => a + b, 0);
   const s3 = createS3(cfg.s3);
-  const prefix = `bench/${topic}`;
+  const prefix = sinkPrefix(topic);
   const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic, groupId: `${topic}-sink`, dlqTopic: topics.dlq, prefix, flushIntervalMs: 2000 });
   const started = Date.now();
   await sink.start();

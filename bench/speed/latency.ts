@@ -1,50 +1,132 @@
-// Event → update latency of the speed layer's core loop (the same loop as core-loop.ts) at a fixed
-// rate: this process consumes a fresh topic and, for every event, takes the time from its Kafka
-// record timestamp (set by the producer when it sends) to the moment the aggregator and the feature
-// store have it. bench/speed/run.ts produces, paced, from another process once it sees `READY`.
-//   node -r tsx/cjs bench/speed/latency.ts <topic> <events>
+// Event → window-update latency at a fixed rate: this process consumes a fresh topic while
+// bench/speed/run.ts produces to it, paced, from another process. The first event is a warm-up
+// (group join, restore of the empty changelog): once it is through, this prints `READY` and the
+// paced events follow; every one of them is counted (no duplicates). Times are taken from each
+// event's Kafka record timestamp (set by the producer when it sends):
+//   instance (default): the whole speed layer (`createSpeedLayer`, feature store included, its
+//     checkpoint transactions running) — "updated": the windows and features in memory hold the
+//     event (what in-process readers such as detectors see); "committed": the transaction carrying
+//     its changelog records has committed (what the serving reader sees);
+//   core: the per-event loop alone (core-loop.ts, no transactions), "updated" only.
+//   node -r tsx/cjs bench/speed/latency.ts <topic> <events after the warm-up> [instance|core]
 import '../../scripts/quiet-warnings.cjs';
-import { Kafka, logLevel } from 'kafkajs';
-import { createAggregator, createDeduplicator, MEASURES } from '../../core/measures';
-import { readSpeedRecord } from '../../core/speed-record';
-import { createFeatureStore } from '../../speed-layer/features';
+import { logLevel, type Kafka } from 'kafkajs';
+import { loadConfig } from '../../core/config';
+import { createKafka } from '../../core/kafka';
+import { createLogger } from '../../core/logger';
+import { createFeatureProcessor } from '../../speed-layer/features';
+import { createSpeedLayer, DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
+import { createSpeedState } from '../../speed-layer/state';
 import { percentiles } from '../stats';
+import { observeGc } from './gc';
 
-async function main(): Promise<void> {
-  const topic = process.argv[2];
-  const expected = Number(process.argv[3]);
-  if (!topic || !(expected > 0)) throw new Error('usage: latency.ts <topic> <events>');
-  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-  const kafka = new Kafka({ clientId: 'rtap-bench-speed-latency', brokers, logLevel: logLevel.ERROR });
-  const aggregator = createAggregator(MEASURES);
-  const dedup = createDeduplicator({ horizonOffsets: 100_000 });
-  const features = createFeatureStore();
-  const latencies = new Float64Array(expected);
-  let n = 0;
+/** Latencies of `expected` events, in arrival order. */
+class Samples {
+  readonly ms: Float64Array;
+  n = 0;
+  constructor(expected: number) {
+    this.ms = new Float64Array(expected);
+  }
+  add(ms: number): void {
+    if (this.n < this.ms.length) this.ms[this.n++] = ms;
+  }
+  get full(): boolean {
+    return this.n === this.ms.length;
+  }
+  text(): string {
+    const [p50, p95, p99, max] = percentiles(this.ms.subarray(0, this.n), [50, 95, 99, 100]);
+    return `p50=${p50} p95=${p95} p99=${p99} max=${max}`;
+  }
+}
+
+async function core(kafka: Kafka, topic: string, updated: Samples, ready: () => void): Promise<void> {
+  let warm = false;
+  const state = createSpeedState({ allowedLatenessMs: D.allowedLatenessMs, sessionGapMs: D.sessionGapMs, dedupHorizonOffsets: D.dedupHorizonOffsets, processors: [createFeatureProcessor()] });
   const consumer = kafka.consumer({ groupId: `rtap-bench-speed-latency-${Date.now()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  consumer.on(consumer.events.GROUP_JOIN, () => process.stdout.write('READY\n'));
   await new Promise<void>((resolve, reject) => {
     consumer
       .run({
         eachBatch: async ({ batch }) => {
           for (const m of batch.messages) {
-            const r = readSpeedRecord(m, { partition: batch.partition, offset: Number(m.offset) });
-            if (r.ok) {
-              if (dedup.firstSeen(r.input)) aggregator.add(r.input);
-              features.update(r);
+            state.process(batch.partition, Number(m.offset), m.value, m.headers);
+            if (warm) updated.add(Date.now() - Number(m.timestamp));
+            else {
+              warm = true;
+              ready();
             }
-            if (n < expected) latencies[n] = Date.now() - Number(m.timestamp);
-            if (++n === expected) resolve();
           }
+          if (updated.full) resolve();
         },
       })
       .catch(reject);
   });
-  const [p50, p95, p99, max] = percentiles(latencies, [50, 95, 99, 100]);
-  process.stdout.write(`RESULT latency: ${n} events, event→update ms p50=${p50} p95=${p95} p99=${p99} max=${max}\n`);
   await consumer.disconnect();
+}
+
+async function instance(kafka: Kafka, topic: string, updated: Samples, committed: Samples, ready: () => void): Promise<string> {
+  const run = `${Date.now()}`;
+  const changelogTopic = `${topic}-windows`;
+  const resultsTopic = `${topic}-results`;
+  const admin = kafka.admin();
+  await admin.connect();
+  const partitions = (await admin.fetchTopicOffsets(topic)).length;
+  await admin.createTopics({
+    topics: [
+      { topic: changelogTopic, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      { topic: resultsTopic, numPartitions: partitions },
+    ],
+    waitForLeaders: true,
+  });
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  let warm = 0; // 1: the warm-up event is in the state, 2: committed too
+  const speed = createSpeedLayer(
+    {
+      kafka,
+      logger: createLogger('bench.speed'),
+      processors: [createFeatureProcessor()],
+      observer: {
+        updated: (t, at) => {
+          if (warm > 0) updated.add(at - t);
+          else warm = 1;
+        },
+        committed: (ts, at) => {
+          if (warm === 1 && ts.length > 0) {
+            warm = 2;
+            ts = ts.slice(1);
+            ready();
+          }
+          for (const t of ts) committed.add(at - t);
+          if (committed.full) done();
+        },
+      },
+    },
+    { topic, groupId: `rtap-bench-speed-latency-${run}`, changelogTopic, resultsTopic, instanceId: `bench-latency-${run}`, commitIntervalMs: loadConfig().speed.commitIntervalMs },
+  );
+  await speed.start();
+  await finished;
+  await speed.stop();
+  await admin.deleteTopics({ topics: [changelogTopic, resultsTopic] }).catch(() => undefined);
+  await admin.disconnect();
+  return `committed ${committed.text()}`;
+}
+
+async function main(): Promise<void> {
+  const topic = process.argv[2];
+  const expected = Number(process.argv[3]);
+  const mode = process.argv[4] ?? 'instance';
+  if (!topic || !(expected > 0) || (mode !== 'instance' && mode !== 'core')) throw new Error('usage: latency.ts <topic> <events after the warm-up> [instance|core]');
+  const kafka = createKafka(loadConfig().kafka, { clientId: 'rtap-bench-speed-latency', logLevel: logLevel.ERROR });
+  const updated = new Samples(expected);
+  const ready = () => process.stdout.write('READY\n');
+  const gc = observeGc();
+  let extra = '';
+  if (mode === 'core') await core(kafka, topic, updated, ready);
+  else extra = await instance(kafka, topic, updated, new Samples(expected), ready);
+  await new Promise((r) => setImmediate(r));
+  process.stdout.write(`RESULT latency ${mode}: ${updated.n} events, event→update ms: updated ${updated.text()}${extra ? `; ${extra}` : ''} | ${gc.text()}\n`);
 }
 
 main().then(

@@ -3,13 +3,17 @@
 // the other, each in its own process:
 //   1. kafka-consumer-perf-test (the provisioned Kafka's ConsumerPerformance): the raw read limit;
 //   2. the kafkajs eachBatch + JSON.parse limit (../shared/peers/kstreams/kafkajs-read-parse.cjs);
-//   3. our per-event core loop (bench/speed/core-loop.ts) reading the header, and with `parse`
-//      (the fallback for events without it): dedup + measures aggregator + feature store;
-//   4. the peer: Kafka Streams, 1-minute event-time windows with exactly-once
+//   3. our per-event core loop (bench/speed/core-loop.ts: the runtime's SpeedState.process() with
+//      the feature store) reading the header, and with `parse` (the fallback for events without it);
+//   4. the whole speed layer (bench/speed/instance.ts): the same plus its checkpoint transactions
+//      (changelog, window results and offsets, exactly once) every commit interval;
+//   5. the peer: Kafka Streams, 1-minute event-time windows with exactly-once
 //      (../shared/peers/kstreams, built with Maven outside the repo).
 // Prints events/s and the ratios against the peer and the limits.
-// Then event → update latency of the core loop while events are produced at --rate (10,000/s).
-//   npm run bench:speed -- [--events 300000] [--topic <existing topic>] [--no-peer] [--rate 10000] [--seconds 12] [--no-latency | --latency-only]
+// Then event → update latency while events are produced at --rate (10,000/s), of the whole speed
+// layer (in memory and committed) and of the core loop (bench/speed/latency.ts).
+//   npm run bench:speed -- [--events 300000] [--topic <existing topic>] [--no-peer] [--rate 10000] [--seconds 12]
+//     [--no-latency | --latency-only] [--latency-mode both|instance|core]
 import '../../scripts/quiet-warnings.cjs';
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,12 +21,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Message } from 'kafkajs';
 import { loadConfig } from '../../core/config';
-import type { ApiKeyRecord } from '../../core/control';
-import { createIngestStep } from '../../core/ingest-step';
 import { createKafka, EVENT_TOPIC_MAX_MESSAGE_BYTES } from '../../core/kafka';
-import { createKeyring } from '../../core/pii';
-import { EventGenerator } from '../../generator/generator';
 import { provisionedPaths } from '../../stack/provision';
+import { ingestedMessages, ingestedStream } from './messages';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const PEER_DIR = process.env.KSTREAMS_PEER_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'peers', 'kstreams');
@@ -60,19 +61,6 @@ async function createTopic(topic: string): Promise<void> {
   await admin.disconnect();
 }
 
-/** `count` accepted messages of generator events through the ingestion step (with their speed header). */
-function ingestedMessages(count: number, seed: number): Message[] {
-  const step = createIngestStep({ keyring: createKeyring({ v1: 'rtap-bench-speed-key' }, 'v1'), isActiveTenant: () => true });
-  const principal: ApiKeyRecord = { key_hash: 'bench', tenant_id: '*', roles: ['ingest'], label: 'bench', created_at: '' };
-  const gen = new EventGenerator({ seed });
-  const out: Message[] = [];
-  for (let i = 0; out.length < count; i++) {
-    const o = step(gen.next().event, i, principal);
-    if (o.kind === 'ok') out.push(o.message);
-  }
-  return out;
-}
-
 /** Produces `messages` at `rate`/s in batches every 10 ms (the record timestamp is the send time). */
 async function producePaced(topic: string, messages: Message[], rate: number): Promise<number> {
   const producer = createKafka(loadConfig().kafka, { clientId: 'rtap-bench-speed' }).producer({ allowAutoTopicCreation: false });
@@ -98,20 +86,33 @@ async function producePaced(topic: string, messages: Message[], rate: number): P
   return messages.length / seconds;
 }
 
-async function latencyPhase(rate: number, seconds: number): Promise<void> {
+async function latencyPhase(rate: number, seconds: number, mode: 'instance' | 'core'): Promise<void> {
   const topic = `bench-speed-latency-${Date.now()}`;
   await createTopic(topic);
-  const messages = ingestedMessages(rate * seconds, 77);
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'latency.ts'), topic, String(messages.length)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const [warmUp, ...messages] = ingestedMessages(rate * seconds + 1, 77, { unique: true });
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'latency.ts'), topic, String(messages.length), mode], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const ready = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d.toString()), out.includes('READY') && resolve())));
   const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  await producePaced(topic, [warmUp], rate);
   await ready;
   const sent = await producePaced(topic, messages, rate);
   if ((await exited) !== 0) throw new Error(`latency.ts failed: ${out.slice(-800)}`);
   await cleanUp([topic]);
-  const m = /RESULT latency: (.*)/.exec(out);
-  process.stdout.write(`\nlatency at ${Math.round(sent).toLocaleString('en-US')} events/s sent (target ${rate.toLocaleString('en-US')}) for ${seconds} s, core loop with header: ${m ? m[1] : out}\n`);
+  const m = /RESULT latency \w+: (.*)/.exec(out);
+  const what = mode === 'instance' ? 'the speed layer (transactions every commit interval)' : 'the core loop (no transactions)';
+  process.stdout.write(`\nlatency at ${Math.round(sent).toLocaleString('en-US')} events/s sent (target ${rate.toLocaleString('en-US')}) for ${seconds} s, ${what}, load ${loadText()}: ${m ? m[1] : out}\n`);
+}
+
+const loadText = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+
+async function latencyPhases(): Promise<void> {
+  const rate = Number(arg('rate') ?? 10_000);
+  const seconds = Number(arg('seconds') ?? 12);
+  const mode = arg('latency-mode') ?? 'both';
+  if (mode !== 'both' && mode !== 'instance' && mode !== 'core') throw new Error('--latency-mode is both, instance or core');
+  if (mode !== 'core') await latencyPhase(rate, seconds, 'instance');
+  if (mode !== 'instance') await latencyPhase(rate, seconds, 'core');
 }
 
 /** Deletes the consumer groups the read-only runs leave behind (and the latency topics), best effort. */
@@ -133,10 +134,7 @@ async function fill(topic: string, events: number): Promise<number> {
   await createTopic(topic);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const step = createIngestStep({ keyring: createKeyring({ v1: 'rtap-bench-speed-key' }, 'v1'), isActiveTenant: () => true });
-  const principal: ApiKeyRecord = { key_hash: 'bench', tenant_id: '*', roles: ['ingest'], label: 'bench', created_at: '' };
-  // the generator's defaults: late events, duplicates and defects at their usual shares
-  const gen = new EventGenerator({ seed: 2026 });
+  // the generator's defaults (seed 2026): late events, duplicates and defects at their usual shares
   let bytes = 0;
   let sent = 0;
   let batch: Message[] = [];
@@ -148,11 +146,10 @@ async function fill(topic: string, events: number): Promise<number> {
     void p.finally(() => inFlight.delete(p));
     if (inFlight.size >= 4) await Promise.race(inFlight);
   };
-  for (let i = 0; sent < events; i++) {
-    const out = step(gen.next().event, i, principal);
-    if (out.kind !== 'ok') continue;
-    bytes += Buffer.byteLength(out.message.value as string);
-    batch.push(out.message);
+  for (const m of ingestedStream(2026)) {
+    if (sent === events) break;
+    bytes += Buffer.byteLength(m.value as string);
+    batch.push(m);
     sent++;
     if (batch.length === 500) await flush();
   }
@@ -177,7 +174,7 @@ const fmt = (x: number) => Math.round(x).toLocaleString('en-US').padStart(9);
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
-  if (process.argv.includes('--latency-only')) return latencyPhase(Number(arg('rate') ?? 10_000), Number(arg('seconds') ?? 12));
+  if (process.argv.includes('--latency-only')) return latencyPhases();
   const events = Number(arg('events') ?? 300_000);
   let topic = arg('topic');
   let avg = 0;
@@ -188,12 +185,12 @@ async function main(): Promise<void> {
     process.stdout.write(`filled ${topic}: ${events} events through the ingestion step, ${avg.toFixed(0)} B average value, in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
   }
   const total = await topicSize(topic);
-  process.stdout.write(`topic ${topic}: ${total} records; machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  process.stdout.write(`topic ${topic}: ${total} records; machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${loadText()}\n`);
   const results: Record<string, number> = {};
   const note = (name: string, rate: number, detail = '') => {
     results[name] = rate;
     const perCpu = Number.isFinite(lastCpu) ? `${fmt(total / lastCpu)} events/CPU-s (${lastCpu.toFixed(1)} CPU-s)` : '';
-    process.stdout.write(`  ${name.padEnd(48)} ${fmt(rate)} events/s ${perCpu} ${detail}\n`);
+    process.stdout.write(`  ${name.padEnd(48)} ${fmt(rate)} events/s ${perCpu} ${detail} [load ${loadText()}]\n`);
   };
 
   // 1. kafka-consumer-perf-test
@@ -221,7 +218,13 @@ async function main(): Promise<void> {
     note(`rtap core loop, ${mode === 'header' ? 'x-rtap-m header' : 'JSON.parse fallback'}`, Number(m[1]), `(from first message ${fmt(Number(m[2])).trim()}; ${m[3]})`);
   }
 
-  // 4. Kafka Streams peer
+  // 4. the whole speed layer, checkpoint transactions included
+  const inst = await run(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'instance.ts'), topic]);
+  const im = /RESULT instance: \d+ events in [\d.]+s -> (\d+) events\/s \| (.*)/.exec(inst);
+  if (!im) throw new Error(`unexpected instance output: ${inst.slice(-800)}`);
+  note('rtap speed layer (instance, EOS transactions)', Number(im[1]), `(${im[2]})`);
+
+  // 5. Kafka Streams peer
   if (!process.argv.includes('--no-peer')) {
     if (!fs.existsSync(path.join(PEER_OUT, 'classes', 'peer', 'WindowJob.class'))) {
       await run('mvn', ['-q', '-B', '-f', path.join(PEER_DIR, 'pom.xml'), `-Dpeer.out=${PEER_OUT}`, 'package', '-DskipTests']);
@@ -236,15 +239,16 @@ async function main(): Promise<void> {
 
   const ours = results['rtap core loop, x-rtap-m header'];
   const peer = results['Kafka Streams peer, 2 thread(s), EOS, full parse'];
+  const instance = results['rtap speed layer (instance, EOS transactions)'];
   process.stdout.write('\nratios of the rtap core loop (header):\n');
-  if (peer) process.stdout.write(`  vs Kafka Streams (2 threads):          ${(ours / peer).toFixed(2)} ×  (target ≥ 1.2)\n`);
+  if (peer) process.stdout.write(`  vs Kafka Streams (2 threads):          ${(ours / peer).toFixed(2)} ×  (target ≥ 1.2); the whole speed layer: ${(instance / peer).toFixed(2)} ×\n`);
   process.stdout.write(`  vs kafkajs + JSON.parse limit:         ${(ours / results['kafkajs eachBatch + JSON.parse (limit)']).toFixed(2)} ×\n`);
   process.stdout.write(`  vs kafka-consumer-perf-test:           ${(ours / results['kafka-consumer-perf-test (raw read)']).toFixed(2)} ×\n`);
   process.stdout.write(`  header vs parse fallback:              ${(ours / results['rtap core loop, JSON.parse fallback']).toFixed(2)} ×\n`);
 
   await cleanUp([]);
   process.stdout.write(`\n(the bench topic ${topic} is kept: rerun with --topic ${topic}, or delete it)\n`);
-  if (!process.argv.includes('--no-latency')) await latencyPhase(Number(arg('rate') ?? 10_000), Number(arg('seconds') ?? 12));
+  if (!process.argv.includes('--no-latency')) await latencyPhases();
 }
 
 main().then(

@@ -2,6 +2,12 @@
 // event into one cell per rollup, keyed by (rollup, tenant, window, dimension value, Kafka
 // partition, offset bucket). Cells hold additive parts only; the batch SQL (sql.ts) computes the
 // same cells from the lake, register for register.
+//
+// Layout (docs/speed-bench.md, "Where the time went"): cells sit in nested maps, partition →
+// offset bucket → tenant → window → slot, where a slot number stands for (rollup, dimension value)
+// through a small dictionary of dimension values. An event then costs a few lookups with short or
+// integer keys instead of building and hashing one long string key per rollup in a map of every
+// cell, and the cells of a partition, a bucket or a tenant's minute are found without a scan.
 import { cloneParts, emptyParts, mergeParts, type Cell, type CellKey, type PartValue } from './cells';
 import { DEFAULT_OFFSET_BUCKET_SIZE, validateDeclaration, WINDOW_US, type MeasuresDeclaration } from './declaration';
 import { digestBucket, type Digest } from './digest';
@@ -13,6 +19,14 @@ export interface AggregatorOptions {
   offsetBucketSize?: number;
 }
 
+/** Which cells cellsOf() walks: one partition, window starts in [fromUs, toUs), optionally one rollup. */
+export interface CellRange {
+  partition: number;
+  fromUs: number;
+  toUs: number;
+  rollup?: string;
+}
+
 export interface Aggregator {
   readonly declaration: MeasuresDeclaration;
   readonly offsetBucketSize: number;
@@ -22,6 +36,8 @@ export interface Aggregator {
   add(input: MeasureInput): void;
   get(key: CellKey): Cell | undefined;
   cells(): IterableIterator<Cell>;
+  /** The cells of a partition whose window starts in a range (without visiting the others). */
+  cellsOf(range: CellRange): IterableIterator<Cell>;
   /**
    * The cells changed since the previous call (the changelog delta: each with its full, current
    * parts — an idempotent upsert, so replaying a compacted changelog rebuilds the state), and
@@ -41,17 +57,34 @@ export interface Aggregator {
   dropCovered(cut: ReadonlyMap<number, number>): CellKey[];
 }
 
-/** Sketch hashes remembered per aggregator (then forgotten all at once). */
-const HASH_CACHE_SIZE = 100_000;
+/**
+ * Dimension values given a number (slot = rollup · DIMENSION_IDS + id). Values beyond it — only a
+ * stream of ever new values gets there — are keyed by text instead, so the dictionary is bounded.
+ */
+const DIMENSION_IDS = 1 << 16;
+/** Window starts are keyed by their minute (small integers for V8's maps). */
+const MINUTE_US = WINDOW_US.minute;
 
-/** Map key of a cell: injective over keys (strings holding \0 or starting with \1/\2 are escaped). add() builds the same. */
-function mapKey(rollup: number, tenant: string, window: number, dimension: string | null, partition: number, bucket: number): string {
-  return `${partition}\u0000${bucket}\u0000${esc(tenant)}\u0000${rollup}\u0000${window}\u0000${dimension === null ? '\u0001' : esc(dimension)}`;
+/** A held cell: the live object takeChanged() hands out, with its bookkeeping. */
+interface LiveCell extends Cell {
+  /** In the changed list since the last takeChanged(). */
+  changed: boolean;
+  /** Deleted or dropped (a stale entry of the changed list). */
+  removed: boolean;
 }
 
-function esc(s: string): string {
-  if (s.includes('\u0000') || s.startsWith('\u0001') || s.startsWith('\u0002')) return `\u0002${JSON.stringify(s)}`;
-  return s;
+type Slots = Map<number | string, LiveCell>;
+/** window minute → slots */
+type Windows = Map<number, Slots>;
+/** tenant → windows */
+type Tenants = Map<string, Windows>;
+/** partition → bucket → tenants */
+type Index = Map<number, Map<number, Tenants>>;
+
+function mapOf<K, V>(m: Map<K, V>, k: K, make: () => V): V {
+  let v = m.get(k);
+  if (v === undefined) m.set(k, (v = make()));
+  return v;
 }
 
 export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOptions = {}): Aggregator {
@@ -60,36 +93,108 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
   if (!Number.isSafeInteger(B) || B < 1) throw new RangeError(`offset bucket size ${B} is not a positive integer`);
   const rollups = decl.rollups.map((r, i) => ({ index: i, name: r.name, window: WINDOW_US[r.window], dimension: r.dimension }));
   const rollupIndex = new Map(rollups.map((r) => [r.name, r.index]));
+  // rollups grouped by window size: an event looks its tenant's window up once per size
+  const sizes = [...new Set(rollups.map((r) => r.window))].map((window) => ({ window, rollups: rollups.filter((r) => r.window === window) }));
   const parts = decl.parts.map((p) => ({ ...p, allowed: p.where ? new Set(p.where.in) : undefined }));
-  const cells = new Map<string, Cell>();
-  let changed = new Set<string>();
   const kinds = parts.map((p) => p.kind);
+  const index: Index = new Map();
+  let size = 0;
+  let changed: LiveCell[] = [];
+  // dimension value → id (0 stands for NULL)
+  const dimensionIds = new Map<string, number>();
   // Per-event contributions (part index, value), reused across add() calls (single-threaded).
   const touched = new Array<number>(parts.length).fill(0);
   const contrib = new Array<number>(parts.length).fill(0);
-  // md5 of recent sketch values: ids repeat across a session's events and across rollups
-  let hashes = new Map<string, number>();
-  const packedOf = (value: string): number => {
-    let h = hashes.get(value);
-    if (h === undefined) {
-      h = hllPacked(value, decl.hllPrecision);
-      if (hashes.size >= HASH_CACHE_SIZE) hashes = new Map();
-      hashes.set(value, h);
-    }
-    return h;
-  };
 
-  const keyOf = (k: CellKey) => {
+  /** The slot of (rollup, dimension value); `add` gives new values an id while there is room. */
+  function slotOf(rollup: number, dimension: string | null, add: boolean): number | string {
+    if (dimension === null) return rollup * DIMENSION_IDS;
+    let id = dimensionIds.get(dimension);
+    if (id === undefined) {
+      if (!add || dimensionIds.size >= DIMENSION_IDS - 1) return `${rollup}\u0000${dimension}`;
+      dimensionIds.set(dimension, (id = dimensionIds.size + 1));
+    }
+    return rollup * DIMENSION_IDS + id;
+  }
+
+  function slotsOf(k: CellKey, create: boolean): { slots: Slots; slot: number | string } | undefined {
     const r = rollupIndex.get(k.rollup);
     if (r === undefined) throw new RangeError(`unknown rollup ${k.rollup}`);
-    return mapKey(r, k.tenant_id, k.window_start_us, k.dimension, k.partition, k.bucket);
+    const minute = k.window_start_us / MINUTE_US;
+    const slot = slotOf(r, k.dimension, create);
+    if (create) {
+      const buckets = mapOf(index, k.partition, () => new Map<number, Tenants>());
+      const windows = mapOf(mapOf(buckets, k.bucket, (): Tenants => new Map()), k.tenant_id, (): Windows => new Map());
+      return { slots: mapOf(windows, minute, (): Slots => new Map()), slot };
+    }
+    const slots = index.get(k.partition)?.get(k.bucket)?.get(k.tenant_id)?.get(minute);
+    return slots && { slots, slot };
+  }
+
+  // the (partition, bucket) of the previous event: consecutive events share it
+  let lastPartition = -1;
+  let lastBucket = -1;
+  let lastTenants: Tenants | undefined;
+
+  const markChanged = (c: LiveCell) => {
+    if (!c.changed) {
+      c.changed = true;
+      changed.push(c);
+    }
   };
+
+  function put(k: CellKey, p: PartValue[]): void {
+    const at = slotsOf(k, true)!;
+    const old = at.slots.get(at.slot);
+    if (old) old.removed = true;
+    else size++;
+    const c: LiveCell = { key: { ...k }, parts: p, changed: false, removed: false };
+    at.slots.set(at.slot, c);
+    markChanged(c);
+  }
+
+  /** Removes a cell from its slots and the maps above it that become empty. */
+  function remove(k: CellKey): boolean {
+    const buckets = index.get(k.partition);
+    const tenants = buckets?.get(k.bucket);
+    const windows = tenants?.get(k.tenant_id);
+    const minute = k.window_start_us / MINUTE_US;
+    const slots = windows?.get(minute);
+    const r = rollupIndex.get(k.rollup);
+    if (!slots || r === undefined) return false;
+    const slot = slotOf(r, k.dimension, false);
+    const c = slots.get(slot);
+    if (!c) return false;
+    c.removed = true;
+    slots.delete(slot);
+    size--;
+    if (slots.size === 0 && windows!.delete(minute) && windows!.size === 0 && tenants!.delete(k.tenant_id) && tenants!.size === 0) {
+      buckets!.delete(k.bucket);
+      if (buckets!.size === 0) index.delete(k.partition);
+      lastTenants = undefined;
+    }
+    return true;
+  }
+
+  function get(key: CellKey): LiveCell | undefined {
+    const at = slotsOf(key, false);
+    return at?.slots.get(at.slot);
+  }
+
+  function* walk(tenants: Tenants, fromMinute: number, toMinute: number, rollup: number | undefined): Generator<Cell> {
+    for (const windows of tenants.values()) {
+      for (const [minute, slots] of windows) {
+        if (minute < fromMinute || minute >= toMinute) continue;
+        for (const c of slots.values()) if (rollup === undefined || c.key.rollup === rollups[rollup].name) yield c;
+      }
+    }
+  }
 
   return {
     declaration: decl,
     offsetBucketSize: B,
     get size() {
-      return cells.size;
+      return size;
     },
 
     add(input: MeasureInput): void {
@@ -104,7 +209,7 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
         else {
           const v = rec[p.field];
           if (v === null) c = null;
-          else if (p.kind === 'hll') c = packedOf(v as string);
+          else if (p.kind === 'hll') c = hllPacked(v as string, decl.hllPrecision);
           else if (p.kind === 'digest') c = digestBucket(v as number, decl.digestSubBuckets);
           else c = v as number;
         }
@@ -113,93 +218,118 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
         contrib[active++] = c;
       }
       const bucket = Math.floor(input.offset / B);
-      const prefix = `${input.partition}\u0000${bucket}\u0000${esc(input.tenant_id)}\u0000`;
-      for (const r of rollups) {
-        const window = Math.floor(input.event_time_us / r.window) * r.window;
-        const dimension = r.dimension === null ? null : (rec[r.dimension] as string | null);
-        const k = `${prefix}${r.index}\u0000${window}\u0000${dimension === null ? '\u0001' : esc(dimension)}`;
-        let cell = cells.get(k);
-        if (!cell) {
-          cell = {
-            key: { rollup: r.name, tenant_id: input.tenant_id, window_start_us: window, dimension, partition: input.partition, bucket },
-            parts: emptyParts(decl),
-          };
-          cells.set(k, cell);
-        }
-        changed.add(k);
-        const v = cell.parts;
-        for (let a = 0; a < active; a++) {
-          const i = touched[a];
-          const c = contrib[a];
-          switch (kinds[i]) {
-            case 'count':
-            case 'sum':
-              (v[i] as number) += c;
-              break;
-            case 'min':
-              if (v[i] === null || c < (v[i] as number)) v[i] = c;
-              break;
-            case 'max':
-              if (v[i] === null || c > (v[i] as number)) v[i] = c;
-              break;
-            case 'hll':
-              (v[i] as HllSketch).add(c);
-              break;
-            case 'digest':
-              (v[i] as Digest).addBucket(c, 1);
-              break;
+      if (input.partition !== lastPartition || bucket !== lastBucket || lastTenants === undefined) {
+        lastTenants = mapOf(mapOf(index, input.partition, () => new Map<number, Tenants>()), bucket, (): Tenants => new Map());
+        lastPartition = input.partition;
+        lastBucket = bucket;
+      }
+      // (the hot path spells out mapOf: no closure per lookup)
+      let windows = lastTenants.get(input.tenant_id);
+      if (windows === undefined) lastTenants.set(input.tenant_id, (windows = new Map()));
+      for (const s of sizes) {
+        const window = Math.floor(input.event_time_us / s.window) * s.window;
+        let slots = windows.get(window / MINUTE_US);
+        if (slots === undefined) windows.set(window / MINUTE_US, (slots = new Map()));
+        for (const r of s.rollups) {
+          const dimension = r.dimension === null ? null : (rec[r.dimension] as string | null);
+          const slot = slotOf(r.index, dimension, true);
+          let cell = slots.get(slot);
+          if (cell === undefined) {
+            cell = {
+              key: { rollup: r.name, tenant_id: input.tenant_id, window_start_us: window, dimension, partition: input.partition, bucket },
+              parts: emptyParts(decl),
+              changed: false,
+              removed: false,
+            };
+            slots.set(slot, cell);
+            size++;
+          }
+          markChanged(cell);
+          const v = cell.parts;
+          for (let a = 0; a < active; a++) {
+            const i = touched[a];
+            const c = contrib[a];
+            switch (kinds[i]) {
+              case 'count':
+              case 'sum':
+                (v[i] as number) += c;
+                break;
+              case 'min':
+                if (v[i] === null || c < (v[i] as number)) v[i] = c;
+                break;
+              case 'max':
+                if (v[i] === null || c > (v[i] as number)) v[i] = c;
+                break;
+              case 'hll':
+                (v[i] as HllSketch).add(c);
+                break;
+              case 'digest':
+                (v[i] as Digest).addBucket(c, 1);
+                break;
+            }
           }
         }
       }
     },
 
-    get(key: CellKey): Cell | undefined {
-      return cells.get(keyOf(key));
+    get,
+
+    *cells(): IterableIterator<Cell> {
+      for (const buckets of index.values()) for (const tenants of buckets.values()) yield* walk(tenants, -Infinity, Infinity, undefined);
     },
 
-    cells(): IterableIterator<Cell> {
-      return cells.values();
+    *cellsOf(range: CellRange): IterableIterator<Cell> {
+      const r = range.rollup === undefined ? undefined : rollupIndex.get(range.rollup);
+      if (range.rollup !== undefined && r === undefined) throw new RangeError(`unknown rollup ${range.rollup}`);
+      const buckets = index.get(range.partition);
+      if (!buckets) return;
+      for (const tenants of buckets.values()) yield* walk(tenants, range.fromUs / MINUTE_US, range.toUs / MINUTE_US, r);
     },
 
     takeChanged(): Cell[] {
       const out: Cell[] = [];
-      for (const k of changed) {
-        const c = cells.get(k);
-        if (c) out.push(c);
+      for (const c of changed) {
+        c.changed = false;
+        if (!c.removed) out.push(c);
       }
-      changed = new Set();
+      changed = [];
       return out;
     },
 
     restore(cell: Cell): void {
       if (cell.parts.length !== decl.parts.length) throw new RangeError('cell parts do not match the declaration');
-      cells.set(keyOf(cell.key), { key: { ...cell.key }, parts: cell.parts as PartValue[] });
+      put(cell.key, cell.parts as PartValue[]);
     },
 
     delete(key: CellKey): boolean {
-      const k = keyOf(key);
-      changed.delete(k);
-      return cells.delete(k);
+      return remove(key);
     },
 
     merge(cell: Cell): void {
-      const k = keyOf(cell.key);
-      const have = cells.get(k);
-      if (have) mergeParts(decl, have.parts, cell.parts);
-      else cells.set(k, { key: { ...cell.key }, parts: cloneParts(decl, cell.parts) });
-      changed.add(k);
+      const have = get(cell.key);
+      if (have) {
+        mergeParts(decl, have.parts, cell.parts);
+        markChanged(have);
+      } else put(cell.key, cloneParts(decl, cell.parts));
     },
 
     dropCovered(cut: ReadonlyMap<number, number>): CellKey[] {
       const dropped: CellKey[] = [];
-      for (const [k, c] of cells) {
-        const at = cut.get(c.key.partition);
-        if (at !== undefined && (c.key.bucket + 1) * B <= at) {
-          cells.delete(k);
-          changed.delete(k);
-          dropped.push(c.key);
+      for (const [partition, at] of cut) {
+        const buckets = index.get(partition);
+        if (!buckets) continue;
+        for (const [bucket, tenants] of buckets) {
+          if ((bucket + 1) * B > at) continue;
+          for (const c of walk(tenants, -Infinity, Infinity, undefined)) {
+            (c as LiveCell).removed = true;
+            dropped.push(c.key);
+          }
+          buckets.delete(bucket);
         }
+        if (buckets.size === 0) index.delete(partition);
       }
+      size -= dropped.length;
+      lastTenants = undefined;
       return dropped;
     },
   };

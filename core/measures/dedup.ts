@@ -17,15 +17,26 @@ export interface Deduplicator {
   readonly size: number;
 }
 
+/**
+ * The ids of one partition's last `horizon` offsets: a ring of slots indexed by offset mod horizon
+ * (the key seen at that offset and the offset), and a map key → its offset. Writing an offset's
+ * slot forgets whatever the slot held (an offset `horizon` or more behind); ids left in slots that
+ * gaps in the offsets skipped are treated as forgotten by the lookup's offset check, so the answer
+ * is exactly "seen within the last `horizon` offsets". Fixed memory (16 bytes a slot), no queue to
+ * compact.
+ */
 interface PartitionIds {
   ids: Map<string, number>;
-  /** Remembered ids in offset order, for eviction: [key, offset] from `head`. */
-  queue: [string, number][];
-  head: number;
+  keys: (string | undefined)[];
+  offsets: Float64Array;
 }
 
+/** Injective text of (tenant, event id): the tenant's length says where it ends. */
+const idKey = (tenant: string, eventId: string) => `${tenant.length}:${tenant}${eventId}`;
+
 export function createDeduplicator(opts: DeduplicatorOptions): Deduplicator {
-  if (!Number.isSafeInteger(opts.horizonOffsets) || opts.horizonOffsets < 1) throw new RangeError(`dedup horizon ${opts.horizonOffsets} is not a positive integer`);
+  const horizon = opts.horizonOffsets;
+  if (!Number.isSafeInteger(horizon) || horizon < 1) throw new RangeError(`dedup horizon ${horizon} is not a positive integer`);
   const partitions = new Map<number, PartitionIds>();
   let size = 0;
   return {
@@ -35,26 +46,25 @@ export function createDeduplicator(opts: DeduplicatorOptions): Deduplicator {
     firstSeen(input) {
       let p = partitions.get(input.partition);
       if (!p) {
-        p = { ids: new Map(), queue: [], head: 0 };
+        p = { ids: new Map(), keys: new Array<string | undefined>(horizon).fill(undefined), offsets: new Float64Array(horizon) };
         partitions.set(input.partition, p);
       }
-      const floor = input.offset - opts.horizonOffsets;
-      while (p.head < p.queue.length && p.queue[p.head][1] < floor) {
-        const [k, o] = p.queue[p.head++];
-        if (p.ids.get(k) === o) {
-          p.ids.delete(k);
-          size--;
-        }
+      const offset = input.offset;
+      const key = idKey(input.tenant_id, input.event_id);
+      const seen = p.ids.get(key);
+      if (seen !== undefined && seen >= offset - horizon) return false;
+      const slot = offset % horizon;
+      let held = seen !== undefined; // (expired: re-set below)
+      const old = p.keys[slot];
+      if (old !== undefined && p.ids.get(old) === p.offsets[slot]) {
+        p.ids.delete(old);
+        size--;
+        if (old === key) held = false;
       }
-      if (p.head > 1024 && p.head * 2 > p.queue.length) {
-        p.queue = p.queue.slice(p.head);
-        p.head = 0;
-      }
-      const key = JSON.stringify([input.tenant_id, input.event_id]);
-      if (p.ids.has(key)) return false;
-      p.ids.set(key, input.offset);
-      p.queue.push([key, input.offset]);
-      size++;
+      if (!held) size++;
+      p.ids.set(key, offset);
+      p.keys[slot] = key;
+      p.offsets[slot] = offset;
       return true;
     },
   };

@@ -74,6 +74,12 @@ export class Digest {
 
   addBucket(bucket: number, count: number): void {
     const p = this.pairs;
+    if (p.length === 0) {
+      // most cells see one or two values: an exact-size array, not push()'s 17 slots
+      this.pairs = [bucket, count];
+      this.n += count;
+      return;
+    }
     let lo = 0;
     let hi = p.length / 2;
     while (lo < hi) {

@@ -11,12 +11,14 @@
 // improved raw estimator ("New cardinality estimation algorithms for HyperLogLog sketches",
 // 2017), accurate from 0 to far beyond 10^9 without bias tables: standard error ≈ 1.04 / √(2^p),
 // 0.81 % at p = 14.
-import { createHash } from 'node:crypto';
+import { md5Head } from './md5';
+
+const head = new Uint32Array(2);
 
 /** Packed (register · 64 + rank) of a value: what the SQL expression hllPackedSql computes. */
 export function hllPacked(value: string, precision: number): number {
-  const d = createHash('md5').update(value, 'utf8').digest();
-  return packHash(d.readUInt32BE(0), d.readUInt32BE(4), precision);
+  md5Head(value, head);
+  return packHash(head[0], head[1], precision);
 }
 
 /** Packs the 64-bit hash hi·2^32 + lo. Exported for tests. */
@@ -51,6 +53,41 @@ export function hllCanonicalSql(sorted: string): string {
 }
 
 const registerOf = (packed: number) => Math.floor(packed / 64);
+
+/** Varint bytes of encode(), reused (single-threaded). */
+let scratch = Buffer.allocUnsafe(4096);
+/**
+ * Up to this many bytes encode() writes the base64 itself: most cells hold a few entries, and for
+ * a few bytes Buffer#toString's call into C++ costs more than the loop. The text is made by one
+ * String.fromCharCode over character codes, so it is a flat string: one built by `+=` would be a
+ * tree of pieces, which checkpoints keep alive by the thousand until Kafka has them (GC cost).
+ */
+const SMALL_BASE64 = 96;
+const B64 = Uint16Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) => c.charCodeAt(0));
+const PAD = '='.charCodeAt(0);
+const codes = new Uint16Array(1 + (4 * SMALL_BASE64) / 3 + 4);
+
+/** `prefix` then the standard base64 (with padding) of bytes[0, n), n ≤ SMALL_BASE64: what Buffer#toString('base64') gives. */
+function base64(prefix: string, bytes: Uint8Array, n: number): string {
+  let k = 0;
+  codes[k++] = prefix.charCodeAt(0);
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    codes[k++] = B64[v >> 18];
+    codes[k++] = B64[(v >> 12) & 63];
+    codes[k++] = B64[(v >> 6) & 63];
+    codes[k++] = B64[v & 63];
+  }
+  if (i < n) {
+    const v = (bytes[i] << 16) | (i + 1 < n ? bytes[i + 1] << 8 : 0);
+    codes[k++] = B64[v >> 18];
+    codes[k++] = B64[(v >> 12) & 63];
+    codes[k++] = i + 1 < n ? B64[(v >> 6) & 63] : PAD;
+    codes[k++] = PAD;
+  }
+  return String.fromCharCode.apply(null, codes.subarray(0, k) as unknown as number[]);
+}
 
 export class HllSketch {
   readonly precision: number;
@@ -92,6 +129,11 @@ export class HllSketch {
     if (s === null) {
       const rank = packed - register * 64;
       if (rank > this.dense![register]) this.dense![register] = rank;
+      return;
+    }
+    if (s.length === 0) {
+      // most cells see one or two values: an exact-size array, not push()'s 17 slots
+      this.sparse = [packed];
       return;
     }
     let lo = 0;
@@ -175,19 +217,20 @@ export class HllSketch {
   /** Compact text: `s` + base64 of varint deltas of the sparse entries, or `d` + base64 of the registers. */
   encode(): string {
     if (this.sparse === null) return `d${Buffer.from(this.dense!.buffer, this.dense!.byteOffset, this.dense!.length).toString('base64')}`;
-    const bytes = Buffer.allocUnsafe(this.sparse.length * 4);
+    // a packed value is below 2^24: at most 4 varint bytes
+    if (scratch.length < this.sparse.length * 4) scratch = Buffer.allocUnsafe(this.sparse.length * 8);
     let k = 0;
     let prev = 0;
     for (const x of this.sparse) {
       let d = x - prev;
       prev = x;
       while (d >= 0x80) {
-        bytes[k++] = (d & 0x7f) | 0x80;
+        scratch[k++] = (d & 0x7f) | 0x80;
         d >>>= 7;
       }
-      bytes[k++] = d;
+      scratch[k++] = d;
     }
-    return `s${bytes.toString('base64', 0, k)}`;
+    return k <= SMALL_BASE64 ? base64('s', scratch, k) : `s${scratch.toString('base64', 0, k)}`;
   }
 
   static decode(precision: number, text: string): HllSketch {

@@ -53,37 +53,48 @@ const MAX_WARNINGS = 20;
 
 /**
  * Unknown values of the brief's descriptive sets in a (schema-valid) 2.1 event. Walks only the
- * declared paths, so the cost does not grow with the rest of the event.
+ * declared paths, so the cost does not grow with the rest of the event; a path string is built
+ * only for a value that warns (every event walks all the sets, few warn).
  */
 export function valueWarnings(event: unknown): ValueWarning[] {
   const out: ValueWarning[] = [];
-  for (let i = 0; i < VALUE_SETS.length && out.length < MAX_WARNINGS; i++) {
-    const vs = VALUE_SETS[i];
-    visit(event, vs.path, 0, '$', (value, path) => {
-      if (typeof value !== 'string' || KNOWN[i].has(value) || out.length >= MAX_WARNINGS) return;
-      out.push({
-        field: vs.field,
-        path,
-        value: value.length > MAX_REPORTED_VALUE ? `${value.slice(0, MAX_REPORTED_VALUE)}…` : value,
-        reason: `not one of the known values ${vs.values.join(', ')}; accepted`,
-      });
-    });
-  }
+  const indices: number[] = [];
+  for (let i = 0; i < VALUE_SETS.length && out.length < MAX_WARNINGS; i++) visit(event, i, 0, indices, out);
   return out;
 }
 
-function visit(node: unknown, path: readonly string[], depth: number, at: string, found: (value: unknown, path: string) => void): void {
-  if (depth === path.length) {
-    if (node !== undefined) found(node, at);
+/** Steps into `node` along set `s`'s path from `depth`; `indices` holds the array positions taken so far. */
+function visit(node: unknown, s: number, depth: number, indices: number[], out: ValueWarning[]): void {
+  const vs = VALUE_SETS[s];
+  if (depth === vs.path.length) {
+    if (typeof node !== 'string' || KNOWN[s].has(node) || out.length >= MAX_WARNINGS) return;
+    out.push({
+      field: vs.field,
+      path: pathOf(vs.path, indices),
+      value: node.length > MAX_REPORTED_VALUE ? `${node.slice(0, MAX_REPORTED_VALUE)}…` : node,
+      reason: `not one of the known values ${vs.values.join(', ')}; accepted`,
+    });
     return;
   }
   if (node === null || typeof node !== 'object') return;
-  const step = path[depth];
+  const step = vs.path[depth];
   if (step === '*') {
     if (!Array.isArray(node)) return;
-    for (let j = 0; j < node.length; j++) visit(node[j], path, depth + 1, `${at}[${j}]`, found);
+    for (let j = 0; j < node.length; j++) {
+      indices.push(j);
+      visit(node[j], s, depth + 1, indices, out);
+      indices.pop();
+    }
     return;
   }
   if (Array.isArray(node) || !Object.prototype.hasOwnProperty.call(node, step)) return;
-  visit((node as Record<string, unknown>)[step], path, depth + 1, `${at}.${step}`, found);
+  visit((node as Record<string, unknown>)[step], s, depth + 1, indices, out);
+}
+
+/** `$.a.b[3].c` of a set's path, `*` steps replaced by the positions taken. */
+function pathOf(path: readonly string[], indices: readonly number[]): string {
+  let at = '$';
+  let k = 0;
+  for (const step of path) at += step === '*' ? `[${indices[k++]}]` : `.${step}`;
+  return at;
 }

@@ -163,6 +163,32 @@ export function parseQuery(tenant: string, body: Record<string, unknown>, decl: 
   return { tenant, measures: measures as string[], dimension, grain, fromUs, toUs, filters, sort, limit, offset };
 }
 
+/** A range of whole UTC days [from, to), as the day-grained views (funnel, cohorts) answer. */
+export interface DayRange {
+  fromDay: string;
+  toDay: string;
+  fromUs: number;
+  toUs: number;
+}
+
+/** A UTC day `YYYY-MM-DD` → µs since the epoch of its midnight; a QueryError naming `path` otherwise. */
+export function parseDayUs(value: unknown, path: string): number {
+  const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : NaN;
+  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== value) throw new QueryError(path, 'a day, YYYY-MM-DD (UTC)');
+  return ms * 1000;
+}
+
+/** `{from: 'YYYY-MM-DD', to: 'YYYY-MM-DD'}`, `to` exclusive, at most MAX_RANGE_DAYS days. */
+export function parseDayRange(value: unknown, path = '/time_range'): DayRange {
+  const range = value as { from?: unknown; to?: unknown } | undefined;
+  if (!range || typeof range !== 'object') throw new QueryError(path, 'required: {from, to} as YYYY-MM-DD days, to exclusive');
+  const fromUs = parseDayUs(range.from, `${path}/from`);
+  const toUs = parseDayUs(range.to, `${path}/to`);
+  if (toUs <= fromUs) throw new QueryError(`${path}/to`, 'must be after from (to is exclusive: one day is {from: D, to: D + 1})');
+  if (toUs - fromUs > MAX_RANGE_DAYS * GRAIN_US.day) throw new QueryError(path, `spans more than ${MAX_RANGE_DAYS} days`);
+  return { fromDay: String(range.from), toDay: String(range.to), fromUs, toUs };
+}
+
 /** Whether a dimension value passes the query's filters. */
 export function passes(filters: readonly Filter[], value: string | null): boolean {
   return filters.every((f) => (f.op === 'in' ? value !== null && f.values.includes(value) : value === null || !f.values.includes(value)));

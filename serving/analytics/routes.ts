@@ -1,23 +1,50 @@
-// The analytics routes: the merged OLAP query, its realtime variants, and the dashboard's data.
-// Requests are shape-checked by the OpenAPI validator before they get here; the tenant comes
-// from serving/tenant-scope.ts only.
+// The analytics routes: the merged OLAP query, its realtime variants, geography, and the
+// dashboard's data; the batch-view endpoints (funnels, attribution, cohorts), lineage, anomalies
+// and async jobs are mounted from their own modules here. Requests are shape-checked by the
+// OpenAPI validator before they get here; the tenant comes from serving/tenant-scope.ts only.
 import express, { type Request, type Response, type Router } from 'express';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import type { ControlState } from '../../core/control';
 import { createLogger } from '../../core/logger';
 import { MEASURES } from '../../core/measures';
+import { anomaliesRouter } from '../anomalies/routes';
+import type { AnomalyTail } from '../anomalies/tail';
 import { requireRole } from '../auth';
 import { sendError } from '../errors';
 import { negotiate, sendRows, FORMATS, type Row } from '../formats';
 import { tenantScope } from '../tenant-scope';
+import { cohortsRouter } from './cohorts';
+import { funnelRouter } from './funnel';
+import { jobsRouter, taskHandler, type Job, type JobContext, type JobTable, type Task } from './jobs';
+import { lineageRouter } from './lineage';
 import { mergedQuery, type MergeDeps } from './merge';
-import { DIMENSIONS, GRAIN_US, parseQuery, QueryError, type AnalyticsQuery, type Grain } from './query-model';
+import { STREAM_PATH } from './stream';
+import { DIMENSIONS, GRAIN_US, parseQuery, QueryError, rollupFor, viewGrainFor, viewNameFor, type AnalyticsQuery, type Grain } from './query-model';
+
+/** The lake on S3, for what the batch views do not hold (lineage, touchpoint times). */
+export interface LakeAccess {
+  s3: S3Client;
+  bucket: string;
+  prefix: string;
+  /** A DuckDB with httpfs and the lake's S3 secret; undefined when httpfs is not provisioned. */
+  duck?: DuckDBInstance;
+}
 
 export interface AnalyticsRouteDeps extends MergeDeps {
   control: ControlState;
-  /** For Parquet results. */
+  /** For view scans and Parquet results. */
   duck: DuckDBInstance;
+  jobs: JobTable;
+  /** Jobs of the other workers of a clustered API (serving/analytics/job-relay.ts). */
+  remoteJobs?: (tenant: string, id: string) => Promise<Job | undefined>;
+  lake: LakeAccess;
+  anomalies: AnomalyTail;
 }
+
+const GEOGRAPHY_MEASURES = ['events', 'orders', 'revenue', 'distinct_users'];
+/** The query model's body paths → geography's query parameters. */
+const GEOGRAPHY_FIELDS: Record<string, string> = { '/time_range': '/to', '/time_range/from': '/from', '/time_range/to': '/to', '/measures': '/measures', '/sort': '/measures', '/limit': '/limit' };
 
 const REALTIME_MAX_US = 24 * GRAIN_US.hour;
 const DASHBOARD_MEASURES = ['events', 'orders', 'revenue', 'distinct_users', 'conversion', 'page_load_p95'];
@@ -46,9 +73,45 @@ export function analyticsRouter(deps: AnalyticsRouteDeps): Router {
     await sendRows(res, format, columns, result.rows as Row[], meta, deps.duck);
   };
 
-  router.post('/api/v2/analytics/query', ...guard, json, (req, res, next) => {
-    answer(req, res, (tenant) => parseQuery(tenant, req.body as Record<string, unknown>)).catch(next);
-  });
+  const ctx: JobContext = { jobs: deps.jobs, duck: deps.duck, onJobError: (err, job) => log.error({ err, job: job.id, kind: job.kind }, 'async job failed') };
+
+  /** A merged query as a task: planned by the batch files it reads, answered within the budget or as a job. */
+  const mergedTask = async (kind: string, q: AnalyticsQuery, columns: string[], shape: (rows: Row[]) => Row[] = (r) => r): Promise<Task> => {
+    const snap = await deps.batch.snapshot();
+    const view = viewNameFor(rollupFor(q.dimension).rollup, viewGrainFor(q));
+    return {
+      kind,
+      plannedFiles: snap ? deps.batch.unitKeys(snap, view, q.fromUs, q.toUs).length : 0,
+      run: async () => {
+        const started = performance.now();
+        const result = await mergedQuery(deps, q);
+        return { kind: 'rows', columns, rows: shape(result.rows as Row[]), meta: { ...result.meta, query_ms: Math.round((performance.now() - started) * 10) / 10 } };
+      },
+    };
+  };
+
+  router.post('/api/v2/analytics/query', ...guard, json, taskHandler(ctx, (req) => {
+    const q = parseQuery(req.tenant!, req.body as Record<string, unknown>);
+    return mergedTask('query', q, ['window_start', ...(q.dimension ? [q.dimension] : []), ...q.measures]);
+  }));
+
+  // Geography: the merged query by country over the range, one row per country (exact, like every merged answer).
+  router.get('/api/v2/analytics/geography', ...guard, taskHandler(ctx, (req) => {
+    // the validator splits the documented comma-separated list; an array or its text both arrive here
+    const asked = req.query.measures;
+    const measures = Array.isArray(asked) ? asked.map(String) : typeof asked === 'string' ? asked.split(',') : GEOGRAPHY_MEASURES;
+    const limit = req.query.limit === undefined ? 1000 : Number(req.query.limit);
+    const body = { measures, dimensions: ['country'], grain: 'all', time_range: { from: req.query.from, to: req.query.to }, sort: [{ field: measures[0], order: 'desc' }], limit };
+    let q: AnalyticsQuery;
+    try {
+      q = parseQuery(req.tenant!, body);
+    } catch (err) {
+      // the query model names body fields; this endpoint's are query parameters
+      if (err instanceof QueryError) throw new QueryError(GEOGRAPHY_FIELDS[err.path.replace(/\/\d+$/, '')] ?? err.path, err.reason);
+      throw err;
+    }
+    return mergedTask('geography', q, ['country', ...q.measures], (rows) => rows.map(({ window_start: _start, ...rest }) => rest));
+  }));
 
   router.post('/api/v2/analytics/realtime/query', ...guard, json, (req, res, next) => {
     answer(req, res, (tenant) => {
@@ -81,6 +144,19 @@ export function analyticsRouter(deps: AnalyticsRouteDeps): Router {
       res.json({ data: { per_minute: perMinute.rows, top }, meta: perMinute.meta });
     })().catch(next);
   });
+
+  // The stream is a WebSocket (serving/analytics/stream.ts answers the Upgrade); a plain GET is
+  // authenticated like any other request, then told to upgrade.
+  router.get(STREAM_PATH, ...guard, (_req, res) => {
+    res.setHeader('Upgrade', 'websocket');
+    sendError(res, 426, 'upgrade_required', 'this is a WebSocket endpoint: connect with Upgrade: websocket');
+  });
+
+  router.use(funnelRouter(deps, ctx));
+  router.use(cohortsRouter(deps, ctx));
+  router.use(lineageRouter(deps, ctx));
+  router.use(jobsRouter(deps));
+  router.use(anomaliesRouter(deps));
 
   router.use((err: unknown, _req: Request, res: Response, next: (e: unknown) => void) => {
     if (res.headersSent) return next(err);

@@ -64,11 +64,8 @@ export function ingestRouter({ cfg, control, step, producer, topics = { events: 
     acceptJson,
     jsonBody(parseJson, { producer, dlqTopic: topics.dlq }),
     async (req: RawBodyRequest, res) => {
-      const events = envelope(req, res, cfg);
-      if (!events) return;
-      const principal = req.principal!;
-      const exact = eventBytes(req, events.length);
-      const outcomes = await runSteps(events.length, (i) => step(events[i], i, principal, () => exact(i)));
+      const outcomes = await stepRequest(req, res, cfg, step);
+      if (!outcomes) return;
       const messages = outcomes.map((o) => ({ topic: o.kind === 'ok' ? topics.events : topics.dlq, message: o.message }));
       try {
         ingestMetrics.queueBytes.set(producer.bytesQueued);
@@ -96,10 +93,9 @@ export function ingestRouter({ cfg, control, step, producer, topics = { events: 
   );
 
   router.post('/api/v2/data/quality/validate', requireRole(control, 'ingest'), acceptJson, jsonBody(parseJson), async (req: RawBodyRequest, res) => {
-    const events = envelope(req, res, cfg);
-    if (!events) return;
-    const exact = eventBytes(req, events.length);
-    const results = (await runSteps(events.length, (i) => step(events[i], i, req.principal!, () => exact(i)))).map(toResult);
+    const outcomes = await stepRequest(req, res, cfg, step);
+    if (!outcomes) return;
+    const results = outcomes.map(toResult);
     const valid = results.filter((r) => r.status === 'accepted').length;
     res.json({ valid, invalid: results.length - valid, results: results.map((r) => (r.status === 'accepted' ? { ...r, status: 'valid' } : { ...r, status: 'invalid' })) });
   });
@@ -228,6 +224,23 @@ function envelope(req: Request, res: Response, cfg: IngestConfig): unknown[] | u
   return events;
 }
 
+/**
+ * The step over every event of the request (or undefined, a 4xx already sent). Then the request
+ * lets go of its body: the outcomes carry all that is still needed, and the parsed events (several
+ * MB per request) would otherwise stay reachable while the request waits for Kafka, to be copied
+ * by every young-generation collection meanwhile.
+ */
+async function stepRequest(req: RawBodyRequest, res: Response, cfg: IngestConfig, step: IngestStep): Promise<EventOutcome[] | undefined> {
+  const events = envelope(req, res, cfg);
+  if (!events) return undefined;
+  const principal = req.principal!;
+  const exact = eventBytes(req, events.length);
+  const outcomes = await runSteps(events.length, (i) => step(events[i], i, principal, () => exact(i)));
+  req.body = undefined;
+  req.rawBody = undefined;
+  return outcomes;
+}
+
 /** Event-loop time one request may hold before letting other work run (timers, other requests). */
 const STEP_SLICE_MS = 10;
 
@@ -279,15 +292,18 @@ function toWarning(w: ValueWarning): WarningResult {
 }
 
 function countOutcomes(outcomes: EventOutcome[]): void {
+  let accepted = 0;
   for (const o of outcomes) {
     if (o.kind === 'ok') {
-      ingestMetrics.events.inc({ outcome: 'accepted' });
+      accepted++;
       for (const w of o.warnings) ingestMetrics.warnings.inc({ field: warningFieldLabel(w.field), tenant: tenantLabel(o.tenantId) });
     } else {
-      ingestMetrics.events.inc({ outcome: 'rejected' });
       ingestMetrics.rejected.inc({ reason: reasonLabel(o.code), tenant: tenantLabel(o.tenantId) });
     }
   }
+  // Once per request, not per event: prom-client hashes the label set on every call.
+  if (accepted > 0) ingestMetrics.events.inc({ outcome: 'accepted' }, accepted);
+  if (accepted < outcomes.length) ingestMetrics.events.inc({ outcome: 'rejected' }, outcomes.length - accepted);
 }
 
 function clip(s: string, max: number): string {

@@ -7,24 +7,50 @@
 //   count, first/last seen, the last gap and distinct sets (union) are exact over the partitions
 //   held; the usual amount is the count-weighted pooled mean and variance of the per-partition
 //   EWMAs (an approximation), and last amount / z from the partition seen last.
+//
+// Snapshots: the entities changed since the last snapshot go to the changelog every
+// `snapshotEveryMs` (default 5 s), not at every checkpoint — several entities change per event,
+// so writing them every 300 ms was over half of the changelog's bytes. A snapshot also writes,
+// per partition, the offset its state is as of (`h:features:@snapshot`, in the same transaction);
+// on restore the speed layer replays the partition's events from there (SpeedState.replay), and
+// since a store's updates depend only on its partition's events in offset order, the replayed
+// store equals the one that was lost. The price: a restore reads up to `snapshotEveryMs` more of
+// `events`.
 import type { MeasureInput } from '../../core/measures';
 import { entityIdsFromEvent, type EntityIds } from '../../core/speed-record';
 import { createFeatureStore, DISTINCT_DIMS, type EntityKind, type FeatureSnapshot, type FeatureStore, type FeatureStoreOptions } from './store';
+
+export interface FeatureProcessorOptions extends FeatureStoreOptions {
+  /** Wall-clock time between snapshots of the changed entities (0: at every checkpoint). Default 5,000. */
+  snapshotEveryMs?: number;
+}
+
+/** The changelog key (under `h:features:`) of a partition's snapshot offset; entity keys start with their kind. */
+export const SNAPSHOT_KEY = '@snapshot';
 
 export interface FeatureProcessor {
   readonly name: 'features';
   onEvent(input: MeasureInput, event: unknown, entities?: EntityIds): void;
   takeChanged(): { partition: number; key: string; value: string | null }[];
-  restore(partition: number, key: string, value: string): void;
+  restore(partition: number, key: string, value: string | null): void;
   dropPartition(partition: number): void;
+  replayFrom(partition: number): number | undefined;
   /** The entity's features over the partitions held, as of `atUs` (default: the latest event time seen). */
   get(kind: EntityKind, tenant: string, id?: string, atUs?: number): FeatureSnapshot | undefined;
   /** Partitions held. */
   partitions(): number[];
+  /** Entities held, over the partitions. */
+  readonly size: number;
 }
 
-export function createFeatureProcessor(opts: FeatureStoreOptions = {}): FeatureProcessor {
+export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): FeatureProcessor {
+  const snapshotEveryMs = opts.snapshotEveryMs ?? 5000;
   const stores = new Map<number, FeatureStore>();
+  /** partition → offset after the last event the store took (the offset a snapshot is as of) */
+  const seen = new Map<number, number>();
+  /** partition → the restored snapshot's offset (events from there are replayed into the store) */
+  const restoredAt = new Map<number, number>();
+  let lastSnapshotMs = -Infinity;
   const storeOf = (p: number): FeatureStore => {
     let s = stores.get(p);
     if (!s) stores.set(p, (s = createFeatureStore(opts)));
@@ -36,19 +62,40 @@ export function createFeatureProcessor(opts: FeatureStoreOptions = {}): FeatureP
     name: 'features',
     onEvent(input, event, entities) {
       storeOf(input.partition).update({ input, entities: entities ?? entityIdsFromEvent(event) });
+      seen.set(input.partition, input.offset + 1);
     },
     takeChanged() {
       const out: { partition: number; key: string; value: string | null }[] = [];
-      for (const [partition, s] of stores) for (const r of s.takeChanged()) out.push({ partition, key: r.key, value: r.value });
+      const now = Date.now();
+      if (now - lastSnapshotMs < snapshotEveryMs) return out;
+      lastSnapshotMs = now;
+      for (const [partition, s] of stores) {
+        const records = s.takeChanged();
+        for (const r of records) out.push({ partition, key: r.key, value: r.value });
+        if (records.length > 0 && seen.has(partition)) out.push({ partition, key: SNAPSHOT_KEY, value: JSON.stringify({ next_offset: seen.get(partition) }) });
+      }
       return out;
     },
     restore(partition, key, value) {
-      storeOf(partition).restore([{ key, value }]);
+      if (key !== SNAPSHOT_KEY) storeOf(partition).restore([{ key, value }]);
+      else {
+        const at = value === null ? undefined : (JSON.parse(value) as { next_offset?: unknown }).next_offset;
+        if (typeof at === 'number' && Number.isSafeInteger(at)) restoredAt.set(partition, at);
+        else restoredAt.delete(partition);
+      }
     },
     dropPartition(partition) {
       stores.delete(partition);
+      seen.delete(partition);
+      restoredAt.delete(partition);
     },
+    replayFrom: (partition) => restoredAt.get(partition),
     partitions: () => [...stores.keys()],
+    get size() {
+      let n = 0;
+      for (const s of stores.values()) n += s.size;
+      return n;
+    },
 
     get(kind, tenant, id = '', atUs) {
       if (stores.size === 0) return undefined;

@@ -124,11 +124,16 @@ export interface Entity {
   kind: EntityKind;
   tenant: string;
   id: string;
+  /** entityKey(kind, tenant, id): its changelog key. */
+  key: string;
+  /** Listed for the next takeChanged(). */
+  changed: boolean;
+  /** Dropped from the store (a stale entry of the changed list). */
+  removed: boolean;
   firstUs: number;
   lastUs: number;
   prevUs: number;
   total: number;
-  /** count, sum per bucket of every ring (ring.ts). */
   /** Ring buckets (ring.ts), once the entity has more than `logMax` events; null before. */
   cells: Float64Array | null;
   heads: number[] | null;
@@ -143,7 +148,10 @@ export interface Entity {
 }
 
 const DAY_US = 24 * HOUR_US;
+const KIND_INDEX: Readonly<Record<EntityKind, number>> = { user: 0, card: 1, device: 2, geo: 3, tenant: 4 };
 
+/** A tenant's entities, one map (id → entity) per kind in ENTITY_KINDS order. */
+type TenantEntities = Map<string, Entity>[];
 
 export function entityKey(kind: EntityKind, tenant: string, id: string): string {
   return `${kind}\u0000${tenant}\u0000${id}`;
@@ -160,17 +168,49 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
   const amountSubtypes = new Set(opts.amountSubtypes ?? ['purchase']);
   if (!(maxEntities >= 1) || !(idleTtlUs > 0) || !(alpha > 0 && alpha <= 1) || !(cap >= 1)) throw new RangeError('feature store: invalid options');
 
-  // Not reordered on update (a Map delete + re-insert per update costs microseconds in V8 with
-  // tens of thousands of keys): eviction scans instead, amortized over many updates.
-  const entities = new Map<string, Entity>();
-  const changed = new Set<string>();
+  // tenant → kind → id → entity: an update looks the tenant up once, then each entity by its id
+  // (no key string built per entity and event). Not reordered on update (a Map delete + re-insert
+  // per update costs microseconds in V8 with tens of thousands of keys): eviction scans instead,
+  // amortized over many updates.
+  const tenants = new Map<string, TenantEntities>();
+  let size = 0;
+  let changed: Entity[] = [];
+  /** Keys of entities dropped since the last takeChanged() (tombstones), unless created again. */
+  const dropped = new Set<string>();
   let nowUs = -Infinity;
   let sinceSweep = 0;
+
+  const entitiesOf = (tenant: string): TenantEntities => {
+    let t = tenants.get(tenant);
+    if (t === undefined) tenants.set(tenant, (t = ENTITY_KINDS.map(() => new Map<string, Entity>())));
+    return t;
+  };
+  const find = (kind: EntityKind, tenant: string, id: string): Entity | undefined => tenants.get(tenant)?.[KIND_INDEX[kind]].get(kind === 'tenant' ? '' : id);
+  function* all(): Generator<Entity> {
+    for (const t of tenants.values()) for (const m of t) yield* m.values();
+  }
+  const markChanged = (e: Entity) => {
+    if (!e.changed) {
+      e.changed = true;
+      changed.push(e);
+    }
+  };
+  function insert(e: Entity): void {
+    const m = entitiesOf(e.tenant)[KIND_INDEX[e.kind]];
+    const old = m.get(e.id);
+    if (old) old.removed = true;
+    else size++;
+    m.set(e.id, e);
+    dropped.delete(e.key);
+  }
 
   const fresh = (kind: EntityKind, tenant: string, id: string, us: number): Entity => ({
     kind,
     tenant,
     id,
+    key: entityKey(kind, tenant, id),
+    changed: false,
+    removed: false,
     firstUs: us,
     lastUs: us,
     prevUs: -Infinity,
@@ -191,14 +231,13 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     return (x - e.mean) / Math.sqrt(e.variance);
   };
 
-  function touch(kind: EntityKind, tenant: string, id: string, us: number, amount: number | null, dims: Partial<Record<DistinctDim, string | null>>): void {
-    const key = entityKey(kind, tenant, id);
-    let e = entities.get(key);
+  function touch(byKind: TenantEntities, kind: EntityKind, tenant: string, id: string, us: number, amount: number | null, dims: Partial<Record<DistinctDim, string | null>>): void {
+    let e = byKind[KIND_INDEX[kind]].get(id);
     if (!e) {
       e = fresh(kind, tenant, id, us);
-      entities.set(key, e);
+      insert(e);
     }
-    changed.add(key);
+    markChanged(e);
     e.total++;
     if (us >= e.lastUs) {
       e.prevUs = e.total > 1 ? e.lastUs : -Infinity;
@@ -208,7 +247,9 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     }
     if (us < e.firstUs) e.firstUs = us;
     if (e.log) {
-      e.log.push(us, amount ?? 0);
+      // a new entity's first event: an exact-size array, not push()'s 17 slots
+      if (e.log.length === 0) e.log = [us, amount ?? 0];
+      else e.log.push(us, amount ?? 0);
       if (e.log.length > 2 * logMax) {
         const cells = new Float64Array(2 * BUCKETS);
         const heads = RINGS.map(() => -Infinity);
@@ -242,7 +283,11 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
   }
 
   function addDistinct(e: Entity, dim: DistinctDim, v: string, us: number): void {
-    const d = (e.distinct[dim] ??= { values: [], lastUs: [] });
+    const d = e.distinct[dim];
+    if (d === undefined) {
+      e.distinct[dim] = { values: [v], lastUs: [us] };
+      return;
+    }
     const i = d.values.indexOf(v);
     if (i >= 0) {
       if (us > d.lastUs[i]) d.lastUs[i] = us;
@@ -261,16 +306,21 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     d.lastUs[oldest] = us;
   }
 
-  function drop(key: string): void {
-    entities.delete(key);
-    changed.add(key);
+  function drop(e: Entity): void {
+    const t = tenants.get(e.tenant);
+    if (!t || t[KIND_INDEX[e.kind]].get(e.id) !== e) return;
+    t[KIND_INDEX[e.kind]].delete(e.id);
+    if (t.every((m) => m.size === 0)) tenants.delete(e.tenant);
+    e.removed = true;
+    size--;
+    dropped.add(e.key);
   }
 
   function evictIdle(at = nowUs): number {
     let n = 0;
-    for (const [key, e] of entities) {
+    for (const e of all()) {
       if (at - e.lastUs > idleTtlUs) {
-        drop(key);
+        drop(e);
         n++;
       }
     }
@@ -279,17 +329,29 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
 
   /** Over the cap: drops the least recently seen (event time) down to 90 % of the cap. */
   function evictOverCap(): void {
-    const excess = entities.size - Math.floor(maxEntities * 0.9);
-    const last = Float64Array.from(entities.values(), (e) => e.lastUs).sort();
+    const excess = size - Math.floor(maxEntities * 0.9);
+    const last = Float64Array.from(all(), (e) => e.lastUs).sort();
     const cut = last[excess - 1];
     let left = excess;
-    for (const [key, e] of entities) {
+    for (const e of all()) {
       if (left === 0) break;
       if (e.lastUs <= cut) {
-        drop(key);
+        drop(e);
         left--;
       }
     }
+  }
+
+  /** The entity a changelog key names (tenant ids may hold \0 in principle: every split is tried). */
+  function byKey(key: string): Entity | undefined {
+    const k = key.indexOf('\u0000');
+    const kind = key.slice(0, k) as EntityKind;
+    if (KIND_INDEX[kind] === undefined) return undefined;
+    for (let i = key.indexOf('\u0000', k + 1); i >= 0; i = key.indexOf('\u0000', i + 1)) {
+      const e = tenants.get(key.slice(k + 1, i))?.[KIND_INDEX[kind]].get(key.slice(i + 1));
+      if (e?.key === key) return e;
+    }
+    return undefined;
   }
 
   function snapshotOf(e: Entity, at: number): FeatureSnapshot {
@@ -328,26 +390,27 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
       const amount = input.final_total !== null && input.event_subtype !== null && amountSubtypes.has(input.event_subtype) ? input.final_total : null;
       const country = input.country;
       const dims = { cards: ids.card, devices: ids.device, countries: country, users: input.user_id };
-      if (input.user_id) touch('user', tenant, input.user_id, us, amount, dims);
-      if (ids.card) touch('card', tenant, ids.card, us, amount, dims);
-      if (ids.device) touch('device', tenant, ids.device, us, amount, dims);
-      if (country) touch('geo', tenant, ids.city ? `${country}/${ids.city}` : country, us, amount, dims);
-      touch('tenant', tenant, '', us, amount, dims);
+      const t = entitiesOf(tenant);
+      if (input.user_id) touch(t, 'user', tenant, input.user_id, us, amount, dims);
+      if (ids.card) touch(t, 'card', tenant, ids.card, us, amount, dims);
+      if (ids.device) touch(t, 'device', tenant, ids.device, us, amount, dims);
+      if (country) touch(t, 'geo', tenant, ids.city ? `${country}/${ids.city}` : country, us, amount, dims);
+      touch(t, 'tenant', tenant, '', us, amount, dims);
       if (++sinceSweep >= sweepEvery) {
         sinceSweep = 0;
         evictIdle();
       }
-      if (entities.size > maxEntities) evictOverCap();
+      if (size > maxEntities) evictOverCap();
     },
 
     get(kind, tenant, id = '', atUs) {
-      const e = entities.get(entityKey(kind, tenant, kind === 'tenant' ? '' : id));
+      const e = find(kind, tenant, id);
       if (!e) return undefined;
       return snapshotOf(e, atUs ?? Math.max(nowUs, e.lastUs));
     },
 
     distinctValues(kind, tenant, id, dim, atUs) {
-      const e = entities.get(entityKey(kind, tenant, kind === 'tenant' ? '' : id));
+      const e = find(kind, tenant, id);
       const d = e?.distinct[dim];
       if (!e || !d) return [];
       const at = atUs ?? Math.max(nowUs, e.lastUs);
@@ -355,7 +418,7 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     },
 
     zScore(kind, tenant, id, amount) {
-      const e = entities.get(entityKey(kind, tenant, kind === 'tenant' ? '' : id));
+      const e = find(kind, tenant, id);
       return e ? z(e, amount) : null;
     },
 
@@ -363,30 +426,35 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
       return nowUs;
     },
     get size() {
-      return entities.size;
+      return size;
     },
     evictIdle,
 
     takeChanged() {
-      const out: ChangelogRecord[] = [];
-      for (const key of changed) {
-        const e = entities.get(key);
-        out.push({ key, value: e ? encodeEntity(e) : null });
+      // tombstones first: an entity dropped and created again in the interval ends up with its value
+      const out: ChangelogRecord[] = [...dropped].map((key) => ({ key, value: null }));
+      dropped.clear();
+      for (const e of changed) {
+        e.changed = false;
+        if (!e.removed) out.push({ key: e.key, value: encodeEntity(e) });
       }
-      changed.clear();
+      changed = [];
       return out;
     },
 
     snapshot() {
-      return [...entities].map(([key, e]) => ({ key, value: encodeEntity(e) }));
+      return [...all()].map((e) => ({ key: e.key, value: encodeEntity(e) }));
     },
 
     restore(records) {
       for (const { key, value } of records) {
-        entities.delete(key);
+        const old = byKey(key);
+        if (old) drop(old);
+        dropped.delete(key);
         if (value === null) continue;
         const e = decodeEntity(value);
-        entities.set(key, e);
+        if (e.key !== key) throw new Error(`feature store: record of ${JSON.stringify(e.key)} under key ${JSON.stringify(key)}`);
+        insert(e);
         if (e.lastUs > nowUs) nowUs = e.lastUs;
       }
     },
@@ -452,6 +520,9 @@ export function decodeEntity(value: string): Entity {
     kind: r.k,
     tenant: r.t,
     id: r.i,
+    key: entityKey(r.k, r.t, r.i),
+    changed: false,
+    removed: false,
     firstUs: r.f,
     lastUs: r.l,
     prevUs: r.p ?? -Infinity,

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDb, sqlLiteral } from '../../core/duckdb';
 import { LAKE_FORMAT } from '../../core/lake';
-import { FLAT_COLUMNS, RAW_COLUMNS, encodeInputLine, flatSelectList, flattenToParquet, prepareConnection, writeInputFile, type FlattenResult } from '../../ingest/flatten';
+import { FLAT_COLUMNS, InputFileBuilder, RAW_COLUMNS, encodeInputLine, flatSelectList, flattenToParquet, prepareConnection, writeInputFile, type FlattenResult } from '../../ingest/flatten';
 
 /** The brief's complete 2.1 event: the repo's copy of ../shared/fixtures/event-2.1-full.json. */
 const FIXTURE = path.resolve(__dirname, '../fixtures/event-2.1-full.json');
@@ -25,6 +25,59 @@ describe('encodeInputLine', () => {
     expect(encodeInputLine(msg(1, null))).toEqual({ reason: 'empty_value' });
     expect(encodeInputLine(msg(1, ''))).toEqual({ reason: 'empty_value' });
     expect(encodeInputLine(msg(1, 'x'.repeat(1024 * 1024 + 1)))).toEqual({ reason: 'too_large' });
+  });
+});
+
+describe('InputFileBuilder', () => {
+  it("writes encodeInputLine's lines byte for byte, whatever the values: plain, unicode, pretty, separators, broken UTF-8, empty, too large", async () => {
+    const values: (Buffer | null)[] = [
+      Buffer.from('{"a":1}'),
+      Buffer.from('{"name":"Zoë ✓ 🎉","bom":"\ufeff"}'),
+      Buffer.from('\ufeff{"a":1}'),
+      Buffer.from('{\n  "a": 1\n}'),
+      Buffer.from('{"a":1}\r'),
+      Buffer.from('{"a":"x\u0001y"}'),
+      Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+      Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]),
+      Buffer.from('{\n bad'),
+      Buffer.alloc(0),
+      null,
+      Buffer.from('x'.repeat(1024 * 1024 + 1)),
+      // enough large events to fill several of the builder's pieces
+      ...Array.from({ length: 3000 }, (_, i) => Buffer.from(JSON.stringify({ ...fixture(), i }))),
+    ];
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-frame-'));
+    try {
+      const builder = new InputFileBuilder();
+      const lines: string[] = [];
+      values.forEach((value, i) => {
+        const m = { partition: 11, offset: 1_234_567 + i, timestampMs: 1_790_000_000_123, value };
+        const framed = encodeInputLine(m);
+        const reason = builder.add(m);
+        if ('reason' in framed) expect(reason).toBe(framed.reason);
+        else {
+          expect(reason).toBeUndefined();
+          lines.push(framed.line);
+        }
+      });
+      const size = await builder.writeTo(path.join(dir, 'bytes'));
+      await writeInputFile(path.join(dir, 'text'), lines);
+      const text = await fs.readFile(path.join(dir, 'text'));
+      expect(size).toBe(text.length);
+      expect(size).toBeGreaterThan(3 * 4 * 1024 * 1024);
+      expect((await fs.readFile(path.join(dir, 'bytes'))).equals(text)).toBe(true);
+      // reused for the next file (the sink keeps one): a short file, then the long one again
+      builder.reset();
+      builder.add({ partition: 1, offset: 2, timestampMs: 3, value: Buffer.from('{"b":2}') });
+      await builder.writeTo(path.join(dir, 'short'));
+      expect(await fs.readFile(path.join(dir, 'short'), 'utf8')).toBe('1\u00012\u00013\u0001{"b":2}\n');
+      builder.reset();
+      values.forEach((value, i) => builder.add({ partition: 11, offset: 1_234_567 + i, timestampMs: 1_790_000_000_123, value }));
+      await builder.writeTo(path.join(dir, 'again'));
+      expect((await fs.readFile(path.join(dir, 'again'))).equals(text)).toBe(true);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

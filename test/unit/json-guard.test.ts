@@ -85,3 +85,44 @@ test('elementRanges finds the exact bytes of each event, whitespace, duplicates 
   expect(elementRanges(Buffer.from('{"events": {"a": 1}}'), 'events')).toBeUndefined();
   expect(elementRanges(Buffer.from('{"events": []}'), 'events')).toEqual([]);
 });
+
+test('the fast pass never lets a violation through: random values near every limit agree with a plain reference check', () => {
+  const limits = { maxDepth: 4, maxKeys: 3, maxArrayLength: 3, maxStringLength: 5, maxKeyLength: 4, maxNodes: 12 };
+  let seed = 42;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const keyPool = ['a', 'bb', 'ccc', 'dddd', 'eeeee', '__proto__'];
+  const gen = (depth: number): unknown => {
+    const r = rand(10);
+    if (depth > 5 || r < 4) return [1, 'abcde', 'abcdef', Infinity, null, true, -0][rand(7)];
+    if (r < 7) return Array.from({ length: rand(5) }, () => gen(depth + 1));
+    const o: Record<string, unknown> = {};
+    for (let i = rand(5); i > 0; i--) Object.defineProperty(o, keyPool[rand(keyPool.length)], { value: gen(depth + 1), enumerable: true, configurable: true, writable: true });
+    return o;
+  };
+  // Plain recursion, no shortcuts: does any value break a limit?
+  const violates = (v: unknown): boolean => {
+    let nodes = 0;
+    const walk = (x: unknown, depth: number): boolean => {
+      if (typeof x === 'number') return !Number.isFinite(x);
+      if (typeof x === 'string') return x.length > limits.maxStringLength;
+      if (x === null || typeof x !== 'object') return false;
+      if (depth > limits.maxDepth) return true;
+      const entries = Array.isArray(x) ? x.map((c, i) => [String(i), c] as const) : Object.keys(x).map((k) => [k, (x as Record<string, unknown>)[k]] as const);
+      nodes += entries.length;
+      if (nodes > limits.maxNodes) return true;
+      if (Array.isArray(x) ? x.length > limits.maxArrayLength : entries.length > limits.maxKeys) return true;
+      if (!Array.isArray(x) && entries.some(([k]) => k.length > limits.maxKeyLength || k === '__proto__')) return true;
+      return entries.some(([, c]) => walk(c, depth + 1));
+    };
+    return walk(v, 1);
+  };
+  let bad = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const v = gen(0);
+    const found = checkStructure(v, limits);
+    expect(found !== undefined).toBe(violates(v));
+    if (found) bad++;
+  }
+  expect(bad).toBeGreaterThan(2000);
+  expect(bad).toBeLessThan(18_000);
+});

@@ -77,3 +77,48 @@ test('under Node’s own loader (how rtap runs) the replacements are installed',
   const out = execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
   expect(out).toBe('true');
 });
+
+test('the request queue arms no timer while nothing is pending, and still sends what waits (kafkajs#1556)', () => {
+  // Run under Node's loader, where the patch applies (jest keeps its own copy of kafkajs).
+  const script = `
+    const { installKafkajsFastPath } = require(${JSON.stringify(path.resolve(__dirname, '../../core/kafkajs-fast-path.ts'))});
+    installKafkajsFastPath();
+    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js');
+    const logger = { debug() {}, warn() {}, info() {}, error() {} };
+    const q = new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 1000, enforceRequestTimeout: false, clientId: 't', broker: 'b', logger });
+    const out = {};
+    q.checkPendingRequests();
+    out.idleTimer = q.throttleCheckTimeoutId !== null;
+    const sent = [];
+    const entry = (id) => ({ apiKey: 0, apiName: 'Produce', apiVersion: 3, correlationId: id, resolve() {}, reject() {} });
+    const push = (id) => q.push({ entry: entry(id), expectResponse: true, sendRequest: () => sent.push(id) });
+    push(1);
+    push(2); // waits: one request in flight at most
+    out.afterPush = [...sent];
+    q.fulfillRequest({ correlationId: 1, payload: Buffer.alloc(0), size: 0 });
+    out.afterFirstResponse = [...sent];
+    q.fulfillRequest({ correlationId: 2, payload: Buffer.alloc(0), size: 0 });
+    // The one-shot check armed while request 2 waited fires once and is not re-armed.
+    setTimeout(() => {
+      out.idleTimerAfterTraffic = q.throttleCheckTimeoutId !== null;
+      q.maybeThrottle(30);
+      push(3); // throttled: sent by the timer once the throttle ends
+      out.whileThrottled = [...sent];
+      setTimeout(() => {
+        out.afterThrottle = [...sent];
+        out.idleTimerAtEnd = q.throttleCheckTimeoutId !== null;
+        q.destroy();
+        process.stdout.write(JSON.stringify(out));
+      }, 80);
+    }, 80);`;
+  const out = JSON.parse(execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { encoding: 'utf8', cwd: path.resolve(__dirname, '../..') })) as Record<string, unknown>;
+  expect(out).toEqual({
+    idleTimer: false,
+    afterPush: [1],
+    afterFirstResponse: [1, 2],
+    idleTimerAfterTraffic: false,
+    whileThrottled: [1, 2],
+    afterThrottle: [1, 2, 3],
+    idleTimerAtEnd: false,
+  });
+});

@@ -1,5 +1,6 @@
 // core/measures' HyperLogLog and percentile digest: their error bounds, merging, encoding, and
 // that DuckDB SQL computes exactly the same registers and buckets as TypeScript.
+import { createHash } from 'node:crypto';
 import { openDuckDb } from '../../core/duckdb';
 import {
   Digest,
@@ -14,12 +15,26 @@ import {
   HllSketch,
   packHash,
 } from '../../core/measures';
+import { md5Head } from '../../core/measures/md5';
 import { Rng } from '../../generator/prng';
 
 const P = 14;
 const S = 64;
 
 describe('HyperLogLog (p = 14)', () => {
+  it('hashes with md5 in JavaScript, bit for bit node:crypto on UTF-8 (lone surrogates, 0 to 199 characters: one to a dozen blocks)', () => {
+    const rng = new Rng(5);
+    const units = ['a', 'é', '€', '😀', '\ud800', '\udfff', '\u0000', '"'];
+    const head = new Uint32Array(2);
+    for (let len = 0; len < 200; len++) {
+      let v = '';
+      for (let i = 0; i < len; i++) v += units[rng.int(units.length)];
+      const d = createHash('md5').update(v, 'utf8').digest();
+      md5Head(v, head);
+      expect([v, head[0], head[1]]).toEqual([v, d.readUInt32BE(0), d.readUInt32BE(4)]);
+    }
+  });
+
   it('register = top p bits of the 64-bit md5 prefix; rank = leading zeros of the rest + 1', () => {
     expect(packHash(0, 0, P)).toBe(0 * 64 + 51); // all 50 bits zero: rank 65 − p
     expect(packHash(0xffffffff, 0, P)).toBe(16383 * 64 + 1);

@@ -95,6 +95,14 @@ describe('bounds: nothing unbounded passes the schema', () => {
     if (!r.ok) expect(r.reason.violations.map((v) => v.path)).toEqual(['$.tenant_id', '$.tenant_id']);
   });
 
+  test('string bounds count code points: 128 emoji (256 UTF-16 units) fit a 128-character label, 129 do not', () => {
+    const e = loadFixture() as any;
+    e.event_data.event_subtype = '😀'.repeat(128);
+    expect(validateEvent(e)).toMatchObject({ ok: true });
+    e.event_data.event_subtype = '😀'.repeat(129);
+    expect(validateEvent(e)).toMatchObject({ ok: false, reason: { violations: [{ path: '$.event_data.event_subtype', reason: 'must NOT have more than 128 characters' }] } });
+  });
+
   test('an overflowing number (1e400 parses as Infinity) is invalid, not null', () => {
     const e = JSON.parse(JSON.stringify(loadFixture()).replace('"final_total":318.1', '"final_total":1e400')) as any;
     expect(e.event_data.business_context.transaction_context.cart_context.cart_value.final_total).toBe(Infinity);
@@ -118,6 +126,47 @@ describe('one timestamp parser for validation and conversion', () => {
       expect(() => toMicrosIso(value)).toThrow(RangeError);
     },
   );
+
+  test('the character parser accepts exactly what the RFC 3339 expression it replaced accepts, with the same value', () => {
+    // The former implementation, kept as the reference.
+    const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+    const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    const reference = (value: string): number | undefined => {
+      if (value.length > 40) return undefined;
+      const m = RFC3339.exec(value);
+      if (!m) return undefined;
+      const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => +m[i]);
+      if (year < 1900 || year > 2199 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
+      const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+      if (day < 1 || day > (month === 2 && leap ? 29 : DAYS[month - 1])) return undefined;
+      let offset = 0;
+      if (!m[8]) {
+        if (+m[10] > 23 || +m[11] > 59) return undefined;
+        offset = (m[9] === '-' ? -1 : 1) * (+m[10] * 60 + +m[11]);
+      }
+      const micros = m[7] === undefined ? 0 : +m[7].padEnd(6, '0').slice(0, 6);
+      return (Date.UTC(year, month - 1, day) + ((hour * 60 + minute - offset) * 60 + second) * 1000) * 1000 + micros;
+    };
+    const seeds = ['2024-02-29T23:59:59.123456789+14:00', '1900-01-01t00:00:00Z', '2199-12-31 23:59:59.9-23:59', '2026-11-20T15:03:27.481+01:00', '2023-02-28T00:00:00.000000z'];
+    const alphabet = '0123456789-:.TtZz+ x\u0660１';
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    let valid = 0;
+    for (let k = 0; k < 200_000; k++) {
+      let s = seeds[rand(seeds.length)];
+      for (let edits = 1 + rand(3); edits > 0; edits--) {
+        const at = rand(s.length + 1);
+        const c = alphabet[rand(alphabet.length)];
+        const op = rand(3);
+        s = op === 0 ? s.slice(0, at) + c + s.slice(at + 1) : op === 1 ? s.slice(0, at) + c + s.slice(at) : s.slice(0, at) + s.slice(at + 1);
+      }
+      const want = reference(s);
+      if (parseTimestampMicros(s) !== want) throw new Error(`${JSON.stringify(s)}: ${parseTimestampMicros(s)} != ${want}`);
+      if (want !== undefined) valid++;
+    }
+    for (const s of seeds) expect(parseTimestampMicros(s)).toBe(reference(s));
+    expect(valid).toBeGreaterThan(10_000);
+  });
 
   test('a 1.0 event with a "+01" timestamp is a schema error, never an exception from the upcaster', () => {
     const v10 = { schema_version: '1.0', event_id: '0b7e3c2a-6f1d-4e8a-9c55-1d2e3f4a5b6c', tenant_id: 't', session_id: 's', event_type: 'page_view', timestamp: '2024-01-01T00:00:00+01', source: 'web' };

@@ -7,8 +7,11 @@ import type { ApiKeyRecord } from '../../core/control';
 import { createIngestStep } from '../../core/ingest-step';
 import { measureInputFromEvent } from '../../core/measures';
 import { createKeyring } from '../../core/pii';
-import { decodeSpeedHeader, encodeSpeedHeader, entityIdsFromEvent, readSpeedRecord, SPEED_HEADER } from '../../core/speed-record';
+import { readEvent } from '../../core/schema';
+import { decodeSpeedHeader, encodeSpeedHeader, encodeValidSpeedHeader, entityIdsFromEvent, readSpeedRecord, SPEED_HEADER } from '../../core/speed-record';
 import { EventGenerator } from '../../generator/generator';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- events are reshaped on purpose through loose casts */
 
 const FIXTURE = readFileSync(path.resolve(__dirname, '../fixtures/event-2.1-full.json'), 'utf8');
 const keyring = createKeyring({ v1: 'unit-test-secret-0123456789' }, 'v1');
@@ -86,4 +89,42 @@ test('without a header, or with a malformed or unknown-version one, the value is
   expect(readSpeedRecord({ value: '{"x":' }, coords)).toEqual({ ok: false, reason: 'invalid_json' });
   expect(readSpeedRecord({ value: null }, coords)).toEqual({ ok: false, reason: 'empty_value' });
   expect(readSpeedRecord({ value: '{"event_metadata":{}}' }, coords)).toEqual({ ok: false, reason: 'missing_tenant_id' });
+});
+
+test('the typed header of a validated event equals the generic one, older spellings and early times included', () => {
+  const g = new EventGenerator({ seed: 8, tenants: 10, users: 900, rate: 5, defectRate: 0, lateRate: 0.05, fraudRate: 0.05 });
+  const rng = (() => {
+    let s = 99;
+    return (n: number) => (s = (s * 1103515245 + 12345) % 2 ** 31) % n;
+  })();
+  // Fields the open 2.1 object may carry at the paths the lake falls back to, and removals of the 2.1 ones.
+  const mutations: ((e: any) => void)[] = [
+    (e) => (e.user_id = 'legacy-user'),
+    (e) => (e.user_id = { nested: 1 }),
+    (e) => delete e.event_data.user_context.user_id,
+    (e) => (e.amount = '12.5'),
+    (e) => (e.amount = 7),
+    (e) => delete e.event_data.business_context?.transaction_context?.cart_context?.cart_value,
+    (e) => e.event_data.business_context?.transaction_context && (e.event_data.business_context.transaction_context.cart_value = { final_total: 3 }),
+    (e) => e.event_data.business_context?.transaction_context && (e.event_data.business_context.transaction_context.payment_context = { payment_methods: [{ provider: 'old' }] }),
+    (e) => delete e.event_data.business_context?.transaction_context?.cart_context?.payment_context?.payment_methods?.[0]?.provider,
+    (e) => delete e.event_data.user_context.session_data.session_attributes,
+    (e) => (e.event_metadata.timestamp = '1969-12-31T23:59:59.999999Z'),
+    (e) => (e.event_metadata.timestamp = '1970-01-01T00:00:00+01:00'),
+    (e) => (e.event_metadata.timestamp = '2199-12-31T23:59:59.5-05:00'),
+  ];
+  let compared = 0;
+  let refused = 0;
+  for (let i = 0; i < 3000; i++) {
+    const raw = structuredClone(g.next().event) as any;
+    for (let k = rng(3); k > 0; k--) mutations[rng(mutations.length)](raw);
+    const read = readEvent(raw);
+    if (!read.ok) continue;
+    const generic = encodeSpeedHeader(read.event);
+    expect(encodeValidSpeedHeader(read.event)).toBe(generic);
+    compared++;
+    if (generic === undefined) refused++;
+  }
+  expect(compared).toBeGreaterThan(2500);
+  expect(refused).toBeGreaterThan(10);
 });

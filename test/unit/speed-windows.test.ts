@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { encodeCellKey } from '../../core/measures';
 import { parseProgress } from '../../core/speed-changelog';
 import { createSpeedReader } from '../../core/speed-reader';
+import { createFeatureProcessor } from '../../speed-layer/features';
 import { createSpeedState, type Checkpoint, type EventProcessor, type SpeedState } from '../../speed-layer/state';
 import { createWindowState, MINUTE_US } from '../../speed-layer/windows';
 
@@ -140,7 +141,8 @@ describe('speed layer windows', () => {
           return out;
         },
         restore(_p, key, value) {
-          state.set(key, value);
+          if (value === null) state.delete(key);
+          else state.set(key, value);
         },
         dropPartition() {
           state.clear();
@@ -168,6 +170,42 @@ describe('speed layer windows', () => {
     expect([...p2.state]).toEqual([...p1.state]);
     // re-delivered offsets after the restore are skipped
     expect(r.process(0, 0, event('e0', T0))).toEqual({ kind: 'skipped' });
+  });
+
+  test('feature snapshots older than the progress: restore + replay of the events since gives the same features', () => {
+    // one snapshot (the first checkpoint), then checkpoints without feature records
+    const live = createFeatureProcessor({ snapshotEveryMs: 1e12 });
+    const s = createSpeedState({ ...opts, dedupHorizonOffsets: 5, processors: [live] });
+    const log: { partition: number; key: string; value: string | null }[] = [];
+    const sent: { partition: number; offset: number; value: string }[] = [];
+    const offsets = [0, 0];
+    for (let i = 0; i < 60; i++) {
+      const partition = i % 2;
+      // re-sends of earlier ids: the replay must deduplicate them as the live run did
+      const id = i % 11 === 10 ? `e${i - 4}` : `e${i}`;
+      const value = event(id, T0 + i * 5_000, { user: `u${i % 4}` });
+      sent.push({ partition, offset: offsets[partition], value });
+      s.process(partition, offsets[partition]++, value);
+      if (i % 9 === 8) log.push(...s.checkpoint(Date.now()).changelog);
+    }
+    log.push(...s.checkpoint(Date.now()).changelog);
+    expect(log.filter((r) => r.key.startsWith('h:features:')).length).toBeGreaterThan(0);
+    expect(log.filter((r) => r.key === 'h:features:@snapshot').length).toBe(2); // once per partition
+
+    const restored = createFeatureProcessor({ snapshotEveryMs: 1e12 });
+    const r = createSpeedState({ ...opts, dedupHorizonOffsets: 5, processors: [restored] });
+    for (const rec of log) r.restoreRecord(rec.partition, rec.key, rec.value);
+    for (const p of [0, 1]) {
+      const start = r.replayStart(p);
+      expect(start).toBeDefined(); // the snapshot is behind the progress
+      // what the runtime reads back from `events`: from the snapshot − the dedup horizon to the progress
+      for (const m of sent) if (m.partition === p && m.offset >= Math.max(0, start! - 5) && m.offset < r.nextOffset(p)!) r.replay(p, m.offset, m.value);
+    }
+    for (const u of ['u0', 'u1', 'u2', 'u3']) expect(restored.get('user', 'northwind_outfitters', u)).toEqual(live.get('user', 'northwind_outfitters', u));
+    expect(restored.get('tenant', 'northwind_outfitters')).toEqual(live.get('tenant', 'northwind_outfitters'));
+    // and both go on alike
+    for (const x of [s, r]) expect(x.process(0, offsets[0], event('next', T0 + 400_000, { user: 'u1' }))).toEqual({ kind: 'counted', late: false });
+    expect(restored.get('user', 'northwind_outfitters', 'u1')).toEqual(live.get('user', 'northwind_outfitters', 'u1'));
   });
 
   test('a published cut drops covered offset buckets with tombstones; the reader follows the changelog', () => {

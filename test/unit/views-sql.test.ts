@@ -21,6 +21,9 @@ import { cellsDayViewSql, cellsHourViewSql, hourCellsSql, hourRowsSql, parquetLi
 import { EventGenerator } from '../../generator/generator';
 import { encodeInputLine, flattenToParquet, prepareConnection, writeInputFile } from '../../ingest/flatten';
 
+// DuckDB over thousands of generated events: seconds on a loaded 2-core machine.
+jest.setTimeout(120_000);
+
 const PARTITIONS = 3;
 const DAY_US = 86_400_000_000;
 
