@@ -64,8 +64,8 @@ export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: numb
 export const impossibleTravel = defineDetector({
   id: 'impossible_travel',
   family: 'financial',
-  description: 'the account appears somewhere it could not have reached since its previous event (faster than an airliner), or in another country within minutes',
-  reads: ['event.geolocation', 'user.prev_location'],
+  description: 'the account appears somewhere it could not have reached from where it was seen last (faster than an airliner), or in another country within minutes',
+  reads: ['event.geolocation', 'user.elsewhere'],
   defaults: { maxKmh: 900, fullKmh: 3000, minKm: 500, countryWithinMin: 60, countryScore: 0.6 },
   score(e, f, _b, p) {
     // against every other place the account was seen at recently (not only the last): the events
