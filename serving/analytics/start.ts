@@ -4,6 +4,7 @@
 // holds (lineage, touchpoint times), the tail of the anomalies topic, and the async job table.
 import type { Serializable } from 'node:child_process';
 import cluster from 'node:cluster';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { RtapConfig } from '../../core/config';
@@ -44,7 +45,9 @@ export async function startAnalytics(o: AnalyticsOptions): Promise<{ deps: Analy
   });
   const speed = createSpeedReader({ kafka: o.kafka, logger: o.log }, { ...(o.speedWindowsTopic ? { topic: o.speedWindowsTopic } : {}), ...(o.offsetBucketSize ? { offsetBucketSize: o.offsetBucketSize } : {}) });
   const anomalies = createAnomalyTail({ kafka: o.kafka, logger: o.log }, o.anomaliesTopic ? { topic: o.anomaliesTopic } : {});
-  const batch = createBatchViews({ s3, bucket: o.cfg.s3.bucket, prefix: o.lakePrefix ?? '', duck: duck.instance, cacheDir: path.join(o.cfg.dataDir, 'view-cache', String(process.pid)) });
+  // Per process, and removed on close: view files are immutable, so nothing is lost but a download.
+  const viewCache = path.join(o.cfg.dataDir, 'view-cache', String(process.pid));
+  const batch = createBatchViews({ s3, bucket: o.cfg.s3.bucket, prefix: o.lakePrefix ?? '', duck: duck.instance, cacheDir: viewCache });
   const api = o.cfg.api;
   const jobs = new JobTable({ ...DEFAULT_JOB_LIMITS, budgetMs: api.queryBudgetMs, maxFiles: api.jobMaxFiles, maxJobs: api.maxJobs, ttlMs: api.jobTtlMs }, Date.now, cluster.worker?.id);
   // a clustered worker finds the other workers' jobs through the primary
@@ -61,6 +64,7 @@ export async function startAnalytics(o: AnalyticsOptions): Promise<{ deps: Analy
       duck.close();
       lake?.close();
       s3.destroy();
+      fs.rmSync(viewCache, { recursive: true, force: true });
     },
   };
 }
