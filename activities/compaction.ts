@@ -478,7 +478,7 @@ function hourInput(input: HourRef): HourRef {
   return { dt, hour };
 }
 
-function durationOf(value: unknown, name: string): number {
+export function durationOf(value: unknown, name: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < 0) throw ApplicationFailure.nonRetryable(`${name}: expected a duration in ms ≥ 0, got ${JSON.stringify(value)}`, 'InvalidInput');
   return value as number;
 }

@@ -5,7 +5,7 @@
 // deterministic name, so every activity is idempotent and a retry simply overwrites.
 import { GetObjectCommand, PutObjectCommand, type S3Client, type S3ServiceException } from '@aws-sdk/client-s3';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { s3Url } from '../core/duckdb';
 import { RtapError } from '../core/errors';
 import { hourLabel, type HourRef } from '../core/hours';
@@ -29,12 +29,15 @@ import {
   parseHourRecordKey,
   parseVersionManifest,
   parseViewsPointer,
+  planViewsSweep,
   pointerOf,
   sortCut,
   validateCut,
   versionManifestKey,
   VIEWS,
   VIEWS_FORMAT,
+  VIEWS_ROOT,
+  VIEWS_WORK_ROOT,
   viewFileKey,
   type ComputedUnits,
   type Cut,
@@ -43,7 +46,7 @@ import {
   type ViewUnits,
 } from '../core/lake-views';
 import { DEFAULT_OFFSET_BUCKET_SIZE, MEASURES } from '../core/measures';
-import { getText, listObjects, putJson } from '../core/s3';
+import { deleteKeys, getText, listObjects, putJson } from '../core/s3';
 import {
   attributionSql,
   cellsDayViewSql,
@@ -59,6 +62,7 @@ import {
   userDaysSql,
 } from '../core/views-sql';
 import { readHighWaterMarks } from '../ingest/manifests';
+import { durationOf, mapLimit } from './compaction';
 
 export interface ViewsDeps {
   s3: S3Client;
@@ -67,7 +71,29 @@ export interface ViewsDeps {
   lake: DuckDBInstance;
   /** B of the speed layer's offset buckets (its `--offset-bucket-size`): cuts are multiples of it. */
   offsetBucketSize?: number;
+  /** The sweep's clock (tests move it forward); default Date.now. */
+  nowMs?: () => number;
 }
+
+export interface SweepViewsInput {
+  prefix?: string;
+  /** How long a replaced version stays readable after the one replacing it was published. */
+  graceMs: number;
+  /** How long files of a version never published wait (default 24 h: a long backfill is still writing). */
+  orphanGraceMs?: number;
+}
+
+export interface SweepViewsResult {
+  deleted: number;
+  superseded: number;
+  orphans: number;
+  waiting: number;
+  retained: string[];
+  ms: number;
+}
+
+/** Unpublished versions' files outlive any run still computing them (a backfill can take hours). */
+export const VIEWS_ORPHAN_GRACE_MS = 24 * 3_600_000;
 
 /** A published views version: its name and cut. */
 export interface PublishedRef {
@@ -187,6 +213,7 @@ const HEARTBEAT_EVERY_MS = 20_000;
 export function createViewsActivities(deps: ViewsDeps) {
   const { s3, bucket, lake } = deps;
   const defaultB = deps.offsetBucketSize ?? DEFAULT_OFFSET_BUCKET_SIZE;
+  const now = deps.nowMs ?? Date.now;
   const url = (key: string) => s3Url(bucket, key);
 
   async function readState(prefix: string, signal?: AbortSignal): Promise<ViewsState> {
@@ -437,6 +464,43 @@ export function createViewsActivities(deps: ViewsDeps) {
         const swapped = await putIfUnchanged(s3, bucket, viewsManifestKey(prefix), pointerOf(manifest), state.etag, signal);
         if (!swapped) return { published: false, reason: 'manifests/views/current.json changed while publishing' };
         return published(manifest, version, cut, prefix, false);
+      });
+    },
+
+    /**
+     * Deletes view files no version a reader may still hold references, and work records of
+     * versions done with (core/lake-views.ts planViewsSweep). Reads the manifests of the versions
+     * that still have files (the others are history only), so each run's cost follows what is
+     * left to sweep, not the whole history.
+     */
+    async sweepViews(input: SweepViewsInput): Promise<SweepViewsResult> {
+      return boundary(async () => {
+        const started = now();
+        const prefix = prefixOf(input);
+        const graceMs = durationOf(input.graceMs, 'graceMs');
+        const orphanGraceMs = input.orphanGraceMs === undefined ? VIEWS_ORPHAN_GRACE_MS : durationOf(input.orphanGraceMs, 'orphanGraceMs');
+        const signal = cancellationSignal();
+        const root = normalizePrefix(prefix);
+        const [state, viewFiles, workObjects] = await Promise.all([
+          readState(prefix, signal),
+          listObjects(s3, bucket, `${root}${VIEWS_ROOT}/`, signal),
+          listObjects(s3, bucket, `${root}${VIEWS_WORK_ROOT}/`, signal),
+        ]);
+        heartbeat({ phase: 'reading manifests', files: viewFiles.length });
+        const withFiles = new Set(viewFiles.map((f) => /\/version=([^/]+)\//.exec(f.key)?.[1]).filter(isVersionName));
+        if (state.pointer) withFiles.add(state.pointer.version);
+        const manifests: ViewsVersionManifest[] = [];
+        await mapLimit([...withFiles], 8, async (v) => {
+          const text = await getText(s3, bucket, versionManifestKey(prefix, v));
+          const m = text === undefined ? undefined : parseVersionManifest(text);
+          if (m?.version === v) manifests.push(m);
+        });
+        const plan = planViewsSweep({ prefix, viewFiles, workObjects, manifests, current: state.manifest?.version, nowMs: now(), graceMs, orphanGraceMs });
+        heartbeat({ phase: 'deleting', keys: plan.deleteKeys.length });
+        await deleteKeys(s3, bucket, plan.deleteKeys);
+        const result: SweepViewsResult = { deleted: plan.deleteKeys.length, superseded: plan.superseded, orphans: plan.orphans, waiting: plan.waiting, retained: plan.retained, ms: now() - started };
+        log.info('views sweep', { prefix, ...result, retained: result.retained.length });
+        return result;
       });
     },
   };

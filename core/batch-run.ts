@@ -74,5 +74,7 @@ export interface BatchActivities {
   computeViewsDays(input: { prefix: string; version: string; cut: Record<string, number>; hours: { dt: string; hour: number }[] }): Promise<unknown>;
   /** Deletes compacted files superseded longer than graceMs ago (readers of the previous manifest are done by then). */
   sweepSuperseded(input: { prefix: string; graceMs: number }): Promise<unknown>;
+  /** Deletes view files no version published within graceMs (or current when it began) references. */
+  sweepViews(input: { prefix: string; graceMs: number }): Promise<unknown>;
   publishViews(input: { prefix: string; version: string; cut: Record<string, number>; hours: { dt: string; hour: number }[] }): Promise<{ published: boolean; reason?: string }>;
 }

@@ -442,3 +442,105 @@ export function composeUnits(base: ViewUnits | undefined, version: string, compu
   const sorted = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).sort(byKey));
   return { hour: sorted(out.hour), day: sorted(out.day), feedback_day: sorted(out.feedback_day), version: out.version };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sweeping old versions
+
+/** An object of a listing, as much as the sweep needs. */
+export interface SweepObject {
+  key: string;
+  /** Epoch ms. */
+  lastModified: number;
+}
+
+export interface ViewsSweepInput {
+  prefix: string;
+  /** Every object under `<prefix>views/`. */
+  viewFiles: readonly SweepObject[];
+  /** Every object under `<prefix>manifests/views/work/`. */
+  workObjects: readonly SweepObject[];
+  /** The published versions' manifests the sweep read (at least those of versions that still have files, and the current one). */
+  manifests: readonly Pick<ViewsVersionManifest, 'version' | 'published_at' | 'units' | 'views'>[];
+  /** The version the pointer names now (undefined: nothing published yet, so nothing is swept). */
+  current: string | undefined;
+  nowMs: number;
+  /** How long a replaced version stays readable after the one replacing it was published. */
+  graceMs: number;
+  /** How long an unpublished version's files wait (a run still computing, or one that failed). */
+  orphanGraceMs: number;
+}
+
+export interface ViewsSweepPlan {
+  deleteKeys: string[];
+  /** Versions whose manifests keep their files (and the files of earlier versions they reference). */
+  retained: string[];
+  /** Files deleted because no retained version references them any more. */
+  superseded: number;
+  /** Files of versions never published, older than the orphan grace. */
+  orphans: number;
+  /** Unreferenced files still within a grace period. */
+  waiting: number;
+}
+
+const VERSION_IN_KEY = /\/version=([^/]+)\//;
+const WORK_VERSION_IN_KEY = /manifests\/views\/work\/([^/]+)\//;
+
+/**
+ * Which view files and work records can go. A reader holds a pointer for at most `graceMs`, so
+ * the versions it may be reading are those published within the grace and the one that was
+ * current when the grace began; every file any of them references stays (a version references
+ * the unchanged units of earlier versions, so "old" files are often still live). Everything else
+ * of a published version goes at once; files of a version never published (a run still computing,
+ * or one that failed) go only when nothing of it was written for `orphanGraceMs`. Version
+ * manifests are kept as history.
+ */
+export function planViewsSweep(input: ViewsSweepInput): ViewsSweepPlan {
+  const plan: ViewsSweepPlan = { deleteKeys: [], retained: [], superseded: 0, orphans: 0, waiting: 0 };
+  if (input.current === undefined) return plan;
+  const published = [...input.manifests].sort((a, b) => Date.parse(a.published_at) - Date.parse(b.published_at));
+  const publishedNames = new Set(published.map((m) => m.version));
+  if (!publishedNames.has(input.current)) return plan; // the current manifest was not read: touch nothing
+  const since = input.nowMs - input.graceMs;
+  const recent = published.filter((m) => Date.parse(m.published_at) >= since);
+  const currentAtGraceStart = published.filter((m) => Date.parse(m.published_at) < since).at(-1);
+  const retained = [...recent, ...(currentAtGraceStart ? [currentAtGraceStart] : []), published.find((m) => m.version === input.current)!];
+  plan.retained = [...new Set(retained.map((m) => m.version))].sort();
+
+  const referenced = new Set<string>();
+  for (const m of retained) {
+    for (const [name, v] of Object.entries(m.views)) {
+      for (const [unit, version] of viewUnits(m, { name, unit: v.unit } as ViewDef)) referenced.add(viewFileKey(input.prefix, { name, unit: v.unit } as ViewDef, version, unit));
+    }
+  }
+
+  // the newest write of each unpublished version, over its view files and its work records
+  const lastWrite = new Map<string, number>();
+  const versionOf = (key: string, re: RegExp) => re.exec(key)?.[1];
+  for (const [objects, re] of [[input.viewFiles, VERSION_IN_KEY], [input.workObjects, WORK_VERSION_IN_KEY]] as const) {
+    for (const o of objects) {
+      const v = versionOf(o.key, re);
+      if (v !== undefined && !publishedNames.has(v)) lastWrite.set(v, Math.max(lastWrite.get(v) ?? 0, o.lastModified));
+    }
+  }
+  const orphanExpired = (v: string) => input.nowMs - (lastWrite.get(v) ?? 0) >= Math.max(input.graceMs, input.orphanGraceMs);
+  const retainedNames = new Set(plan.retained);
+
+  for (const f of input.viewFiles) {
+    const v = versionOf(f.key, VERSION_IN_KEY);
+    if (v === undefined || !isVersionName(v) || referenced.has(f.key)) continue;
+    if (publishedNames.has(v)) {
+      plan.deleteKeys.push(f.key);
+      plan.superseded += 1;
+    } else if (orphanExpired(v)) {
+      plan.deleteKeys.push(f.key);
+      plan.orphans += 1;
+    } else plan.waiting += 1;
+  }
+  // work records only matter while a version is computed and published
+  for (const o of input.workObjects) {
+    const v = versionOf(o.key, WORK_VERSION_IN_KEY);
+    if (v === undefined || !isVersionName(v) || retainedNames.has(v)) continue;
+    if (publishedNames.has(v) || orphanExpired(v)) plan.deleteKeys.push(o.key);
+  }
+  return plan;
+}

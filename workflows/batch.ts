@@ -11,6 +11,7 @@ import {
   ApplicationFailure,
   defineQuery,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -103,8 +104,11 @@ export async function batchRun(input: BatchRunInput = {}): Promise<BatchRunResul
     }
     if (!published) throw ApplicationFailure.nonRetryable(`the cut kept moving; not published after ${MAX_PUBLISH_ROUNDS} rounds`, 'PublishContention');
 
-    // Superseded compacted files outlive the readers of the manifest that listed them by an hour.
+    // Superseded compacted files and view versions outlive the readers of the manifests that
+    // listed them by an hour.
     await sweep.sweepSuperseded({ prefix, graceMs: SWEEP_GRACE_MS });
+    // patched: runs recorded before the views sweep existed replay without it
+    if (patched('sweep-views')) await sweep.sweepViews({ prefix, graceMs: SWEEP_GRACE_MS });
     progress.phase = 'done';
     return {
       compactedHours: compactHours.map(hourLabel).filter((u) => !progress.compaction.failed.some((f) => f.unit === u)),

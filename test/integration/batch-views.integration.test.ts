@@ -330,6 +330,7 @@ describe('batch views at an offset cut: every view equals DuckDB over the raw ro
 
   let v1: Run;
   let v2: Run;
+  let v3Run: Run;
 
   it('first version: every view equals the oracle at the cut', async () => {
     step('traffic: weeks 1 and 2 interleaved, then more of week 1');
@@ -429,5 +430,35 @@ describe('batch views at an offset cut: every view equals DuckDB over the raw ro
     }
     expect(diffs).toEqual([]);
     step(`full recompute identical to the incremental version in all ${VIEWS.length} views`);
+    v3Run = v3;
+  });
+
+  it('the sweep keeps every version a reader may hold, then deletes what only replaced versions referenced', async () => {
+    const viewFiles = async () => (await listObjects(s3, cfg.s3.bucket, `${prefix}views/`)).map((o) => o.key);
+    const before = await viewFiles();
+    const versionOf = (k: string) => /\/version=([^/]+)\//.exec(k)![1];
+    expect(new Set(before.map(versionOf))).toEqual(new Set([v1.version, v2.version, v3Run.version]));
+
+    // all three were published within the hour: a reader may hold any of them
+    const inGrace = await act(activities.sweepViews, { prefix, graceMs: 3_600_000 });
+    expect(inGrace).toMatchObject({ deleted: 0, superseded: 0 });
+    expect(inGrace.retained).toEqual([v1.version, v2.version, v3Run.version].sort());
+    expect(await viewFiles()).toEqual(before);
+
+    // two hours on: only the current version (a full recompute, referencing only its own files) is held
+    const later = createViewsActivities({ s3, bucket: cfg.s3.bucket, lake: lake.instance, offsetBucketSize: B, nowMs: () => Date.now() + 2 * 3_600_000 });
+    const swept = await act(later.sweepViews, { prefix, graceMs: 3_600_000 });
+    expect(swept.retained).toEqual([v3Run.version]);
+    const after = await viewFiles();
+    expect(new Set(after.map(versionOf))).toEqual(new Set([v3Run.version]));
+    expect(swept.superseded).toBe(before.length - after.length);
+    const current = VIEWS.flatMap((v) => viewFileKeys(prefix, v3Run.manifest, v));
+    expect([...after].sort()).toEqual([...current].sort());
+    // and the current version still reads
+    const totals = viewFileKeys(prefix, v3Run.manifest, 'totals_1h').map((k) => q(s3Url(cfg.s3.bucket, k)));
+    const [r] = await query(`SELECT count(*) AS n FROM read_parquet([${totals.join(', ')}])`);
+    expect(Number(r.n)).toBeGreaterThan(0);
+    await expect(act(activities.sweepViews, { prefix, graceMs: -1 })).rejects.toMatchObject({ nonRetryable: true });
+    step(`views sweep: ${swept.superseded} files of replaced versions deleted, ${after.length} of the current version kept`);
   });
 });

@@ -66,6 +66,7 @@ function standInActivities(r: Recorder) {
       return {};
     },
     sweepSuperseded: async () => ({}),
+    sweepViews: async () => ({}),
     publishViews: async (i: { version: string }) => {
       if (!r.days.includes(i.version)) throw ApplicationFailure.nonRetryable('published before its days were computed');
       if (r.refusePublish > 0) {

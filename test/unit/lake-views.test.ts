@@ -14,6 +14,7 @@ import {
   parseHourRecordKey,
   parseVersionManifest,
   parseViewsPointer,
+  planViewsSweep,
   pointerOf,
   validateCut,
   viewCatalog,
@@ -221,5 +222,57 @@ describe('manifests', () => {
     expect(parseVersionManifest(JSON.stringify(manifest))).toEqual(manifest);
     expect(parseVersionManifest(JSON.stringify({ ...manifest, units: { hour: { x: '../a' }, day: {}, feedback_day: {}, version: null } }))).toBeUndefined();
     expect(parseVersionManifest('{"version":"v2","cut":{}}')).toBeUndefined();
+  });
+});
+
+describe('the views sweep', () => {
+  const H = 3_600_000;
+  const now = Date.parse('2026-11-27T12:00:00Z');
+  const totals = viewByName('totals_1h');
+  const views = { totals_1h: { unit: totals.unit, grain: totals.grain, kind: totals.kind } };
+  const manifest = (version: string, publishedMs: number, hour: Record<string, string>) => ({ version, published_at: new Date(publishedMs).toISOString(), units: { hour, day: {}, feedback_day: {}, version: null }, views });
+  const file = (version: string, hour: string, ageMs = 10 * H) => ({ key: viewFileKey('lake/', totals, version, hour), lastModified: now - ageMs });
+  // v1 computed two hours; v2 recomputed one and references v1 for the other; v3 recomputed the other
+  const v1 = manifest('v1', now - 5 * H, { '2026-11-01T00': 'v1', '2026-11-01T01': 'v1' });
+  const v2 = manifest('v2', now - 4 * H, { '2026-11-01T00': 'v2', '2026-11-01T01': 'v1' });
+  const v3 = manifest('v3', now - 30 * 60_000, { '2026-11-01T00': 'v2', '2026-11-01T01': 'v3' });
+  const files = [file('v1', '2026-11-01T00'), file('v1', '2026-11-01T01'), file('v2', '2026-11-01T00'), file('v3', '2026-11-01T01')];
+  const base = { prefix: 'lake/', viewFiles: files, workObjects: [], manifests: [v1, v2, v3], current: 'v3', nowMs: now, graceMs: H, orphanGraceMs: 24 * H };
+
+  it('keeps what the current version and the one current when the grace began reference, even old files', () => {
+    const plan = planViewsSweep(base);
+    // v2 was current an hour ago; v3 within the hour. v1's hour 01 is referenced by v2 and stays.
+    expect(plan.retained).toEqual(['v2', 'v3']);
+    expect(plan.deleteKeys).toEqual([file('v1', '2026-11-01T00').key]);
+    expect(plan.superseded).toBe(1);
+  });
+
+  it('once the grace has passed for v3 as well, only what v3 references stays', () => {
+    const plan = planViewsSweep({ ...base, nowMs: now + 2 * H });
+    expect(plan.retained).toEqual(['v3']);
+    expect(plan.deleteKeys.sort()).toEqual([file('v1', '2026-11-01T00').key, file('v1', '2026-11-01T01').key].sort());
+    expect(plan.deleteKeys).not.toContain(file('v2', '2026-11-01T00').key);
+  });
+
+  it('an unpublished version waits out the orphan grace from its newest write, then goes with its work records', () => {
+    const running = { ...base, viewFiles: [...files, file('v4', '2026-11-01T00', 2 * H)], workObjects: [{ key: 'lake/manifests/views/work/v4/hours/2026-11-01T00.json', lastModified: now - 60_000 }] };
+    const early = planViewsSweep(running);
+    expect(early.deleteKeys.some((k) => k.includes('v4'))).toBe(false);
+    expect(early.waiting).toBe(1);
+    const late = planViewsSweep({ ...running, nowMs: now + 25 * H });
+    expect(late.orphans).toBe(1);
+    expect(late.deleteKeys).toEqual(expect.arrayContaining([file('v4', '2026-11-01T00').key, 'lake/manifests/views/work/v4/hours/2026-11-01T00.json']));
+  });
+
+  it('work records of replaced versions go; those of retained versions stay', () => {
+    const work = ['v1', 'v3'].map((v) => ({ key: `lake/manifests/views/work/${v}/days.json`, lastModified: now - 5 * H }));
+    const plan = planViewsSweep({ ...base, workObjects: work });
+    expect(plan.deleteKeys).toContain('lake/manifests/views/work/v1/days.json');
+    expect(plan.deleteKeys).not.toContain('lake/manifests/views/work/v3/days.json');
+  });
+
+  it('touches nothing before the first publication or when the current manifest could not be read', () => {
+    expect(planViewsSweep({ ...base, current: undefined }).deleteKeys).toEqual([]);
+    expect(planViewsSweep({ ...base, manifests: [v1, v2] }).deleteKeys).toEqual([]);
   });
 });
