@@ -107,7 +107,8 @@ async function follow(handle: WorkflowHandle, opts: FollowOptions): Promise<void
 export function describeProgress(p: BatchProgress): string {
   const part = (name: string, c: BatchProgress['compaction']) =>
     `${name} ${c.done}/${c.total}${c.failed.length ? ` (${c.failed.length} failed)` : ''}${c.running.length ? ` [${c.running.join(', ')}]` : ''}`;
-  return `${p.phase}: ${part('compaction', p.compaction)}; ${part('views', p.views)}${p.version ? `; version ${p.version}` : ''}`;
+  const slices = p.slices ? `slice ${Math.min(p.slices.done + 1, p.slices.total)}/${p.slices.total}${p.slices.running ? ` (${p.slices.running})` : ''}; ` : '';
+  return `${p.phase}: ${slices}${part('compaction', p.compaction)}; ${part('views', p.views)}${p.version ? `; version ${p.version}` : ''}`;
 }
 
 function say(message: string): void {

@@ -25,9 +25,18 @@ export interface BatchRunInput {
   full?: boolean;
   /** Units in flight at once (default 2: DuckDB is capped per activity, the machine is shared). */
   concurrency?: number;
+  /** Hours per child run of a long range (default and most MAX_HOURS_PER_RUN). */
+  sliceHours?: number;
 }
 
-export type BatchPhase = 'planning' | 'compacting' | 'computing views' | 'publishing' | 'done' | 'failed';
+export type BatchPhase = 'planning' | 'compacting' | 'computing views' | 'publishing' | 'running slices' | 'done' | 'failed';
+
+/**
+ * Hours one run takes on before it splits a long range into child runs of this many hours each
+ * (a month): every unit adds events to the run's history, and Temporal caps a history at 51,200
+ * events, which a year of hours would pass.
+ */
+export const MAX_HOURS_PER_RUN = 720;
 
 export interface UnitFailure {
   unit: string;
@@ -40,6 +49,11 @@ export interface BatchProgress {
   views: { total: number; done: number; running: string[]; failed: UnitFailure[] };
   /** The cut the views of this run cover, once chosen. */
   cut?: Record<string, number>;
+  /**
+   * A range longer than MAX_HOURS_PER_RUN runs as child runs one after the other (each its own
+   * workflow, with its own progress, in the Temporal UI); compaction and views count the finished ones.
+   */
+  slices?: { total: number; done: number; running?: string };
   version?: string;
   startedAt: string;
 }

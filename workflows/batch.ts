@@ -10,13 +10,14 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import {
   ApplicationFailure,
   defineQuery,
+  executeChild,
   log,
   patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { PROGRESS_QUERY, type BatchActivities, type BatchProgress, type BatchRunInput, type BatchRunResult, type UnitFailure } from '../core/batch-run';
+import { MAX_HOURS_PER_RUN, PROGRESS_QUERY, type BatchActivities, type BatchProgress, type BatchRunInput, type BatchRunResult, type UnitFailure } from '../core/batch-run';
 import { hourLabel, hourOf, hourRefsOf, hoursInRange, uniqueHours, type HourRef } from '../core/hours';
 
 export const progressQuery = defineQuery<BatchProgress>(PROGRESS_QUERY);
@@ -55,7 +56,13 @@ export async function batchRun(input: BatchRunInput = {}): Promise<BatchRunResul
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw ApplicationFailure.nonRetryable(`concurrency must be an integer in 1..64, got ${concurrency}`, 'InvalidInput');
   }
+  const sliceHours = input.sliceHours ?? MAX_HOURS_PER_RUN;
+  if (!Number.isInteger(sliceHours) || sliceHours < 1 || sliceHours > MAX_HOURS_PER_RUN) {
+    throw ApplicationFailure.nonRetryable(`sliceHours must be an integer in 1..${MAX_HOURS_PER_RUN}, got ${sliceHours}`, 'InvalidInput');
+  }
   const forced = forcedHours(input);
+  // patched: runs recorded before slicing existed replay as one run
+  if (forced.length > sliceHours && patched('backfill-slices')) return runInSlices(input, forced, sliceHours);
   const progress: BatchProgress = {
     phase: 'planning',
     compaction: { total: 0, done: 0, running: [], failed: [] },
@@ -118,6 +125,52 @@ export async function batchRun(input: BatchRunInput = {}): Promise<BatchRunResul
       published: true,
       compactionFailures: progress.compaction.failed,
     };
+  } catch (err) {
+    progress.phase = 'failed';
+    throw err;
+  }
+}
+
+/**
+ * A long backfill as child runs of `sliceHours` hours each, one after the other, oldest
+ * first: each compacts its hours and publishes a views version (each composed on the one before),
+ * so the lake is consistent after every slice and a failed slice leaves the earlier ones done.
+ * A child's units live in its own history; the parent's holds one child per slice.
+ */
+async function runInSlices(input: BatchRunInput, hours: HourRef[], sliceHours: number): Promise<BatchRunResult> {
+  const slices: HourRef[][] = [];
+  for (let i = 0; i < hours.length; i += sliceHours) slices.push(hours.slice(i, i + sliceHours));
+  const progress: BatchProgress = {
+    phase: 'running slices',
+    compaction: { total: hours.length, done: 0, running: [], failed: [] },
+    views: { total: hours.length, done: 0, running: [], failed: [] },
+    slices: { total: slices.length, done: 0 },
+    startedAt: new Date(workflowInfo().startTime).toISOString(),
+  };
+  setHandler(progressQuery, () => progress);
+  const result: BatchRunResult = { compactedHours: [], viewHours: [], published: false, compactionFailures: [] };
+  try {
+    for (const [i, slice] of slices.entries()) {
+      const workflowId = `${workflowInfo().workflowId}-slice-${i + 1}-of-${slices.length}`;
+      progress.slices!.running = workflowId;
+      // a full recompute covers every hour of the lake: once, with the last slice
+      const { range: _range, hours: _hours, full, ...rest } = input;
+      const last = i === slices.length - 1;
+      const child = await executeChild(batchRun, { workflowId, args: [{ ...rest, hours: slice, ...(full && last ? { full } : {}) }] });
+      result.compactedHours.push(...child.compactedHours);
+      result.viewHours.push(...child.viewHours);
+      result.compactionFailures.push(...child.compactionFailures);
+      Object.assign(result, { version: child.version, cut: child.cut, published: child.published });
+      progress.compaction.done += slice.length;
+      progress.compaction.failed.push(...child.compactionFailures);
+      progress.views.done += slice.length;
+      progress.version = child.version;
+      progress.cut = child.cut;
+      progress.slices!.done = i + 1;
+    }
+    progress.slices!.running = undefined;
+    progress.phase = 'done';
+    return result;
   } catch (err) {
     progress.phase = 'failed';
     throw err;

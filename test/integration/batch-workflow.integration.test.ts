@@ -166,6 +166,33 @@ test('progress is answered by query while units run', async () => {
   expect((await queryProgress(handle)).phase).toBe('done');
 });
 
+test('a long range runs as child runs of sliceHours each, oldest first, each publishing; the parent sums them up', async () => {
+  const workflowId = uniqueName('batch');
+  const handle = await client.workflow.start(BATCH_WORKFLOW, {
+    taskQueue,
+    workflowId,
+    args: [{ prefix: 'p/', range: { fromMs: Date.parse('2026-11-02T00:00:00Z'), toMs: Date.parse('2026-11-02T07:00:00Z') }, concurrency: 2, sliceHours: 3, full: true }],
+  });
+  const result: BatchRunResult = await handle.result();
+  // three children: 00–02, 03–05, 06 (+ each child's planned hours 2026-11-01T01..03)
+  const children: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}-slice-"` })) children.push(w.workflowId);
+  expect(children.sort()).toEqual([1, 2, 3].map((i) => `${workflowId}-slice-${i}-of-3`));
+  const asked = Array.from({ length: 7 }, (_, i) => `2026-11-02T0${i}`);
+  for (const hour of asked) expect(recorder.compacted.filter((x) => x === hour)).toHaveLength(1);
+  expect(result.compactedHours.filter((x) => x.startsWith('2026-11-02'))).toEqual(asked);
+  expect(recorder.published).toHaveLength(3);
+  expect(result.version).toBe(recorder.published[2]);
+  expect(result.published).toBe(true);
+  const progress = await queryProgress(handle);
+  expect(progress).toMatchObject({ phase: 'done', slices: { total: 3, done: 3 }, compaction: { total: 7, done: 7 } });
+  // a slice runs as one ordinary run: the parent holds only its children, not their units
+  const parentHistory = await handle.fetchHistory();
+  const types = (parentHistory.events ?? []).map((e) => String(e.eventType));
+  expect(types.filter((t) => /ACTIVITY_TASK_SCHEDULED/.test(t) || t === '10')).toHaveLength(0);
+  await expect(client.workflow.execute(BATCH_WORKFLOW, { taskQueue, workflowId: uniqueName('batch'), args: [{ sliceHours: 0 }] })).rejects.toThrow();
+});
+
 test('bad input fails at once, without retrying', async () => {
   await expect(client.workflow.execute(BATCH_WORKFLOW, { taskQueue, workflowId: uniqueName('batch'), args: [{ concurrency: 0 }] })).rejects.toThrow();
   await expect(
