@@ -1,7 +1,12 @@
 // Two projects: `unit` (pure logic, no servers) and `integration` (the real local stack:
 // Kafka, Temporal, MinIO, DuckDB). Type-checking runs separately in `npm test` (tsc --noEmit),
 // so the transform only strips types (swc) and stays fast.
-const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+  // jose 6 ships ES modules only; jest's CommonJS runtime needs them transformed like our sources
+  '/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+};
+const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
 const setupFiles = ['<rootDir>/scripts/quiet-warnings.cjs'];
 
 module.exports = {
@@ -12,6 +17,7 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       setupFiles,
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
     },
@@ -19,6 +25,7 @@ module.exports = {
       displayName: 'integration',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       setupFiles,
       testMatch: ['<rootDir>/test/integration/**/*.integration.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',

@@ -2,6 +2,7 @@
 import type { DuckDBInstance } from '@duckdb/node-api';
 import type { BatchActivities } from '../core/batch-run';
 import { createCompactionActivities } from './compaction';
+import { createFraudTrainingActivities, type FraudTrainingDeps } from './fraud-training';
 import { createGdprActivities, type GdprDeps } from './gdpr';
 import { createProbeActivities, type ProbeDeps } from './probe';
 import { createViewsActivities } from './views';
@@ -13,6 +14,8 @@ export interface ActivityDeps extends ProbeDeps {
   offsetBucketSize?: number;
   /** Tenant → retention days from the control plane, for scheduled retention runs (activities/gdpr.ts). */
   retentionPolicies?: GdprDeps['retentionPolicies'];
+  /** Analyst feedback from the control topic, for fraud-model training runs (activities/fraud-training.ts). */
+  fraudFeedback?: FraudTrainingDeps['fraudFeedback'];
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -21,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createViewsActivities(deps),
     ...createCompactionActivities(deps),
     ...createGdprActivities(deps),
+    ...createFraudTrainingActivities(deps),
   };
 }
 

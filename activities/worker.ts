@@ -4,6 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { batchSchedules, connectTemporal, ensureSchedules } from '../core/batch-control';
 import { config, type RtapConfig } from '../core/config';
 import { readRetentionPolicies } from '../core/control';
+import { readFraudFeedback } from '../core/fraud-feedback';
 import { openLakeDuckDb } from '../core/duckdb';
 import { createKafka } from '../core/kafka';
 import { createLogger } from '../core/logger';
@@ -40,6 +41,8 @@ export async function createWorker(cfg: RtapConfig, opts: WorkerOptions = {}): P
       offsetBucketSize: opts.offsetBucketSize,
       // Scheduled retention runs read the tenants' policies from the control topic when they start.
       retentionPolicies: () => readRetentionPolicies(createKafka(cfg.kafka), createLogger('retention')),
+      // Training runs read the analysts' feedback from the control topic when they start.
+      fraudFeedback: () => readFraudFeedback(createKafka(cfg.kafka), createLogger('fraud-training')),
     }),
     // Batch activities are heavy (DuckDB over Parquet): a few at a time per worker.
     maxConcurrentActivityTaskExecutions: 4,

@@ -1,11 +1,11 @@
 // `rtap tenants …` and `rtap keys …`: control-plane records in the compacted `control` topic.
 import { Command, InvalidArgumentError } from 'commander';
 import { config } from '../core/config';
-import { ControlPlane, TENANT_ID_PATTERN, type Role } from '../core/control';
+import { ControlPlane, ROLES, TENANT_ID_PATTERN, upcastRoles, type Role } from '../core/control';
+import { InputError } from '../core/errors';
 import { createKafka } from '../core/kafka';
 import { createLogger } from '../core/logger';
-
-const ROLES: Role[] = ['ingest', 'read', 'admin'];
+import { keySummaries, parseExpiry, type KeySummary } from '../serving/security/key-admin';
 
 async function withControl<T>(fn: (control: ControlPlane) => Promise<T>): Promise<T> {
   const control = new ControlPlane(createKafka(config().kafka), createLogger('control'));
@@ -17,10 +17,23 @@ async function withControl<T>(fn: (control: ControlPlane) => Promise<T>): Promis
   }
 }
 
+/** Comma-separated roles; `read` (the old name) still means viewer + analyst. */
 function parseRoles(value: string): Role[] {
-  const roles = value.split(',').map((r) => r.trim());
-  for (const r of roles) if (!(ROLES as string[]).includes(r)) throw new InvalidArgumentError(`unknown role "${r}" (expected ${ROLES.join(', ')})`);
-  return roles as Role[];
+  const names = value.split(',').map((r) => r.trim());
+  for (const r of names) if (r !== 'read' && !(ROLES as readonly string[]).includes(r)) throw new InvalidArgumentError(`unknown role "${r}" (expected ${ROLES.join(', ')})`);
+  return upcastRoles(names);
+}
+
+function parseExpiryOption(value: string): number {
+  try {
+    return parseExpiry(value, '--expires');
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof InputError ? err.message : String(err));
+  }
+}
+
+function keyLine(k: KeySummary): string {
+  return [k.key_id, k.tenant_id, k.roles.join(','), k.status, k.expires_at ? `expires ${k.expires_at}` : 'no expiry', k.label].join('\t');
 }
 
 export function registerControlCommands(program: Command): void {
@@ -62,18 +75,57 @@ export function registerControlCommands(program: Command): void {
       });
     });
 
-  const keys = program.command('keys').description('API keys (stored only as hashes in the control topic)');
+  const keys = program
+    .command('keys')
+    .description('API keys (stored only as hashes in the control topic): create, list, rotate, revoke; docs/api.md "Authentication"');
   keys
     .command('create')
-    .description('create an API key and print it once')
+    .description('create an API key and print its secret once (stdout); its public key id goes to stderr')
     .requiredOption('--tenant <tenant_id>', 'the tenant the key acts for, or * for a platform key (any registered tenant)')
-    .option('--roles <roles>', `comma-separated: ${ROLES.join(', ')}`, parseRoles, ['ingest', 'read'] as Role[])
+    .option('--roles <roles>', `comma-separated: ${ROLES.join(', ')} (read = viewer,analyst)`, parseRoles, ['ingest', 'viewer', 'analyst'] as Role[])
     .option('--label <label>', 'what the key is for', 'cli')
-    .action(async (opts: { tenant: string; roles: Role[]; label: string }) => {
+    .option('--expires <duration>', 'lifetime such as 30d, 12h, 90m (default: no expiry)', parseExpiryOption)
+    .action(async (opts: { tenant: string; roles: Role[]; label: string; expires?: number }) => {
+      if (opts.roles.includes('platform-admin') && opts.tenant !== '*') throw new InvalidArgumentError('the platform-admin role belongs to platform keys: use --tenant "*"');
       await withControl(async (control) => {
-        const { apiKey, record } = await control.createApiKey(opts.tenant, opts.roles, opts.label);
-        process.stderr.write(`created key for ${record.tenant_id} with roles ${record.roles.join(',')}; it is shown only now:\n`);
+        const expiresAt = opts.expires === undefined ? undefined : new Date(Date.now() + opts.expires);
+        const { apiKey, record } = await control.createApiKey(opts.tenant, opts.roles, opts.label, { expiresAt });
+        process.stderr.write(`created ${record.key_id} for ${record.tenant_id} with roles ${opts.roles.join(',')}${record.expires_at ? `, expiring ${record.expires_at}` : ''}; the secret is shown only now:\n`);
         process.stdout.write(`${apiKey}\n`);
+      });
+    });
+  keys
+    .command('list')
+    .description('list keys: id, tenant, roles, status, expiry, label (never secrets)')
+    .option('--tenant <tenant_id>', "only this tenant's keys")
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { tenant?: string; json?: boolean }) => {
+      await withControl(async (control) => {
+        const records = [...control.state.apiKeys.values()].filter((r) => opts.tenant === undefined || r.tenant_id === opts.tenant);
+        const list = keySummaries(records, Date.now());
+        if (opts.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+        else for (const k of list) process.stdout.write(`${keyLine(k)}\n`);
+      });
+    });
+  keys
+    .command('rotate')
+    .description('give a key a new secret (printed once); the old secret keeps working for API_KEY_ROTATION_GRACE_S (default 1 h)')
+    .argument('<key_id>', 'the key id (rtap keys list)')
+    .action(async (keyId: string) => {
+      await withControl(async (control) => {
+        const rotated = await control.rotateApiKey(keyId, config().auth.keyRotationGraceMs);
+        process.stderr.write(`rotated ${keyId}; the previous secret stops working at ${rotated.previousExpireAt}; the new secret is shown only now:\n`);
+        process.stdout.write(`${rotated.apiKey}\n`);
+      });
+    });
+  keys
+    .command('revoke')
+    .description('revoke a key: every secret of it stops working at once')
+    .argument('<key_id>', 'the key id (rtap keys list)')
+    .action(async (keyId: string) => {
+      await withControl(async (control) => {
+        const revoked = await control.revokeApiKey(keyId);
+        process.stdout.write(`revoked ${keyId} (${revoked.length} secret(s)) at ${revoked[0].revoked_at}\n`);
       });
     });
 }

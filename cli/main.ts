@@ -18,7 +18,10 @@ import { registerBatchCommands } from './batch';
 import { registerControlCommands } from './control';
 import { prepareDemo } from './demo';
 import { registerDlqCommands } from './dlq';
+import { auditCliFailure, installCliAudit, registerAuditCommands } from './audit';
+import { registerLimitsCommands } from './limits';
 import { registerEvalCommands } from './eval';
+import { registerFraudCommands } from './fraud';
 import { registerGdprCommands } from './gdpr';
 import { registerSqlCommands } from './sql';
 import { positiveInt } from './options';
@@ -210,8 +213,13 @@ registerSqlCommands(program);
 registerSpeedCommands(program);
 
 registerControlCommands(program);
+registerLimitsCommands(program);
+registerAuditCommands(program);
+// keys, tenants, limits, gdpr and audit invocations are appended to the audit log (cli/audit.ts)
+installCliAudit(program);
 registerDlqCommands(program);
 registerEvalCommands(program);
+registerFraudCommands(program);
 
 registerGeneratorCommands(program);
 
@@ -219,6 +227,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
+    await auditCliFailure(err).catch((e: unknown) => say(`the failure could not be audited: ${(e as Error).message}`));
     if (err instanceof ConfigError) {
       say(err.message);
       process.exit(2);

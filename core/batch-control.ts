@@ -6,6 +6,7 @@ import type { TemporalConfig } from './config';
 import { TENANT_ID_PATTERN } from './control';
 import { hourLabel, hourOf, hoursInRange, parseHourBound } from './hours';
 import { BATCH_WORKFLOW, PROGRESS_QUERY, type BatchProgress, type BatchRunInput } from './batch-run';
+import { FRAUD_TRAINING_WORKFLOW, type FraudTrainingInput } from './fraud-model-training';
 import { RETENTION_WORKFLOW, type RetentionInput } from './gdpr';
 
 export interface ScheduleDef {
@@ -38,6 +39,13 @@ export function batchSchedules(prefix: string): ScheduleDef[] {
       cron: '30 3 * * *',
       workflowType: RETENTION_WORKFLOW,
       args: [{ prefix } satisfies RetentionInput],
+    },
+    {
+      id: 'rtap-fraud-train-daily',
+      note: 'rtap fraud model: train on the last 7 days of labelled events, promote if it beats the champion on the held-out slice, else challenger (docs/fraud.md)',
+      cron: '45 4 * * *',
+      workflowType: FRAUD_TRAINING_WORKFLOW,
+      args: [{ prefix } satisfies FraudTrainingInput],
     },
   ];
 }

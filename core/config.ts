@@ -2,9 +2,11 @@
 // With no connection settings the embedded local stack (`rtap up`) is the default; setting
 // KAFKA_BROKERS / TEMPORAL_ADDRESS / S3_ENDPOINT points rtap at external services instead, and
 // `rtap up` then leaves that service alone.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError } from './errors';
+import type { EffectiveLimits } from './limits';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -35,6 +37,8 @@ export interface S3Config {
   secretAccessKey: string;
   forcePathStyle: boolean;
   local: boolean;
+  /** Default server-side encryption (SSE-S3, AES-256) set on the bucket, so every lake object is encrypted at rest. */
+  sse: boolean;
 }
 
 /** Ports of the embedded local stack, shifted together by RTAP_PORT_OFFSET to run a second stack beside the first. */
@@ -75,6 +79,10 @@ export interface ApiConfig {
   /** Async jobs one API process keeps (running and finished); finished ones expire after jobTtlMs. */
   maxJobs: number;
   jobTtlMs: number;
+  /** Browser origins allowed to call the API (exact `scheme://host[:port]`); empty = no cross-origin access. */
+  corsOrigins: string[];
+  /** PEM certificate and key files: the API serves HTTPS when both are set. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface SpeedConfig {
@@ -88,7 +96,56 @@ export interface SpeedConfig {
   dedupHorizonOffsets: number;
 }
 
+/** Asymmetric JWS algorithms only: `none` and HS* are never accepted, so no HS/RS confusion is possible. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** Where the JWT issuer's public keys come from: exactly one of the three. */
+export type JwtKeySource = { kind: 'jwks-file'; path: string } | { kind: 'jwks-url'; url: string } | { kind: 'pem-file'; path: string };
+
+export interface JwtConfig {
+  keys: JwtKeySource;
+  issuer: string;
+  audience: string;
+  algorithms: JwtAlgorithm[];
+  /** Claim naming the tenant the token acts for (`*` only with the platform-admin role). */
+  tenantClaim: string;
+  /** Claim listing the token's roles (an array, or a space-separated string). */
+  rolesClaim: string;
+  clockToleranceSec: number;
+}
+
+export interface AuthConfig {
+  /** Absent: JWTs are refused and only API keys authenticate. */
+  jwt?: JwtConfig;
+  /** How long a rotated API key's previous secret keeps working. */
+  keyRotationGraceMs: number;
+}
+
+/** Rate limits and quotas (docs/security.md "Limits"): the defaults a tenant's `limits/<tenant>` record overrides. */
+export interface LimitsConfig {
+  defaults: EffectiveLimits;
+  /** How long a cluster worker waits for the primary's decision before admitting the request anyway. */
+  ipcTimeoutMs: number;
+}
+
+/** The audit log (docs/security.md "Audit"). */
+export interface AuditConfig {
+  /** Records are sent to the audit topic at least this often. */
+  flushMs: number;
+  /** A chain's head is anchored in the control topic at most this often: the tail a truncation could hide. */
+  anchorMs: number;
+  /** Records a process holds for Kafka at most; beyond it /api requests are answered 503. */
+  maxQueued: number;
+  /** The lake archive writes an object at least this often, or every archiveMaxRecords records. */
+  archiveFlushMs: number;
+  archiveMaxRecords: number;
+}
+
 export interface RtapConfig {
+  limits: LimitsConfig;
+  audit: AuditConfig;
+  auth: AuthConfig;
   kafka: KafkaConfig;
   temporal: TemporalConfig;
   s3: S3Config;
@@ -143,6 +200,28 @@ export function loadConfig(env: Env = process.env): RtapConfig {
   const s3Endpoint = read.url('S3_ENDPOINT', local.s3Endpoint);
 
   const config: RtapConfig = {
+    limits: {
+      defaults: {
+        requests_per_second: read.int('LIMIT_REQUESTS_PER_SECOND', 1000, 1, 1_000_000),
+        burst: read.int('LIMIT_BURST', 2000, 1, 1_000_000),
+        key_requests_per_second: read.int('LIMIT_KEY_REQUESTS_PER_SECOND', 1000, 1, 1_000_000),
+        key_burst: read.int('LIMIT_KEY_BURST', 2000, 1, 1_000_000),
+        events_per_day: read.int('LIMIT_EVENTS_PER_DAY', 50_000_000, 0, 1e12),
+        query_cost_per_minute: read.int('LIMIT_QUERY_COST_PER_MINUTE', 1_000_000, 0, 1e12),
+      },
+      ipcTimeoutMs: read.int('LIMITS_IPC_TIMEOUT_MS', 1000, 10, 60_000),
+    },
+    audit: {
+      flushMs: read.int('AUDIT_FLUSH_MS', 200, 10, 60_000),
+      anchorMs: read.int('AUDIT_ANCHOR_MS', 5000, 0, 3_600_000),
+      maxQueued: read.int('AUDIT_MAX_QUEUED', 100_000, 100, 10_000_000),
+      archiveFlushMs: read.int('AUDIT_ARCHIVE_FLUSH_MS', 30_000, 100, 3_600_000),
+      archiveMaxRecords: read.int('AUDIT_ARCHIVE_MAX_RECORDS', 50_000, 1, 10_000_000),
+    },
+    auth: {
+      jwt: readJwtConfig(env, read, problems),
+      keyRotationGraceMs: read.int('API_KEY_ROTATION_GRACE_S', 3600, 0, 30 * 86_400) * 1000,
+    },
     kafka: {
       brokers: kafkaBrokers,
       clientId: read.string('KAFKA_CLIENT_ID', 'rtap'),
@@ -165,6 +244,7 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       secretAccessKey: read.string('S3_SECRET_ACCESS_KEY', local.s3SecretAccessKey, 8),
       forcePathStyle: read.bool('S3_FORCE_PATH_STYLE', true),
       local: env.S3_ENDPOINT === undefined,
+      sse: read.bool('S3_SSE', true),
     },
     api: {
       host: read.string('API_HOST', '127.0.0.1'),
@@ -176,6 +256,8 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       jobMaxFiles: read.int('API_JOB_MAX_FILES', 2000, 1, 10_000_000),
       maxJobs: read.int('API_MAX_JOBS', 200, 1, 100_000),
       jobTtlMs: read.int('API_JOB_TTL_MS', 15 * 60_000, 1000, 7 * 24 * 3_600_000),
+      corsOrigins: read.originList('API_CORS_ORIGINS'),
+      ...tlsFiles(read),
     },
     localPorts: ports,
     ingest: {
@@ -208,6 +290,40 @@ export function loadConfig(env: Env = process.env): RtapConfig {
   return config;
 }
 
+/** JWT settings: none at all (JWTs refused), or one key source with an issuer and an audience. */
+function readJwtConfig(env: Env, read: EnvReader, problems: string[]): JwtConfig | undefined {
+  const set = (name: string) => env[name] !== undefined && env[name]!.trim() !== '';
+  const sources = (['JWT_JWKS_FILE', 'JWT_JWKS_URL', 'JWT_PUBLIC_KEY_FILE'] as const).filter(set);
+  if (sources.length === 0) {
+    const stray = ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_ALGORITHMS'].filter(set);
+    if (stray.length > 0) problems.push(`${stray.join(', ')}: set without a key source; set one of JWT_JWKS_FILE, JWT_JWKS_URL, JWT_PUBLIC_KEY_FILE`);
+    return undefined;
+  }
+  if (sources.length > 1) problems.push(`${sources.join(', ')}: expected exactly one JWT key source, got ${sources.length}`);
+  const source = sources[0];
+  let keys: JwtKeySource;
+  if (source === 'JWT_JWKS_URL') keys = { kind: 'jwks-url', url: read.url(source, 'https://invalid.example/jwks.json') };
+  else {
+    const file = path.resolve(env[source]!.trim());
+    // Read once here so a wrong path fails at start-up, not on the first request.
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) problems.push(`${source}: expected a readable file, got ${JSON.stringify(env[source])} (not found)`);
+    keys = source === 'JWT_JWKS_FILE' ? { kind: 'jwks-file', path: file } : { kind: 'pem-file', path: file };
+  }
+  for (const name of ['JWT_ISSUER', 'JWT_AUDIENCE']) if (!set(name)) problems.push(`${name}: required when ${source} is set (tokens of another issuer or audience must not pass)`);
+  const algorithms = read.string('JWT_ALGORITHMS', 'RS256,ES256,EdDSA').split(',').map((a) => a.trim());
+  const unknown = algorithms.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
+  if (unknown.length > 0) problems.push(`JWT_ALGORITHMS: expected asymmetric algorithms among ${JWT_ALGORITHMS.join(', ')}, got ${JSON.stringify(unknown.join(','))} (none and HS* are never allowed)`);
+  return {
+    keys,
+    issuer: read.string('JWT_ISSUER', ''),
+    audience: read.string('JWT_AUDIENCE', ''),
+    algorithms: algorithms.filter((a): a is JwtAlgorithm => (JWT_ALGORITHMS as readonly string[]).includes(a)),
+    tenantClaim: read.string('JWT_TENANT_CLAIM', 'rtap_tenant'),
+    rolesClaim: read.string('JWT_ROLES_CLAIM', 'rtap_roles'),
+    clockToleranceSec: read.int('JWT_CLOCK_TOLERANCE_S', 30, 0, 600),
+  };
+}
+
 let cached: RtapConfig | undefined;
 
 /** The process-wide configuration, validated on first use. */
@@ -225,6 +341,11 @@ class EnvReader {
   private raw(name: string): string | undefined {
     const value = this.env[name];
     return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  /** A problem that is not about one variable's format. */
+  problem(message: string): void {
+    this.problems.push(message);
   }
 
   private fail<T>(name: string, expected: string, got: string, fallback: T): T {
@@ -291,6 +412,28 @@ class EnvReader {
     return items;
   }
 
+  /** Comma-separated browser origins such as https://app.example.com (no path, no wildcard). */
+  originList(name: string): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return [];
+    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = items.find((o) => !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o));
+    if (bad !== undefined) return this.fail(name, 'comma-separated origins such as https://app.example.com (scheme and host, no path or *)', bad, []);
+    return items;
+  }
+
+  /** A path to a readable file, or undefined when unset. */
+  readableFile(name: string): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    try {
+      fs.accessSync(value, fs.constants.R_OK);
+      return value;
+    } catch {
+      return this.fail(name, 'a readable file', value, undefined);
+    }
+  }
+
   bucketName(name: string, fallback: string): string {
     const value = this.raw(name);
     if (value === undefined) return fallback;
@@ -300,6 +443,18 @@ class EnvReader {
     }
     return value;
   }
+}
+
+/** HTTPS for the API: both files or neither. */
+function tlsFiles(read: EnvReader): { tls?: { certFile: string; keyFile: string } } {
+  const certFile = read.readableFile('API_TLS_CERT_FILE');
+  const keyFile = read.readableFile('API_TLS_KEY_FILE');
+  if (certFile === undefined && keyFile === undefined) return {};
+  if (certFile === undefined || keyFile === undefined) {
+    read.problem('API_TLS_CERT_FILE and API_TLS_KEY_FILE: set both (PEM certificate and private key) or neither');
+    return {};
+  }
+  return { tls: { certFile, keyFile } };
 }
 
 function isHostPort(value: string): boolean {

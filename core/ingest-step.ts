@@ -50,7 +50,14 @@ export interface IngestStepDeps {
  * request body, or the dead letter being replayed): dead letters keep those, so what is kept is
  * what was sent (a `1e400` stays `1e400`) and nothing rejected is ever serialized again.
  */
-export type IngestStep = (raw: unknown, index: number, principal: ApiKeyRecord, rawBytes?: RawBytes) => EventOutcome;
+export type IngestStep = (raw: unknown, index: number, principal: IngestSender, rawBytes?: RawBytes) => EventOutcome;
+
+/**
+ * Who sends the events, as authenticated: the tenant they write for (`*`: the tenant each event
+ * names) and, as `key_hash`, the credential's id (an API key's id or a JWT's subject; the key hash
+ * in dead letters of older versions), which files its dead letters.
+ */
+export type IngestSender = Pick<ApiKeyRecord, 'tenant_id' | 'key_hash'>;
 
 export type RawBytes = () => Buffer | string | undefined;
 
@@ -71,7 +78,7 @@ export function kafkaKeyOf(event: RtapEvent): string {
   return `${event.tenant_id}:${uc.user_id ?? uc.anonymous_id ?? uc.session_data.session_id}`;
 }
 
-export function senderOf(principal: ApiKeyRecord): DlqSender {
+export function senderOf(principal: IngestSender): DlqSender {
   return { tenant: principal.tenant_id, keyHash: principal.key_hash };
 }
 
@@ -91,7 +98,7 @@ export function createIngestStep({
   let ingestionTimestamp = '';
 
   /** A rejection: built only off the hot path, so accepted events allocate no closures for it. */
-  const reject = (raw: unknown, index: number, principal: ApiKeyRecord, rawBytes: RawBytes | undefined, code: string, violations: Violation[]): EventOutcome => {
+  const reject = (raw: unknown, index: number, principal: IngestSender, rawBytes: RawBytes | undefined, code: string, violations: Violation[]): EventOutcome => {
     const bounded = boundViolations(violations);
     return {
       kind: 'dlq',
@@ -175,7 +182,7 @@ export function createIngestStep({
 }
 
 /** The tenant a rejection is counted under: authenticated and registered, nothing else. */
-function countedTenant(raw: unknown, principal: ApiKeyRecord, isActiveTenant: (tenantId: string) => boolean): string | undefined {
+function countedTenant(raw: unknown, principal: IngestSender, isActiveTenant: (tenantId: string) => boolean): string | undefined {
   if (principal.tenant_id !== '*') return principal.tenant_id;
   const claimed = claimedTenant(raw);
   return claimed !== undefined && isActiveTenant(claimed) ? claimed : undefined;

@@ -11,6 +11,8 @@ export const TOPICS = {
   speedWindows: 'speed-windows',
   speedResults: 'speed-results',
   control: 'control',
+  /** The audit chain (core/audit-log.ts), archived to `audit/` in the lake. */
+  audit: 'audit',
 } as const;
 
 // We use kafkajs' default (Java-compatible murmur2) partitioner on purpose, so Java and
@@ -53,6 +55,8 @@ export function topicSpecs(cfg: KafkaConfig): ITopicConfig[] {
     { topic: TOPICS.speedWindows, numPartitions: p, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
     { topic: TOPICS.speedResults, numPartitions: p, configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }] },
     { topic: TOPICS.control, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    // one partition: records of a chain stay in order; kept 90 days (the lake archive keeps them for good)
+    { topic: TOPICS.audit, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(90 * 24 * 3600 * 1000) }] },
   ];
 }
 

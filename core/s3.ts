@@ -2,14 +2,17 @@
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
+  GetBucketEncryptionCommand,
   GetObjectCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
+  PutBucketEncryptionCommand,
   PutObjectCommand,
   S3Client,
   type S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { S3Config } from './config';
+import { RtapError } from './errors';
 
 /** `maxAttempts`: 5 for work; health checks pass 1 so a dead endpoint answers at once. */
 export function createS3(cfg: S3Config, maxAttempts = 5): S3Client {
@@ -32,6 +35,33 @@ export async function ensureBucket(s3: S3Client, bucket: string): Promise<boolea
     if (status !== 404) throw err;
   }
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return true;
+}
+
+/**
+ * Sets SSE-S3 (AES-256) as the bucket's default encryption unless the bucket already has a default,
+ * so every object any layer writes is encrypted at rest without each writer asking. Locally MinIO
+ * holds the key (MINIO_KMS_SECRET_KEY, stack/services.ts). Returns true when it set it.
+ */
+export async function ensureBucketEncryption(s3: S3Client, bucket: string): Promise<boolean> {
+  try {
+    const current = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+    if ((current.ServerSideEncryptionConfiguration?.Rules ?? []).length > 0) return false;
+  } catch (err) {
+    if ((err as S3ServiceException).name !== 'ServerSideEncryptionConfigurationNotFoundError') throw err;
+  }
+  try {
+    await s3.send(
+      new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }),
+    );
+  } catch (err) {
+    if ((err as S3ServiceException).name === 'NotImplemented') {
+      throw new RtapError(
+        `the S3 server has no encryption key (KMS) configured, so bucket ${bucket} cannot encrypt at rest. A local MinIO started by an older rtap: restart it (rtap down minio && rtap up). An external server: configure its KMS, or set S3_SSE=false to store objects unencrypted`,
+      );
+    }
+    throw err;
+  }
   return true;
 }
 

@@ -7,7 +7,7 @@
 // the consumer offsets are committed in one Kafka transaction, so a crash mid-replay neither
 // loses nor duplicates a letter. A run stops at the DLQ's end as it was when the run started.
 import type { Batch, Kafka, KafkaMessage } from 'kafkajs';
-import type { ApiKeyRecord, ControlState } from '../core/control';
+import { keyUsable, type ApiKeyRecord, type ControlState } from '../core/control';
 import { DLQ_FORMAT, DLQ_HEADERS, dlqMessage, type DlqSender } from '../core/dlq';
 import { senderOf, type IngestStep } from '../core/ingest-step';
 import { EVENT_LIMITS, pathAt, scanDepth } from '../core/json-guard';
@@ -50,8 +50,13 @@ export interface ReplayStats {
 }
 
 /** Resolves a letter's sender key against the control plane's current keys. */
-export function senderResolver(control: ControlState): (keyHash: string) => ApiKeyRecord | undefined {
-  return (keyHash) => control.apiKeys.get(keyHash);
+/** A letter's sender: its key id (or key hash, in letters of older versions), while the key still authenticates. */
+export function senderResolver(control: ControlState): (keyId: string) => ApiKeyRecord | undefined {
+  return (keyId) => {
+    const now = Date.now();
+    const record = control.apiKeys.get(keyId) ?? control.keyRecords(keyId).find((r) => keyUsable(r, now));
+    return record && keyUsable(record, now) ? record : undefined;
+  };
 }
 
 export async function replayDlq(kafka: Kafka, step: IngestStep, opts: ReplayOptions, log: Logger): Promise<ReplayStats> {
@@ -190,7 +195,8 @@ function authorityOf(message: KafkaMessage, opts: ReplayOptions): Authority {
     if (!record || record.tenant_id !== tenant || !(record.roles.includes('ingest') || record.roles.includes('admin'))) {
       return { refused: 'sender_revoked', reason: 'the API key that sent this letter is revoked or may no longer ingest, so it is not replayed', sender };
     }
-    return { principal: record };
+    // re-filed under the id the letter was filed under, whatever the record's hash
+    return { principal: { ...record, key_hash: keyHash } };
   }
   return { principal: { key_hash: keyHash, tenant_id: tenant, roles: ['ingest'], label: 'dlq replay', created_at: '' } };
 }

@@ -10,9 +10,21 @@ import { backfillRouter, type BackfillRouteDeps } from './admin/backfill';
 import { gdprRouter, type GdprRouteDeps } from './data/gdpr';
 import { fraudScoreRouter, type FraudScoreRouteDeps } from './ml/fraud-score';
 import { analyticsRouter, type AnalyticsRouteDeps } from './analytics/routes';
+import { anomalyControlRouter, type AnomalyControlDeps } from './anomalies/control-routes';
 import { OPENAPI } from './openapi';
 import { ingestRouter, type IngestRouteDeps } from './ingest/routes';
 import { clientError, sendError } from './errors';
+import { hardening } from './security/hardening';
+import { requestTiming } from './http-metrics';
+import { slaRouter } from './sla';
+import { dashboardRouter } from './dashboard';
+import { ControlState } from '../core/control';
+import { identityFor, securityGate } from './auth';
+import { keysRouter, type KeysRouteDeps } from './admin/keys';
+import type { Identity } from './security/identity';
+import { auditTrail, type AuditSink } from './security/audit';
+import { rateLimits } from './security/limits';
+import { usageRouter, type UsageRouteDeps } from './admin/usage';
 
 export interface AppDeps {
   cfg: RtapConfig;
@@ -28,16 +40,32 @@ export interface AppDeps {
   fraud?: FraudScoreRouteDeps;
   /** Analytics routes (merged queries); absent in tests of other routes. */
   analytics?: AnalyticsRouteDeps;
+  /** Anomaly rules, feedback and incidents; absent in tests of other routes. */
+  anomalies?: AnomalyControlDeps;
+  /** Tenants and API keys for the security gate; by default the control state the routes were given. */
+  control?: ControlState;
+  /** Who is calling (API keys, JWTs); by default built from cfg.auth and the control state. */
+  identity?: Identity;
+  /** API key management routes (admin); absent in tests of other routes. */
+  keys?: KeysRouteDeps;
+  /** Rate limits and quotas, and the usage/limits admin routes; absent in tests of other routes. */
+  limits?: UsageRouteDeps;
+  /** Where each /api request's audit record goes; absent in tests of other routes. */
+  audit?: AuditSink;
   /** What /metrics serves; this process's registry unless a cluster worker asks its primary for all workers'. */
   metrics?: () => Promise<MetricsText>;
 }
 
 const localMetrics = async (): Promise<MetricsText> => ({ contentType: registry.contentType, body: await registry.metrics() });
 
-export function createApp({ cfg, checks, ingest, admin, gdpr, fraud, analytics, metrics = localMetrics }: AppDeps): Express {
+export function createApp({ cfg, checks, ingest, admin, gdpr, fraud, analytics, anomalies, keys, metrics = localMetrics, ...security }: AppDeps): Express {
   const log = createLogger('api');
   const app = express();
   app.disable('x-powered-by');
+  app.use(hardening({ corsOrigins: cfg.api.corsOrigins, tls: cfg.api.tls !== undefined }));
+  app.use(requestTiming);
+  // Before the validator and the gate, so the requests they refuse (400, 401, 403) are audited too.
+  if (security.audit) app.use(auditTrail(security.audit));
   const dependencyChecks = checks ?? {
     kafka: () => kafkaHealth(cfg),
     temporal: () => temporalHealth(cfg),
@@ -58,6 +86,8 @@ export function createApp({ cfg, checks, ingest, admin, gdpr, fraud, analytics, 
     res.status(status === 'ok' ? 200 : 503).json({ status, dependencies, checked_at: new Date().toISOString() });
   });
 
+  app.use(dashboardRouter());
+
   app.get('/openapi.json', (_req, res) => {
     res.json(OPENAPI);
   });
@@ -73,17 +103,30 @@ export function createApp({ cfg, checks, ingest, admin, gdpr, fraud, analytics, 
       apiSpec: OPENAPI as never,
       validateRequests: { allowUnknownQueryParameters: false },
       validateResponses: false,
+      // Credentials are the security gate's (serving/auth.ts), which also knows JWTs from API keys.
+      validateSecurity: false,
       ignorePaths: eventRoutes,
       // Undocumented paths fall through to the 404 below.
       ignoreUndocumented: true,
     }),
   );
 
+  // Authentication, roles and the tenant scope of every /api route, from one table (serving/auth.ts).
+  const control = security.control ?? ingest?.control ?? admin?.control ?? gdpr?.control ?? fraud?.control ?? analytics?.control ?? keys?.plane.state ?? new ControlState();
+  app.use(securityGate({ control, identity: security.identity ?? identityFor(cfg, control) }));
+  if (security.limits) {
+    app.use(rateLimits(security.limits));
+    app.use(usageRouter(security.limits));
+  }
+
   if (ingest) app.use(ingestRouter(ingest));
+  if (keys) app.use(keysRouter(keys));
   if (admin) app.use(backfillRouter(admin));
   if (gdpr) app.use(gdprRouter(gdpr));
   if (fraud) app.use(fraudScoreRouter(fraud));
   if (analytics) app.use(analyticsRouter(analytics));
+  if (analytics) app.use(slaRouter({ metrics, speed: analytics.speed, batch: analytics.batch }));
+  if (anomalies) app.use(anomalyControlRouter(anomalies));
 
   app.get('/metrics', async (_req, res) => {
     const { contentType, body } = await metrics();

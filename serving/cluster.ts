@@ -10,6 +10,7 @@ import type { Serializable } from 'node:child_process';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger';
 import { createJobRelay } from './analytics/job-relay';
+import { createLimitsHost } from './security/limits';
 import { clusterRegistry, clusterMetrics } from './metrics';
 
 /** What /metrics serves: the Prometheus text and its content type. */
@@ -87,6 +88,8 @@ export function runPrimary({ workers, log, shutdownTimeoutMs = 20_000, restartPo
   const aggregator = new AggregatorRegistry();
   // async jobs live in the worker that started them; the others reach them through here
   const jobRelay = createJobRelay();
+  // rate limits of the whole API are counted here, once (serving/security/limits.ts)
+  const limitsHost = createLimitsHost();
   const listening = new Set<number>();
   let everListened = false;
   let stopping = false;
@@ -97,6 +100,7 @@ export function runPrimary({ workers, log, shutdownTimeoutMs = 20_000, restartPo
     const worker = cluster.fork();
     worker.on('message', (message: unknown) => {
       if (isMetricsMessage(message)) void answerMetrics(worker, message.id);
+      else limitsHost(worker, message);
     });
     jobRelay.attach(worker.id, { send: (m) => worker.isConnected() && worker.send(m as Serializable), on: (listener) => worker.on('message', listener) });
   };

@@ -15,8 +15,12 @@ import { connectTemporal, type TemporalClient } from '../core/batch-control';
 import { startAnalytics } from './analytics/start';
 import { attachStream } from './analytics/stream';
 import { createApp } from './app';
+import { identityFor } from './auth';
+import { createServer } from './security/hardening';
 import { metricsFromPrimary, runPrimary, serveMetricsToPrimary, type MetricsText } from './cluster';
 import { createIngestStep, resolvePiiKeyring } from '../core/ingest-step';
+import { startApiGuards, workerLimitCounter } from './security/audit-start';
+import type { LimitCounter } from './security/limits';
 
 export interface RunningApi {
   server: Server;
@@ -33,6 +37,8 @@ export interface ApiTopics {
   speedWindows?: string;
   /** The anomalies topic GET /api/v2/anomalies/active tails (default `anomalies`). */
   anomalies?: string;
+  /** The audit chain's topic (default `audit`). */
+  audit?: string;
 }
 
 const DEFAULT_TOPICS: ApiTopics = { events: TOPICS.events, dlq: TOPICS.eventsDlq, control: TOPICS.control };
@@ -41,13 +47,16 @@ const DEFAULT_TOPICS: ApiTopics = { events: TOPICS.events, dlq: TOPICS.eventsDlq
 export async function startApi(
   cfg: RtapConfig = config(),
   topics: ApiTopics = DEFAULT_TOPICS,
-  opts: { metrics?: () => Promise<MetricsText>; lakePrefix?: string; port?: number; offsetBucketSize?: number } = {},
+  opts: { metrics?: () => Promise<MetricsText>; lakePrefix?: string; port?: number; offsetBucketSize?: number; limits?: LimitCounter } = {},
 ): Promise<RunningApi> {
   const log = createLogger('api');
   const keyring = resolvePiiKeyring(cfg, log);
   const kafka = createKafka(cfg.kafka);
   const control = new ControlPlane(kafka, log, topics.control);
   await control.start();
+  // an API on another lake root archives only an audit topic of its own (see startApiGuards)
+  const archive = topics.audit !== undefined || !opts.lakePrefix;
+  const guards = await startApiGuards({ cfg, kafka, control, log, auditTopic: topics.audit, lakePrefix: opts.lakePrefix, counter: opts.limits, archive });
   // Same partitions as kafkajs' default partitioner, without its BigInt murmur2 (core/kafka-partitioner.ts).
   const createPartitioner = cfg.kafka.fastPath ? JavaCompatiblePartitioner : undefined;
   const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY, createPartitioner });
@@ -65,27 +74,38 @@ export async function startApi(
   });
   const temporal = lazyTemporal(cfg);
   const analytics = await startAnalytics({ cfg, kafka, control: control.state, log, speedWindowsTopic: topics.speedWindows, anomaliesTopic: topics.anomalies, lakePrefix: opts.lakePrefix, offsetBucketSize: opts.offsetBucketSize });
+  // One identity for the HTTP gate and the WebSocket stream (API keys, JWTs per cfg.auth).
+  const identity = identityFor(cfg, control.state);
   const app = createApp({
     cfg,
+    control: control.state,
+    identity,
+    keys: { plane: control, graceMs: cfg.auth.keyRotationGraceMs },
     ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics },
     admin: { temporal: cfg.temporal, control: control.state, client: temporal.client, prefix: opts.lakePrefix ?? '' },
     gdpr: { temporal: cfg.temporal, control: control.state, client: temporal.client, keyring, prefix: opts.lakePrefix ?? '' },
     fraud: { control: control.state },
     analytics: analytics.deps,
+    anomalies: { control: control.state, write: (records) => control.write(records), anomalies: analytics.deps.anomalies },
+    limits: guards.limits,
+    audit: guards.audit,
     metrics: opts.metrics,
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(opts.port ?? cfg.api.port, cfg.api.host, () => resolve(s));
+    const s = createServer(app, cfg.api);
+    s.listen(opts.port ?? cfg.api.port, cfg.api.host, () => resolve(s));
     s.once('error', reject);
   });
-  const closeStream = attachStream(server, { ...analytics.deps });
-  log.info({ url: `http://${cfg.api.host}:${cfg.api.port}` }, 'api listening');
+  const closeStream = attachStream(server, { ...analytics.deps, identity });
+  const bound = server.address();
+  log.info({ url: `${cfg.api.tls ? 'https' : 'http'}://${cfg.api.host}:${typeof bound === 'object' && bound ? bound.port : cfg.api.port}` }, 'api listening');
   // Shutdown order: stop taking requests, let queued events reach Kafka, then disconnect.
   const close = async () => {
     await closeStream();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await producer.close();
     await kafkaProducer.disconnect();
+    await guards.close();
     await control.stop();
     await temporal.close();
     await analytics.close();
@@ -122,11 +142,13 @@ export async function runApi(topics: ApiTopics = DEFAULT_TOPICS): Promise<void> 
     process.exit(await runPrimary({ workers: cfg.api.workers, log }));
   }
   let metrics: (() => Promise<MetricsText>) | undefined;
+  let limits: LimitCounter | undefined;
   if (cluster.isWorker) {
     serveMetricsToPrimary(registry);
     metrics = metricsFromPrimary();
+    limits = workerLimitCounter(cfg.limits.ipcTimeoutMs);
   }
-  const api = await startApi(cfg, topics, { metrics });
+  const api = await startApi(cfg, topics, { metrics, limits });
   let stopping = false;
   const shutdown = () => {
     // A cluster worker can get both the terminal's SIGINT and the primary's SIGTERM.

@@ -9,6 +9,9 @@ import { FORMATS } from './formats';
 import { analyticsPaths, ANALYTICS_SCHEMAS, ASYNC_PARAM, JOB_ACCEPTED } from './openapi-analytics';
 import { gdprPaths } from './openapi-gdpr';
 import { fraudPaths } from './openapi-fraud';
+import { limitsPaths } from './openapi-limits';
+import { anomalyPaths } from './openapi-anomalies';
+import { securityPaths } from './openapi-security';
 
 const error: OpenAPIV3.SchemaObject = {
   type: 'object',
@@ -22,7 +25,7 @@ const error: OpenAPIV3.SchemaObject = {
 
 const errors = (...codes: number[]): OpenAPIV3.ResponsesObject =>
   Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
-const ERROR_TEXT: Record<number, string> = { 400: 'invalid request: details name each field', 401: 'no or unknown credentials', 403: 'the credential lacks the role or the tenant', 404: 'not found', 406: 'no acceptable format', 426: 'a WebSocket endpoint asked without Upgrade', 429: 'too many async jobs of this tenant running', 503: 'a dependency is down; Retry-After says when to try again' };
+const ERROR_TEXT: Record<number, string> = { 400: 'invalid request: details name each field', 401: 'no or unknown credentials', 403: 'the credential lacks the role or the tenant', 404: 'not found', 406: 'no acceptable format', 426: 'a WebSocket endpoint asked without Upgrade', 429: 'a rate limit or quota was reached (Retry-After and X-RateLimit-* say which and for how long), or too many async jobs of this tenant are running', 503: 'a dependency is down; Retry-After says when to try again' };
 
 const isoInstant: OpenAPIV3.SchemaObject = { type: 'string', format: 'date-time', maxLength: 40 };
 const measureNames = MEASURES.measures.map((m) => m.name);
@@ -91,7 +94,7 @@ const tenantParam: OpenAPIV3.ParameterObject = {
   in: 'query',
   required: false,
   schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
-  description: "platform keys only: the tenant to act for (a tenant's key always acts for its own tenant)",
+  description: "platform credentials only: the tenant to act for (a tenant's credential always acts for its own tenant)",
 };
 
 const security: OpenAPIV3.SecurityRequirementObject[] = [{ apiKey: [] }, { bearer: [] }];
@@ -107,7 +110,7 @@ export const OPENAPI: OpenAPIV3.Document = {
   components: {
     securitySchemes: {
       apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
-      bearer: { type: 'http', scheme: 'bearer', description: 'an API key as a bearer token' },
+      bearer: { type: 'http', scheme: 'bearer', description: 'a JWT of the configured issuer (docs/api.md "Authentication"), or an API key (a bearer token starting with rtap_)' },
     },
     schemas: { Error: error, AnalyticsQuery: analyticsQuery, MergeMeta: mergeMeta, ...ANALYTICS_SCHEMAS },
   },
@@ -205,6 +208,46 @@ export const OPENAPI: OpenAPIV3.Document = {
         responses: { '202': { description: 'started (or already running)' }, ...errors(400, 401, 403, 503) },
       },
     },
+    '/api/v2/metrics/sla': {
+      get: {
+        summary: "the platform's service levels against the brief's objectives (any authenticated role): analytics query latency p99, availability, live freshness, batch age; and latency per route. Since the API started; percentiles are histogram bucket bounds",
+        security,
+        responses: {
+          '200': {
+            description: 'objectives (value, target, met) and routes',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['generated_at', 'objectives', 'routes'],
+                  properties: {
+                    generated_at: { type: 'string', format: 'date-time' },
+                    objectives: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        required: ['name', 'value', 'target', 'kind', 'met'],
+                        properties: {
+                          name: { type: 'string' },
+                          description: { type: 'string' },
+                          value: { type: 'number', nullable: true },
+                          target: { type: 'number' },
+                          kind: { type: 'string', enum: ['max', 'min'] },
+                          met: { type: 'boolean', nullable: true },
+                          samples: { type: 'integer' },
+                        },
+                      },
+                    },
+                    routes: { type: 'array', items: { type: 'object' } },
+                  },
+                },
+              },
+            },
+          },
+          ...errors(401, 403, 503),
+        },
+      },
+    },
     '/api/v2/admin/backfill/{id}': {
       get: {
         summary: 'a backfill and its progress (role admin)',
@@ -216,5 +259,8 @@ export const OPENAPI: OpenAPIV3.Document = {
     ...analyticsPaths({ errors, formatParam, tenantParam, security, measureNames }),
     ...gdprPaths({ errors, tenantParam, security }),
     ...fraudPaths({ errors, tenantParam, security }),
+    ...limitsPaths({ errors, security }),
+    ...anomalyPaths({ errors, tenantParam, security }),
+    ...securityPaths({ errors, tenantParam, security }),
   },
 };

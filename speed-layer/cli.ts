@@ -1,16 +1,23 @@
 // `rtap speed`: the speed layer in the foreground. SIGTERM/SIGINT stop it gracefully (commit
 // the open interval, leave the group, disconnect); a second signal exits at once (nothing is
 // lost: the uncommitted interval is redone from the changelog and the committed offsets).
-import type { Command } from 'commander';
+// Fraud scoring runs in the loop (speed-layer/fraud/processor.ts, after the feature store); its
+// detector rules follow the control topic while running (speed-layer/fraud/rules.ts).
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { faultInjectionCount, positiveInt } from '../cli/options';
 import { config } from '../core/config';
-import { createKafka } from '../core/kafka';
+import { createKafka, TOPICS } from '../core/kafka';
 import { createLogger } from '../core/logger';
 import { DEFAULT_OFFSET_BUCKET_SIZE } from '../core/measures';
 import { createS3 } from '../core/s3';
 import { createCutReader } from './cut';
 import { createFeatureProcessor } from './features';
+import { SEVERITY_THRESHOLDS } from './fraud/ensemble';
+import { startLiveScoring } from './fraud/live';
+import { createFraudModelProvider, lakeModelLoader } from './fraud/model/provider';
+import { DEFAULT_WARMUP_OFFSETS } from './fraud/processor';
 import { createSpeedLayer, DEFAULT_SPEED_OPTIONS, type SpeedLayerOptions } from './runtime';
+import type { EventProcessor } from './state';
 
 interface SpeedCliOptions {
   topic: string;
@@ -23,6 +30,25 @@ interface SpeedCliOptions {
   sessionTimeout: number;
   cutPollMs: number;
   offsetBucketSize: number;
+  anomaliesTopic: string;
+  controlTopic: string;
+  anomalyCommitMs: number;
+  anomalyDelivery: SpeedLayerOptions['anomalyDelivery'];
+  fraud: boolean;
+  fraudThreshold: number;
+  fraudWarmupOffsets: number;
+}
+
+function unitInterval(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('expected a number in (0, 1]');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
+  return n;
 }
 
 export function registerSpeedCommands(program: Command): void {
@@ -40,6 +66,13 @@ export function registerSpeedCommands(program: Command): void {
     .option('--session-timeout <ms>', 'consumer session timeout (how long a dead instance holds its partitions)', positiveInt, d.sessionTimeoutMs)
     .option('--cut-poll-ms <ms>', 'how often the published batch cut is read', positiveInt, d.cutPollMs)
     .option('--offset-bucket-size <n>', 'offsets per cell bucket floor(offset / B); must equal the batch cut alignment', positiveInt, DEFAULT_OFFSET_BUCKET_SIZE)
+    .option('--anomalies-topic <topic>', 'where anomaly records go (keyed by tenant)', d.anomaliesTopic)
+    .option('--control-topic <topic>', 'the control topic followed for detector rules', TOPICS.control)
+    .option('--anomaly-commit-ms <ms>', 'commit this soon after the last commit while an anomaly waits (event → anomaly latency)', positiveInt, d.anomalyCommitMs)
+    .addOption(new Option('--anomaly-delivery <mode>', 'transaction: anomalies in the checkpoint transaction (exactly once); immediate: sent as soon as scored (at least once, lowest latency)').choices(['transaction', 'immediate']).default(d.anomalyDelivery))
+    .option('--no-fraud', 'run without fraud scoring (windows and features only)')
+    .option('--fraud-threshold <score>', 'lowest ensemble score that makes an anomaly record', unitInterval, SEVERITY_THRESHOLDS.medium)
+    .option('--fraud-warmup-offsets <n>', "events per partition replayed into the fraud engine's memory and baselines after a restore (0: none)", nonNegativeInt, DEFAULT_WARMUP_OFFSETS)
     .addHelpText(
       'after',
       '\nWindow settings come from the environment (docs/configuration.md): SPEED_ALLOWED_LATENESS_MS, SPEED_COMMIT_INTERVAL_MS,\n' +
@@ -58,6 +91,9 @@ export function registerSpeedCommands(program: Command): void {
         sessionTimeoutMs: cli.sessionTimeout,
         cutPollMs: cli.cutPollMs,
         offsetBucketSize: cli.offsetBucketSize,
+        anomaliesTopic: cli.anomaliesTopic,
+        anomalyCommitMs: cli.anomalyCommitMs,
+        anomalyDelivery: cli.anomalyDelivery,
         allowedLatenessMs: cfg.speed.allowedLatenessMs,
         commitIntervalMs: cfg.speed.commitIntervalMs,
         sessionGapMs: cfg.speed.sessionGapMs,
@@ -66,9 +102,16 @@ export function registerSpeedCommands(program: Command): void {
       };
       const log = createLogger('speed');
       const kafka = createKafka(cfg.kafka, { clientId: `${cfg.kafka.clientId}-speed-${cli.instance}` });
-      const readCut = createCutReader(createS3(cfg.s3), cfg.s3.bucket, cli.prefix);
-      // The feature store rides in the same transactions as the windows (checkpointed with them).
-      const speed = createSpeedLayer({ kafka, logger: log, readCut, processors: [createFeatureProcessor()] }, opts);
+      const s3 = createS3(cfg.s3);
+      const readCut = createCutReader(s3, cfg.s3.bucket, cli.prefix);
+      // the trained champion/challenger, hot-loaded from the lake (none published: the hand-set weights)
+      const models = cli.fraud ? createFraudModelProvider({ load: lakeModelLoader(s3, cfg.s3.bucket, cli.prefix), onError: (err) => log.warn({ err: (err as Error).message }, 'fraud model poll failed; keeping the models in use') }) : undefined;
+      await models?.start();
+      // The feature store rides in the same transactions as the windows (checkpointed with them);
+      // the fraud processor after it reads the features holding the event.
+      const live = cli.fraud ? await startLiveScoring({ kafka, logger: log }, { controlTopic: cli.controlTopic, threshold: cli.fraudThreshold, warmupOffsets: cli.fraudWarmupOffsets, models }) : undefined;
+      const processors: EventProcessor[] = live?.processors ?? [createFeatureProcessor()];
+      const speed = createSpeedLayer({ kafka, logger: log, readCut, processors }, opts);
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals += 1;
@@ -79,7 +122,12 @@ export function registerSpeedCommands(program: Command): void {
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
       await speed.start();
-      await speed.done;
+      try {
+        await speed.done;
+      } finally {
+        await live?.stop().catch(() => undefined);
+        models?.stop();
+      }
       log.info('speed layer stopped');
     });
 }

@@ -2,7 +2,12 @@
 // commitIntervalMs one Kafka transaction = changelog records + window results (+ dead letters)
 // + sendOffsets, then commit (docs/speed-layer.md, "Exactly once"). On every group join the state
 // is dropped and the assigned partitions are rebuilt from the committed changelog (and the
-// deduplication horizon from `events`) before any of their events is processed.
+// deduplication horizon from `events`) before any of their events is processed. Processors'
+// outputs (the fraud processor's anomaly records) go to `anomalies` either in the same transaction
+// (`anomalyDelivery: 'transaction'`: exactly once; while one waits, the checkpoint comes after
+// anomalyCommitMs instead of commitIntervalMs) or at once from a plain producer (`'immediate'`:
+// at least once, deduplicated by anomaly id downstream; the checkpoint that commits their events'
+// offsets waits for their acks first).
 import { writeSync } from 'node:fs';
 import type { Consumer, EachBatchPayload, Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { dlqMessage } from '../core/dlq';
@@ -18,6 +23,19 @@ export interface SpeedLayerOptions {
   changelogTopic: string;
   resultsTopic: string;
   dlqTopic: string;
+  /** Where processors' outputs (anomaly records) go, keyed by tenant. */
+  anomaliesTopic: string;
+  /**
+   * How soon an anomaly waiting for a checkpoint is committed (ms since the last commit): the
+   * event → anomaly latency, at the price of more (smaller) transactions while anomalies come in.
+   */
+  anomalyCommitMs: number;
+  /**
+   * `transaction`: anomaly records in the checkpoint transaction (exactly once, visible when it
+   * commits). `immediate`: sent as soon as the event is scored (at least once: events re-processed
+   * after a crash or rebalance may send a record again, under the same anomaly id).
+   */
+  anomalyDelivery: 'transaction' | 'immediate';
   /** Also dead-letter refused events (the lake sink already files the same letters; see the docs). */
   deadLetter: boolean;
   /** Names this instance's transactional id `<groupId>-<instanceId>`: keep it across restarts so a restart fences its predecessor. */
@@ -40,6 +58,9 @@ export const DEFAULT_SPEED_OPTIONS: SpeedLayerOptions = {
   changelogTopic: TOPICS.speedWindows,
   resultsTopic: TOPICS.speedResults,
   dlqTopic: TOPICS.eventsDlq,
+  anomaliesTopic: TOPICS.anomalies,
+  anomalyCommitMs: 20,
+  anomalyDelivery: 'transaction',
   deadLetter: false,
   instanceId: '0',
   commitIntervalMs: 300,
@@ -94,6 +115,8 @@ async function sendChunked(tx: Transaction, topic: string, messages: readonly Me
 }
 
 const asMessage = (r: OutRecord): Message => ({ partition: r.partition, key: r.key, value: r.value });
+/** Outputs are placed by key (the tenant), so `anomalies` needs no particular partition count. */
+const asKeyedMessage = (r: OutRecord): Message => ({ key: r.key, value: r.value });
 
 export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerOptions> = {}): SpeedLayer {
   const o: SpeedLayerOptions = { ...DEFAULT_SPEED_OPTIONS, ...opts };
@@ -135,6 +158,10 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
   let aligned = new Set<number>();
   const outcomes = { counted: speedMetrics.events.labels('counted'), duplicate: speedMetrics.events.labels('duplicate'), rejected: speedMetrics.events.labels('rejected'), skipped: speedMetrics.events.labels('skipped') };
   let letters: Message[] = [];
+  // immediate anomaly delivery: a plain producer (a transactional one sends only inside transactions)
+  const immediate = o.anomalyDelivery === 'immediate' ? deps.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 8 } }) : undefined;
+  /** Immediate sends not acknowledged yet: a checkpoint waits for those started before it. */
+  const unacked = new Set<Promise<unknown>>();
 
   let settle!: { resolve: () => void; reject: (err: unknown) => void };
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
@@ -156,6 +183,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
       .disconnect()
       .catch(() => undefined)
       .finally(() => producer.disconnect().catch(() => undefined))
+      .finally(() => immediate?.disconnect().catch(() => undefined))
       .finally(() => settle.reject(err));
   }
 
@@ -203,23 +231,41 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
     log.info({ partitions, changelogRecords: records, dedupEvents: remembered, cells: state.aggregator.size, ms: Date.now() - started }, 'restored state');
   }
 
+  /** Sends the processors' outputs now (immediate delivery); a failed send fails the layer, so its events are never committed. */
+  function sendNow(): void {
+    const records = state.takeOutputs();
+    if (!immediate || records.length === 0) return;
+    const sent = immediate.send({ topic: o.anomaliesTopic, acks: -1, messages: records.map(asKeyedMessage) });
+    unacked.add(sent);
+    sent.then(
+      () => unacked.delete(sent),
+      (err: unknown) => {
+        unacked.delete(sent);
+        fail(err);
+      },
+    );
+  }
+
   /** One transaction with everything since the last; skipped when a rebalance made the state stale. */
   async function commit(atGeneration: number): Promise<void> {
     if (failed || atGeneration !== generation || !restored) return;
     const now = Date.now();
     const cp = state.checkpoint(now);
+    // offsets only after the side effects of their events: the immediate sends made so far
+    if (unacked.size > 0) await Promise.all([...unacked]);
     const timestamps = pendingTimestamps;
     pendingTimestamps = [];
     const dlq = letters;
     letters = [];
     lastCommitAt = now;
-    if (cp.changelog.length === 0 && cp.results.length === 0 && cp.offsets.size === 0 && dlq.length === 0) return;
+    if (cp.changelog.length === 0 && cp.results.length === 0 && cp.offsets.size === 0 && dlq.length === 0 && cp.anomalies.length === 0) return;
     const started = Date.now();
     const tx = await producer.transaction();
     try {
       await sendChunked(tx, o.changelogTopic, cp.changelog.map(asMessage));
       await sendChunked(tx, o.resultsTopic, cp.results.map(asMessage));
       await sendChunked(tx, o.dlqTopic, dlq);
+      await sendChunked(tx, o.anomaliesTopic, cp.anomalies.map(asKeyedMessage));
       transactions++;
       if (o.crashInTransaction !== undefined && transactions >= o.crashInTransaction) {
         // written synchronously: the log is asynchronous and SIGKILL would lose it
@@ -271,12 +317,19 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
       .finally(() => (committing = false));
   }
 
+  function dueForCommit(): boolean {
+    const since = Date.now() - lastCommitAt;
+    return since >= o.commitIntervalMs || (!immediate && since >= o.anomalyCommitMs && state.pendingOutputs() > 0);
+  }
+
   /** Changelog partition p holds source partition p's state: it needs at least as many partitions. */
   async function checkTopics(): Promise<void> {
     const admin = deps.kafka.admin();
     await admin.connect();
     try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: [o.topic, o.changelogTopic, o.resultsTopic] });
+      // fails when a topic is missing (the anomalies topic only matters when a processor writes it)
+      const outputs = (deps.processors ?? []).some((p) => p.takeOutputs !== undefined);
+      const { topics } = await admin.fetchTopicMetadata({ topics: [o.topic, o.changelogTopic, o.resultsTopic, ...(outputs ? [o.anomaliesTopic] : [])] });
       const count = (t: string) => topics.find((x) => x.name === t)?.partitions.length ?? 0;
       for (const t of [o.changelogTopic, o.resultsTopic]) {
         if (count(t) < count(o.topic)) throw new Error(`topic ${t} has ${count(t)} partitions, fewer than the ${count(o.topic)} of ${o.topic} (run \`rtap up\`, or create it with as many)`);
@@ -327,8 +380,9 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
           letters.push(dlqMessage({ payload: m.value, reason: out.reason, violations: [], source: 'sink', key: m.key, origin: { topic: o.topic, partition: p, offset: m.offset } }));
         }
       }
+      if (immediate) sendNow();
       resolveOffset(m.offset);
-      if (!committing && Date.now() - lastCommitAt >= o.commitIntervalMs) startCommit(gen);
+      if (!committing && dueForCommit()) startCommit(gen);
     }
     await heartbeat();
     speedMetrics.lag.set({ partition: String(p) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
@@ -360,13 +414,18 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
       });
       await checkTopics();
       await producer.connect();
+      await immediate?.connect();
       await consumer.connect();
       await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
-      timer = setInterval(() => {
-        if (stopping || failed || committing || Date.now() - lastCommitAt < o.commitIntervalMs) return;
-        startCommit(generation);
-      }, Math.max(20, Math.floor(o.commitIntervalMs / 3)));
+      timer = setInterval(
+        () => {
+          if (stopping || failed || committing || !dueForCommit()) return;
+          startCommit(generation);
+        },
+        // transactional anomalies are committed anomalyCommitMs after the last commit: check that often
+        Math.max(5, immediate ? Math.floor(o.commitIntervalMs / 3) : Math.min(Math.floor(o.commitIntervalMs / 3), o.anomalyCommitMs)),
+      );
       if (deps.readCut) {
         const readCut = deps.readCut;
         const poll = () =>
@@ -382,7 +441,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
         cutTimer = setInterval(() => void poll(), o.cutPollMs);
         void poll();
       }
-      log.info({ topic: o.topic, group: o.groupId, instance: o.instanceId, commitIntervalMs: o.commitIntervalMs, allowedLatenessMs: o.allowedLatenessMs }, 'speed layer started');
+      log.info({ topic: o.topic, group: o.groupId, instance: o.instanceId, commitIntervalMs: o.commitIntervalMs, anomalyCommitMs: o.anomalyCommitMs, allowedLatenessMs: o.allowedLatenessMs }, 'speed layer started');
     },
     async stop() {
       if (stopping) return done;
@@ -396,6 +455,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
         await serial(() => commit(gen));
         await consumer.disconnect();
         await producer.disconnect();
+        await immediate?.disconnect();
         settle.resolve();
       } catch (err) {
         settle.reject(err);

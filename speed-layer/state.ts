@@ -32,8 +32,11 @@ export interface EventProcessor {
   /**
    * A deduplicated, accepted event: what measures read, and the entity ids the feature store keys
    * by (from the ingestion API's header, or read from the parsed value when there is none).
+   * `event`: the record value (Buffer or text), for processors that read more than the header.
    */
   onEvent(input: MeasureInput, event: unknown, entities?: EntityIds): void;
+  /** An event replayed after a restore (see replayFrom); default onEvent. */
+  onReplay?(input: MeasureInput, event: unknown, entities?: EntityIds): void;
   /** State changed since the last call, per source partition; value null deletes the key. */
   takeChanged(): { partition: number; key: string; value: string | null }[];
   /** A record of its state read back from the changelog (null: a tombstone). */
@@ -43,9 +46,14 @@ export interface EventProcessor {
   /**
    * After its records are restored: the offset of the partition its restored state is as of, when
    * that is behind the partition's progress (a processor that writes its state less often than
-   * every checkpoint); the events from there on are replayed into it (SpeedState.replay).
+   * every checkpoint, or one that rebuilds its state by replay); the events from there on are
+   * replayed into it (SpeedState.replay). `nextOffset`: the partition's restored progress.
    */
-  replayFrom?(partition: number): number | undefined;
+  replayFrom?(partition: number, nextOffset?: number): number | undefined;
+  /** Records for the `anomalies` topic, taken by the checkpoint into its transaction. */
+  takeOutputs?(): OutRecord[];
+  /** Outputs waiting for a checkpoint (the runtime commits sooner while there are some). */
+  pendingOutputs?(): number;
 }
 
 export type EventOutcome =
@@ -69,6 +77,8 @@ export interface Checkpoint {
   results: OutRecord[];
   /** partition → next offset to process (for sendOffsets), partitions that moved only. */
   offsets: Map<number, number>;
+  /** Processors' outputs (anomaly records) for the `anomalies` topic, keyed, in the same transaction. */
+  anomalies: OutRecord[];
 }
 
 export interface SpeedStateOptions {
@@ -105,6 +115,10 @@ export interface SpeedState {
   dropPartition(partition: number): void;
   /** Partitions with state. */
   partitions(): number[];
+  /** Processor outputs waiting for the next checkpoint. */
+  pendingOutputs(): number;
+  /** Takes the processors' outputs now (delivered outside the checkpoint: runtime `anomalyDelivery: 'immediate'`). */
+  takeOutputs(): OutRecord[];
 }
 
 /** Measures put in window result records. */
@@ -187,24 +201,27 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       aggregator.add(r.input);
       const late = windows.observe(partition, r.input.event_time_us);
       if (r.input.user_id !== null) windows.addToSession(partition, r.input.tenant_id, r.input.user_id, r.input.event_time_us);
-      for (const p of processors) p.onEvent(r.input, undefined, r.entities);
+      for (const p of processors) p.onEvent(r.input, value, r.entities);
       return { kind: 'counted', late };
     },
     replay(partition, offset, value, headers) {
       const r = readSpeedRecord({ value, headers }, { partition, offset });
       if (!r.ok || !dedup(partition).firstSeen(r.input)) return;
+      const n = next.get(partition);
       for (const p of processors) {
-        const from = p.replayFrom?.(partition);
-        if (from !== undefined && offset >= from) p.onEvent(r.input, undefined, r.entities);
+        const from = p.replayFrom?.(partition, n);
+        if (from === undefined || offset < from) continue;
+        if (p.onReplay) p.onReplay(r.input, value, r.entities);
+        else p.onEvent(r.input, value, r.entities);
       }
     },
     replayStart(partition) {
       let start: number | undefined;
+      const n = next.get(partition);
       for (const p of processors) {
-        const from = p.replayFrom?.(partition);
+        const from = p.replayFrom?.(partition, n);
         if (from !== undefined && (start === undefined || from < start)) start = from;
       }
-      const n = next.get(partition);
       return start === undefined || n === undefined || start >= n ? undefined : start;
     },
     restoreRecord(partition, key, value) {
@@ -270,7 +287,8 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
         offsets.set(p, n);
       }
       moved.clear();
-      return { changelog, results, offsets };
+      const anomalies = processors.flatMap((p) => p.takeOutputs?.() ?? []);
+      return { changelog, results, offsets, anomalies };
     },
     dropPartition(partition) {
       aggregator.dropCovered(new Map([[partition, Number.POSITIVE_INFINITY]]));
@@ -282,6 +300,12 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       dedups.delete(partition);
     },
     partitions: () => [...next.keys()],
+    takeOutputs: () => processors.flatMap((p) => p.takeOutputs?.() ?? []),
+    pendingOutputs() {
+      let n = 0;
+      for (const p of processors) n += p.pendingOutputs?.() ?? 0;
+      return n;
+    },
   };
 
 }

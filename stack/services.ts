@@ -68,7 +68,7 @@ function kafkaService(cfg: RtapConfig): ServiceDef {
       };
     },
     health: () => kafkaHealth(cfg),
-    describe: () => [`bootstrap ${cfg.kafka.brokers.join(',')}`, `topics: events (${cfg.kafka.eventsPartitions} partitions), events.dlq, anomalies, speed-windows, speed-results, control`],
+    describe: () => [`bootstrap ${cfg.kafka.brokers.join(',')}`, `topics: events (${cfg.kafka.eventsPartitions} partitions), events.dlq, anomalies, speed-windows, speed-results, control, audit`],
   };
 }
 
@@ -158,6 +158,19 @@ function temporalService(cfg: RtapConfig): ServiceDef {
   };
 }
 
+/**
+ * The local MinIO's encryption key (32 random bytes, base64), made on first start and kept beside
+ * the data it encrypts (RTAP_DATA_DIR/secrets/): losing it makes every lake object unreadable.
+ */
+export function localKmsKey(dataDir: string): string {
+  const file = path.join(dataDir, 'secrets', 'minio-kms.key');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
 function minioService(cfg: RtapConfig): ServiceDef {
   let bin = '';
   return {
@@ -174,7 +187,13 @@ function minioService(cfg: RtapConfig): ServiceDef {
       return {
         command: bin,
         args: ['server', '--quiet', '--address', `127.0.0.1:${cfg.localPorts.minio}`, '--console-address', `127.0.0.1:${cfg.localPorts.minioConsole}`, dir],
-        env: { MINIO_ROOT_USER: cfg.s3.accessKeyId, MINIO_ROOT_PASSWORD: cfg.s3.secretAccessKey, MINIO_UPDATE: 'off' },
+        env: {
+          MINIO_ROOT_USER: cfg.s3.accessKeyId,
+          MINIO_ROOT_PASSWORD: cfg.s3.secretAccessKey,
+          MINIO_UPDATE: 'off',
+          // MinIO's built-in single-key KMS: enough for SSE-S3 on one local server.
+          MINIO_KMS_SECRET_KEY: `rtap-lake:${localKmsKey(cfg.dataDir)}`,
+        },
         cwd: dir,
       };
     },

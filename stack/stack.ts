@@ -4,7 +4,7 @@ import type { RtapConfig } from '../core/config';
 import { StackError } from '../core/errors';
 import { TOPICS, createKafka, ensureTopics, fetchCommittedOffsets, topicSpecs } from '../core/kafka';
 import { waitUntil } from '../core/retry';
-import { createS3, ensureBucket } from '../core/s3';
+import { createS3, ensureBucket, ensureBucketEncryption } from '../core/s3';
 import { isAlive, processPaths, readPid, spawnDetached, stopProcess, tailFile } from './process';
 import { provisionHttpfs, type Progress } from './provision';
 import { serviceDefs, type Health, type ServiceDef, type ServiceName } from './services';
@@ -81,6 +81,7 @@ export async function up(cfg: RtapConfig, progress: Progress): Promise<UpResult>
   const s3 = createS3(cfg.s3);
   try {
     result.createdBucket = await ensureBucket(s3, cfg.s3.bucket);
+    if (cfg.s3.sse) await ensureBucketEncryption(s3, cfg.s3.bucket);
   } finally {
     s3.destroy();
   }

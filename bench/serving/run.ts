@@ -76,6 +76,8 @@ const MEASURES = ['events', 'orders', 'revenue'];
 const suffix = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
 const topics = { events: `bench-serving-events-${suffix}`, dlq: `bench-serving-dlq-${suffix}`, control: `bench-serving-control-${suffix}`, speedWindows: `bench-serving-windows-${suffix}` };
 const resultsTopic = `bench-serving-results-${suffix}`;
+// the speed layer scores fraud too: its anomalies stay on the bench's own topic
+const anomaliesTopic = `bench-serving-anomalies-${suffix}`;
 const prefix = `bench-serving-${suffix}`;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
     cleaned = true;
     await Promise.all([...children].map((c) => stopChild(c)));
     if (KEEP) log(`kept topics ${Object.values(topics).join(', ')} and lake prefix ${prefix}`);
-    else await removeBenchData(kafka, [...Object.values(topics), resultsTopic], { client: s3, bucket, prefix });
+    else await removeBenchData(kafka, [...Object.values(topics), resultsTopic, anomaliesTopic], { client: s3, bucket, prefix });
     await fs.rm(dataDir, { recursive: true, force: true });
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -124,6 +126,7 @@ async function main(): Promise<void> {
         { topic: topics.control, numPartitions: 1 },
         { topic: topics.speedWindows, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
         { topic: resultsTopic, numPartitions: partitions },
+        { topic: anomaliesTopic, numPartitions: 1 },
       ],
       waitForLeaders: true,
     });
@@ -133,7 +136,7 @@ async function main(): Promise<void> {
     const control = new ControlPlane(kafka, createLogger('bench'), topics.control);
     await control.start();
     await control.putTenants(world.tenants.map((t) => ({ tenant_id: t.id })));
-    const { apiKey } = await control.createApiKey('*', ['read'], 'bench-serving');
+    const { apiKey } = await control.createApiKey('*', ['viewer', 'analyst'], 'bench-serving');
     await control.stop();
     const tenants = benchTenants(world);
 
@@ -158,7 +161,7 @@ async function main(): Promise<void> {
     const rtap = path.join(REPO_ROOT, 'bin', 'rtap');
     const env = { ...process.env, LOG_LEVEL: 'warn', RTAP_DATA_DIR: dataDir };
     const speed = track(children, spawn(process.execPath, [rtap, 'speed', '--topic', topics.events, '--group', `bench-serving-speed-${suffix}`, '--changelog-topic', topics.speedWindows,
-      '--results-topic', resultsTopic, '--instance', `bench-serving-${suffix}`, '--offset-bucket-size', String(B), '--prefix', prefix], { env, stdio: ['ignore', 'inherit', 'inherit'] }));
+      '--results-topic', resultsTopic, '--anomalies-topic', anomaliesTopic, '--control-topic', topics.control, '--instance', `bench-serving-${suffix}`, '--offset-bucket-size', String(B), '--prefix', prefix], { env, stdio: ['ignore', 'inherit', 'inherit'] }));
     const liveSeconds = 3600;
     const generator = track(children, spawn(process.execPath, [rtap, 'generate', '--rate', String(LIVE_RATE), '--duration', `${liveSeconds}s`, '--tenants', String(TENANTS),
       '--to', 'kafka', '--topic', topics.events, '--start', new Date().toISOString(), '--seed', '7', '--quiet'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));

@@ -9,9 +9,7 @@ import { FUNNEL_STEPS } from '../../core/lake-views';
 import { parseRawChunkKey, rawRoot } from '../../core/lake';
 import { s3Url } from '../../core/duckdb';
 import { listObjects } from '../../core/s3';
-import { requireRole } from '../auth';
 import type { Row } from '../formats';
-import { tenantScope } from '../tenant-scope';
 import type { BatchSnapshot } from './batch-views';
 import { attributionSql, ATTRIBUTION_MODELS, funnelSql, isStepPrefix, type AttributionModel, type FunnelGrain, type FunnelStep } from './funnel-sql';
 import { taskHandler, type JobContext, type Task } from './jobs';
@@ -175,8 +173,7 @@ async function planAttributionModel(deps: AnalyticsRouteDeps, tenant: string, bo
 
 export function funnelRouter(deps: AnalyticsRouteDeps, ctx: JobContext): Router {
   const router = express.Router();
-  const guard = [requireRole(deps.control, 'read'), tenantScope(deps.control)];
-  router.post('/api/v2/analytics/funnel/analyze', ...guard, taskHandler(ctx, (req) => planFunnel(deps, req.tenant!, req.body as Record<string, unknown>)));
-  router.post('/api/v2/analytics/attribution/model', ...guard, taskHandler(ctx, (req) => planAttributionModel(deps, req.tenant!, req.body as Record<string, unknown>)));
+  router.post('/api/v2/analytics/funnel/analyze', taskHandler(ctx, (req) => planFunnel(deps, req.tenant!, req.body as Record<string, unknown>)));
+  router.post('/api/v2/analytics/attribution/model', taskHandler(ctx, (req) => planAttributionModel(deps, req.tenant!, req.body as Record<string, unknown>)));
   return router;
 }

@@ -1,12 +1,17 @@
 // WS /api/v2/analytics/realtime/stream: the caller's tenant's live per-minute totals, pushed every
-// second when they change. Authenticated like every route (x-api-key header, Bearer, or the
-// `api_key` query parameter for browsers, which cannot set headers on a WebSocket); the tenant
-// comes from the key (serving/tenant-scope.ts rules). A client that does not keep up is dropped:
+// second when they change, and its anomalies as the anomalies topic brings them. Authenticated like every route (x-api-key header, Bearer API key or
+// JWT, or the `api_key` query parameter for browsers, which cannot set headers on a WebSocket);
+// the tenant comes from the credential (serving/tenant-scope.ts rules). A client that does not keep up is dropped:
 // nothing is buffered past MAX_BUFFERED bytes.
 import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ControlState } from '../../core/control';
 import { createLogger } from '../../core/logger';
+import { ACCESS } from '../security/access';
+import { credentialOf, type Identity } from '../security/identity';
+import { decideTenant } from '../tenant-scope';
+import type { Anomaly, AnomalyTail } from '../anomalies/tail';
 import { mergedQuery, type MergeDeps } from './merge';
 import { GRAIN_US, type AnalyticsQuery } from './query-model';
 
@@ -14,51 +19,77 @@ export const STREAM_PATH = '/api/v2/analytics/realtime/stream';
 const MAX_BUFFERED = 1 << 20;
 const MAX_CLIENTS = 1000;
 const STREAM_MEASURES = ['events', 'orders', 'revenue', 'distinct_users'];
+/** Anomalies of the last minutes a new client gets at once; then each one once, as it arrives. */
+const ANOMALY_BACKLOG_MS = 5 * 60_000;
+const ANOMALIES_PER_PUSH = 100;
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
+const STATUS_ERROR: Record<number, string> = { 400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 503: 'unavailable' };
+/** The stream's row of the access table: the HTTP gate never sees an upgrade, so it is applied here. */
+const STREAM_RULE = (() => {
+  const rule = ACCESS[`GET ${STREAM_PATH}`];
+  if (!rule || rule.public === true) throw new Error(`the access table must protect GET ${STREAM_PATH}`);
+  return rule;
+})();
 
 export interface StreamDeps extends MergeDeps {
   control: ControlState;
+  /** Who is calling: the API's identity (serving/auth.ts identityFor). */
+  identity: Identity;
   /** Push interval, ms (default 1000). */
   intervalMs?: number;
+  /** The API's tail of the anomalies topic; without it the stream carries rollups only. */
+  anomalies?: AnomalyTail;
+}
+
+/** Where a client is in its tenant's anomalies: detected at or after `sinceMs`, minus those already sent at exactly `sinceMs`. */
+interface AnomalyCursor {
+  sinceMs: number;
+  sentAtSince: Set<string>;
+}
+
+/** The anomalies a client has not had yet, oldest first, and the cursor after them. */
+export function newAnomalies(recent: readonly Anomaly[], cursor: AnomalyCursor): { fresh: Anomaly[]; cursor: AnomalyCursor } {
+  const fresh = recent.filter((a) => a.detected_ms > cursor.sinceMs || (a.detected_ms === cursor.sinceMs && !cursor.sentAtSince.has(a.anomaly_id))).sort((a, b) => a.detected_ms - b.detected_ms);
+  if (fresh.length === 0) return { fresh, cursor };
+  const sinceMs = fresh[fresh.length - 1].detected_ms;
+  const sentAtSince = new Set(sinceMs === cursor.sinceMs ? cursor.sentAtSince : []);
+  for (const a of fresh) if (a.detected_ms === sinceMs) sentAtSince.add(a.anomaly_id);
+  return { fresh, cursor: { sinceMs, sentAtSince } };
 }
 
 /** Attaches the stream to the API's HTTP server; returns a function that closes it. */
 export function attachStream(server: Server, deps: StreamDeps): () => Promise<void> {
   const log = createLogger('analytics-stream');
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 });
-  const clients = new Map<WebSocket, { tenant: string; last: string }>();
+  const clients = new Map<WebSocket, { tenant: string; last: string; anomalies: AnomalyCursor }>();
 
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== STREAM_PATH) return; // other upgrade paths are not ours
     const refuse = (status: number, message: string) => {
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: status === 401 ? 'unauthorized' : 'forbidden', message })}`);
+      socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: STATUS_ERROR[status] ?? 'error', message })}`);
     };
-    const header = req.headers['x-api-key'];
-    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const key = (Array.isArray(header) ? header[0] : header) ?? bearer ?? url.searchParams.get('api_key') ?? undefined;
-    if (!key) return refuse(401, 'send an API key (x-api-key header, Bearer, or ?api_key=)');
-    const principal = deps.control.authenticate(key);
-    if (!principal) return refuse(401, 'the API key is not known');
-    if (!principal.roles.includes('read') && !principal.roles.includes('admin')) return refuse(403, 'this API key lacks the "read" role');
-    const asked = url.searchParams.get('tenant') ?? undefined;
-    let tenant: string;
-    if (principal.tenant_id === '*') {
-      if (!asked || !deps.control.activeTenant(asked)) return refuse(403, 'a platform key must name an active tenant with ?tenant=');
-      tenant = asked;
-    } else {
-      if (asked !== undefined && asked !== principal.tenant_id) return refuse(403, 'this key acts for its own tenant only');
-      if (!deps.control.activeTenant(principal.tenant_id)) return refuse(403, 'the tenant is not active');
-      tenant = principal.tenant_id;
-    }
-    if (clients.size >= MAX_CLIENTS) return refuse(503, 'too many stream clients');
+    // The same identity, role table row and tenant rules as every HTTP route (serving/auth.ts).
+    void deps.identity.authenticate(credentialOf(req.headers, url.searchParams.get('api_key'))).then((auth) => {
+      if (!auth.ok) return refuse(auth.failure.status, auth.failure.message);
+      const rule = STREAM_RULE;
+      if (!auth.principal.roles.some((r) => rule.roles.includes(r))) return refuse(403, `this credential lacks a role allowed here (one of ${rule.roles.join(', ')})`);
+      const decision = decideTenant(deps.control, auth.principal, url.searchParams.get('tenant') ?? undefined, rule.scope);
+      if (!decision.ok) return refuse(decision.status, decision.message);
+      if (clients.size >= MAX_CLIENTS) return refuse(503, 'too many stream clients');
+      open(req, socket, head, decision.tenant);
+    });
+  });
+
+  const open = (req: IncomingMessage, socket: Duplex, head: Buffer, tenant: string) => {
     wss.handleUpgrade(req, socket, head, (ws) => {
-      clients.set(ws, { tenant, last: '' });
+      clients.set(ws, { tenant, last: '', anomalies: { sinceMs: Date.now() - ANOMALY_BACKLOG_MS, sentAtSince: new Set() } });
       ws.on('close', () => clients.delete(ws));
       ws.on('error', () => clients.delete(ws));
       // The stream is one-way; anything the client sends is ignored (and bounded by maxPayload).
       ws.send(JSON.stringify({ type: 'hello', tenant, measures: STREAM_MEASURES, interval_ms: deps.intervalMs ?? 1000 }));
     });
-  });
+  };
 
   let pushing = false;
   const timer = setInterval(() => {
@@ -79,7 +110,7 @@ export function attachStream(server: Server, deps: StreamDeps): () => Promise<vo
       const body = JSON.stringify({ type: 'rollup', data: result.rows, meta: { live_offsets: result.meta.live_offsets, batch_cut: result.meta.batch_cut, freshness_ms: result.meta.freshness_ms } });
       for (const ws of sockets) {
         const c = clients.get(ws);
-        if (!c || c.last === body) continue;
+        if (!c) continue;
         // A client that lets a megabyte pile up is not reading: drop it rather than buffer more.
         if (ws.bufferedAmount > MAX_BUFFERED) {
           log.info({ tenant }, 'dropping a slow stream client');
@@ -87,8 +118,15 @@ export function attachStream(server: Server, deps: StreamDeps): () => Promise<vo
           clients.delete(ws);
           continue;
         }
-        c.last = body;
-        ws.send(body);
+        if (c.last !== body) {
+          c.last = body;
+          ws.send(body);
+        }
+        if (deps.anomalies) {
+          const { fresh, cursor } = newAnomalies(deps.anomalies.recent(tenant, c.anomalies.sinceMs, ANOMALIES_PER_PUSH), c.anomalies);
+          c.anomalies = cursor;
+          if (fresh.length > 0) ws.send(JSON.stringify({ type: 'anomalies', data: fresh.map(({ detail: _detail, ...a }) => a) }));
+        }
       }
     }
   }

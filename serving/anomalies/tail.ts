@@ -1,12 +1,13 @@
-// A small in-memory tail of the `anomalies` topic for GET /api/v2/anomalies/active. The fraud and
-// anomaly detectors that will write this topic are not built yet, so the tail reads whatever JSON
-// records it holds — nothing, today — keyed by their `tenant_id`, and keeps the newest of each
-// tenant within bounds. Nothing here detects anything.
+// A small in-memory tail of the `anomalies` topic for GET /api/v2/anomalies/active and
+// /anomalies/incidents. The speed layer's fraud processor writes the topic (speed-layer/fraud/
+// processor.ts, in its checkpoint transactions; the tail reads read_committed); the tail keeps the
+// newest records of each tenant within bounds, keyed by their `tenant_id`.
 //
 // A record is a JSON object with `tenant_id`; these fields are read when present (docs/api.md
 // "Anomalies"): `anomaly_id` (else `<partition>-<offset>`), `detected_at` (ISO-8601; else the
 // Kafka timestamp), `anomaly_type` (or `type`), `severity`, `score` (number), `event_id` (or the
-// first of `event_ids`), `explanation` (text). The whole record is kept as `detail`.
+// first of `event_ids`), `explanation` (text), `incident_id`, `detectors` ([{id}]), `entities`
+// (strings). The whole record is kept as `detail`.
 import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { TOPICS } from '../../core/kafka';
@@ -22,6 +23,11 @@ export interface Anomaly {
   score: number | null;
   event_id: string | null;
   explanation: string | null;
+  incident_id: string | null;
+  /** Ids of the detectors among its top reasons. */
+  detectors: string[];
+  /** Tokenized entities it links (`card:<token>`, …). */
+  entities: string[];
   /** The record as the topic holds it (JSON text). */
   detail: string;
 }
@@ -67,6 +73,8 @@ export function parseAnomaly(partition: number, offset: string, timestampMs: num
   const detectedMs = Number.isFinite(at) ? at : timestampMs;
   const firstEvent = Array.isArray(r.event_ids) ? r.event_ids[0] : undefined;
   const explanation = typeof r.explanation === 'string' ? r.explanation : r.explanation === undefined ? null : JSON.stringify(r.explanation);
+  const detectors = Array.isArray(r.detectors) ? r.detectors.map((d) => str((d as { id?: unknown } | null)?.id, 64)).filter((d): d is string => d !== null).slice(0, 32) : [];
+  const entities = Array.isArray(r.entities) ? r.entities.map((e) => str(e, 256)).filter((e): e is string => e !== null).slice(0, 16) : [];
   return {
     anomaly_id: str(r.anomaly_id, 128) ?? `${partition}-${offset}`,
     tenant_id: tenant,
@@ -77,6 +85,9 @@ export function parseAnomaly(partition: number, offset: string, timestampMs: num
     score: typeof r.score === 'number' && Number.isFinite(r.score) ? r.score : null,
     event_id: str(r.event_id, 128) ?? str(firstEvent, 128),
     explanation: explanation === null ? null : explanation.slice(0, 4096),
+    incident_id: str(r.incident_id, 160),
+    detectors,
+    entities,
     detail: value.length > 16_384 ? JSON.stringify({ truncated: true, anomaly_id: r.anomaly_id ?? null }) : value,
   };
 }
@@ -98,6 +109,8 @@ export function createAnomalyTail(deps: { kafka?: Kafka; logger?: Logger }, opts
     if (!a || Date.now() - a.detected_ms > retentionMs) return;
     let list = byTenant.get(a.tenant_id);
     if (!list) byTenant.set(a.tenant_id, (list = []));
+    // at-least-once delivery (the speed layer's `immediate` mode) may repeat a record: one per id
+    if (list.some((x) => x.anomaly_id === a.anomaly_id)) return;
     list.push(a);
     size++;
     if (list.length > perTenant) {

@@ -12,9 +12,7 @@ import type { GdprKind } from '../../core/gdpr';
 import { workflowUiUrl } from '../../core/batch-control';
 import { createLogger } from '../../core/logger';
 import type { PiiKeyring } from '../../core/pii';
-import { requireRole } from '../auth';
 import { sendError } from '../errors';
-import { tenantScope } from '../tenant-scope';
 
 export interface GdprRouteDeps {
   temporal: TemporalConfig;
@@ -35,10 +33,9 @@ interface GdprBody {
   url_ttl_seconds?: number;
 }
 
-export function gdprRouter({ temporal, control, client, keyring, prefix = '' }: GdprRouteDeps): Router {
+export function gdprRouter({ temporal, client, keyring, prefix = '' }: GdprRouteDeps): Router {
   const log = createLogger('gdpr-api');
   const router = express.Router();
-  const guard = [requireRole(control, 'admin'), tenantScope(control)];
 
   const start = (kind: GdprKind) => async (req: Request, res: Response) => {
     const body = req.body as GdprBody;
@@ -63,7 +60,7 @@ export function gdprRouter({ temporal, control, client, keyring, prefix = '' }: 
         kind,
         subject,
         // Who asked, for the audit record: the key's label and a prefix of its hash (never the key).
-        requestedBy: `api-key:${principal.label}#${principal.key_hash.slice(0, 12)}${principal.tenant_id === '*' ? ' (platform)' : ''}`,
+        requestedBy: `${principal.kind === 'jwt' ? 'jwt' : 'api-key'}:${principal.label}#${principal.id}${principal.tenant_id === '*' ? ' (platform)' : ''}`,
         ...(body.reason ? { reason: body.reason } : {}),
         ...(body.url_ttl_seconds !== undefined ? { urlTtlSeconds: body.url_ttl_seconds } : {}),
         prefix,
@@ -100,8 +97,8 @@ export function gdprRouter({ temporal, control, client, keyring, prefix = '' }: 
   };
 
   for (const kind of ['erase', 'export'] as const) {
-    router.post(`/api/v2/data/${kind}/gdpr`, ...guard, start(kind));
-    router.get(`/api/v2/data/${kind}/gdpr/:id`, ...guard, status(kind));
+    router.post(`/api/v2/data/${kind}/gdpr`, start(kind));
+    router.get(`/api/v2/data/${kind}/gdpr/:id`, status(kind));
   }
   return router;
 }

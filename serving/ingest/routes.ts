@@ -14,10 +14,10 @@ import { EVENT_LIMITS, elementRanges, pathAt, scanDepth } from '../../core/json-
 import { TOPICS } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import type { ValueWarning } from '../../core/schema';
-import { requireRole } from '../auth';
 import { clientError, sendError } from '../errors';
 import { ingestMetrics, reasonLabel, tenantLabel, warningFieldLabel } from './metrics';
-import { senderOf, type EventOutcome, type IngestStep } from '../../core/ingest-step';
+import { ACCEPTED_EVENTS_LOCAL, acceptedByTenant } from '../security/limits';
+import { senderOf, type EventOutcome, type IngestSender, type IngestStep } from '../../core/ingest-step';
 
 export interface IngestRouteDeps {
   cfg: IngestConfig;
@@ -51,7 +51,7 @@ const MAX_BODY_DEPTH = EVENT_LIMITS.maxDepth + 2;
 /** Warnings listed per event in a response (all are counted). */
 const MAX_WARNINGS_SHOWN = 50;
 
-export function ingestRouter({ cfg, control, step, producer, topics = { events: TOPICS.events, dlq: TOPICS.eventsDlq } }: IngestRouteDeps): Router {
+export function ingestRouter({ cfg, step, producer, topics = { events: TOPICS.events, dlq: TOPICS.eventsDlq } }: IngestRouteDeps): Router {
   const log = createLogger('ingest-api');
   const router = express.Router();
   // Content-Type is checked by `acceptJson` first, so the parser reads every body that reaches it.
@@ -60,7 +60,6 @@ export function ingestRouter({ cfg, control, step, producer, topics = { events: 
   router.post(
     '/api/v2/events/batch',
     countRequest,
-    requireRole(control, 'ingest'),
     acceptJson,
     jsonBody(parseJson, { producer, dlqTopic: topics.dlq }),
     async (req: RawBodyRequest, res) => {
@@ -87,12 +86,14 @@ export function ingestRouter({ cfg, control, step, producer, topics = { events: 
       const results = outcomes.map(toResult);
       const accepted = outcomes.filter((o) => o.kind === 'ok').length;
       countOutcomes(outcomes);
+      // counted against each tenant's events_per_day once the answer is sent (serving/security/limits.ts)
+      res.locals[ACCEPTED_EVENTS_LOCAL] = acceptedByTenant(outcomes);
       const status = accepted === outcomes.length ? 200 : accepted === 0 ? 422 : 207;
       res.status(status).json({ accepted, rejected: outcomes.length - accepted, results });
     },
   );
 
-  router.post('/api/v2/data/quality/validate', requireRole(control, 'ingest'), acceptJson, jsonBody(parseJson), async (req: RawBodyRequest, res) => {
+  router.post('/api/v2/data/quality/validate', acceptJson, jsonBody(parseJson), async (req: RawBodyRequest, res) => {
     const outcomes = await stepRequest(req, res, cfg, step);
     if (!outcomes) return;
     const results = outcomes.map(toResult);
@@ -183,7 +184,7 @@ function jsonBody(parse: express.RequestHandler, dlq?: { producer: BatchingProdu
           reason: malformed ? 'malformed_json' : 'structure_invalid',
           violations: [detail],
           source: 'api',
-          sender: senderOf(req.principal!),
+          sender: senderOf(ingestSender(req)),
         });
         dlq.producer.send([{ topic: dlq.dlqTopic, message }]).then(respond, () => {
           res.setHeader('Retry-After', '5');
@@ -230,10 +231,15 @@ function envelope(req: Request, res: Response, cfg: IngestConfig): unknown[] | u
  * MB per request) would otherwise stay reachable while the request waits for Kafka, to be copied
  * by every young-generation collection meanwhile.
  */
+/** The sender the gate authenticated: its tenant scope ('*' for a platform ingest credential) and its credential id. */
+function ingestSender(req: Request): IngestSender {
+  return { tenant_id: req.tenant!, key_hash: req.principal!.id };
+}
+
 async function stepRequest(req: RawBodyRequest, res: Response, cfg: IngestConfig, step: IngestStep): Promise<EventOutcome[] | undefined> {
   const events = envelope(req, res, cfg);
   if (!events) return undefined;
-  const principal = req.principal!;
+  const principal = ingestSender(req);
   const exact = eventBytes(req, events.length);
   const outcomes = await runSteps(events.length, (i) => step(events[i], i, principal, () => exact(i)));
   req.body = undefined;

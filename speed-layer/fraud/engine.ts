@@ -8,9 +8,26 @@ import type { EntityKind, FeatureSnapshot } from '../features/store';
 import { createBaselines, type BaselineOptions, type Baselines } from './baseline';
 import type { Detector, DetectorFeatures, EntityFeatures, Params } from './detector';
 import { DETECTORS } from './detectors';
-import { combine, DEFAULT_WEIGHT, DEFAULT_WEIGHTS, SEVERITY_THRESHOLDS, type DetectorScore, type EnsembleResult, type Severity } from './ensemble';
+import { combine, DEFAULT_WEIGHT, DEFAULT_WEIGHTS, SEVERITY_THRESHOLDS, severityOf, type DetectorScore, type EnsembleResult, type Severity } from './ensemble';
 import { createFraudMemory, type FraudMemory, type MemoryOptions } from './memory';
+import { featureVector } from './model/features';
+import { scoreOf, type FraudModel } from './model/model';
 import type { FraudEvent } from './signals';
+
+/** Where the engine gets its trained models from (model/provider.ts polls the lake's champion pointer). */
+export interface FraudModelSource {
+  current(): { champion: FraudModel | null; challenger: FraudModel | null };
+  /** Each model verdict, for drift monitoring (model/provider.ts). */
+  record?(role: 'champion' | 'challenger', score: ModelScore): void;
+}
+
+/** A trained model's verdict on the event. */
+export interface ModelScore {
+  version: string;
+  probability: number;
+  /** The probability on the ensemble's scale (the model's threshold at 0.5, `medium`). */
+  score: number;
+}
 
 export interface DetectorOverride {
   enabled?: boolean;
@@ -27,6 +44,10 @@ export interface FraudEngineOptions {
   memory?: MemoryOptions;
   /** Reasons kept in a verdict. Default 3. */
   top?: number;
+  /** Trained models: when a champion is loaded its probability is the score (the noisy-OR of the weights is the fallback). */
+  models?: FraudModelSource;
+  /** Keep each event's model feature vector in the verdict (training, evaluation). */
+  keepFeatures?: boolean;
 }
 
 export interface FraudVerdict extends EnsembleResult {
@@ -36,12 +57,25 @@ export interface FraudVerdict extends EnsembleResult {
   detectors: DetectorScore[];
   /** The top reasons' sentences, strongest first. */
   explanation: string;
+  /** The hand-set weights' noisy-OR: the score when no model is loaded. */
+  fallbackScore: number;
+  /** The champion model's verdict (it set `score`), or null when none is loaded. */
+  model: ModelScore | null;
+  /** The challenger's verdict: recorded beside the champion's, never acted on. */
+  challenger: ModelScore | null;
+  /** The model's feature vector (only with keepFeatures). */
+  features?: number[];
 }
 
 export interface FraudEngine {
   readonly detectors: readonly Detector[];
   /** Scores one event (and remembers it). `features`: the feature store's snapshots of its entities, the event included. */
   score(event: FraudEvent, features: EntityFeatures): FraudVerdict;
+  /**
+   * Folds an event into the memory and baselines without scoring it: rebuilding the engine's
+   * state by replaying events already scored before a restart (speed-layer/fraud/processor.ts).
+   */
+  learn(event: FraudEvent, features: EntityFeatures): void;
   /** Sets (or with null clears) a tenant's override of one detector. */
   setOverride(tenant: string, detectorId: string, override: DetectorOverride | null): void;
   /** The parameters a detector runs with for a tenant. */
@@ -92,9 +126,19 @@ export function createFraudEngine(opts: FraudEngineOptions = {}): FraudEngine {
     return p;
   }
 
+  // one value per metric and entity, even when several detectors read the same baseline
+  function observe(event: FraudEvent, features: DetectorFeatures): void {
+    const samples = new Map<string, { metric: string; value: number; entity?: string }>();
+    for (const d of detectors) for (const s of d.observe?.(event, features) ?? []) samples.set(`${s.metric}\u0000${s.entity ?? ''}`, s);
+    for (const s of samples.values()) baselines.observe(event.tenant, s.metric, s.value, s.entity);
+  }
+
   return {
     detectors,
     baselines,
+    learn(event, entity) {
+      observe(event, { ...entity, context: memory.update(event) });
+    },
     memory,
     paramsFor,
     setOverride(tenant, id, override) {
@@ -120,12 +164,33 @@ export function createFraudEngine(opts: FraudEngineOptions = {}): FraudEngine {
         const score = Number.isFinite(r.score) ? Math.min(1, Math.max(0, r.score)) : 0;
         scores.push({ id: d.id, family: d.family, score, weight: o?.weight ?? weights[d.id] ?? DEFAULT_WEIGHT, explanation: r.explanation, evidence: r.evidence });
       }
-      // one value per metric and entity, even when several detectors read the same baseline
-      const samples = new Map<string, { metric: string; value: number; entity?: string }>();
-      for (const d of detectors) for (const s of d.observe?.(event, features) ?? []) samples.set(`${s.metric}\u0000${s.entity ?? ''}`, s);
-      for (const s of samples.values()) baselines.observe(t, s.metric, s.value, s.entity);
+      observe(event, features);
       const ensemble = combine(scores, top, thresholds);
-      return { ...ensemble, tenant: t, eventId: event.eventId, detectors: scores, explanation: ensemble.reasons.map((r) => `${r.id}: ${r.explanation}`).join(' | ') };
+      const { champion, challenger } = opts.models?.current() ?? { champion: null, challenger: null };
+      const vector = champion || challenger || opts.keepFeatures ? featureVector(event, features, scores) : undefined;
+      const judge = (m: FraudModel | null): ModelScore | null => {
+        if (!m || !vector) return null;
+        const probability = m.probability(vector);
+        return { version: m.version, probability, score: scoreOf(probability, m.threshold) };
+      };
+      const model = judge(champion);
+      const challenged = judge(challenger);
+      if (model) opts.models?.record?.('champion', model);
+      if (challenged) opts.models?.record?.('challenger', challenged);
+      const score = model ? model.score : ensemble.score;
+      return {
+        score,
+        severity: model ? severityOf(score, thresholds) : ensemble.severity,
+        reasons: ensemble.reasons,
+        tenant: t,
+        eventId: event.eventId,
+        detectors: scores,
+        explanation: ensemble.reasons.map((r) => `${r.id}: ${r.explanation}`).join(' | '),
+        fallbackScore: ensemble.score,
+        model,
+        challenger: challenged,
+        ...(opts.keepFeatures && vector ? { features: vector } : {}),
+      };
     },
   };
 }

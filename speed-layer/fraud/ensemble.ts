@@ -5,13 +5,14 @@
 // alone reach a high score (a tampered price is fraud whatever else is seen), (3) lets several weak
 // ones add up, and (4) is explainable: each detector's share is its own term.
 //
-// THE WEIGHTS ARE HAND-SET: they are the fallback until the trained model of issue 11 exists
-// (trained on the lake's labels and analyst feedback, which will replace both the weights and the
-// noisy-OR). They encode how specific each signal is — high for signals a legitimate shopper
-// almost never shows (tampered prices, dozens of cards from one device), low for tenant-level
-// anomalies that are rarely fraud by themselves (traffic spikes, slow pages, late events). They
-// were set by reading what each detector measures, then checked once on the training seed of
-// `rtap eval fraud` (docs/fraud.md gives the figures on an unseen seed).
+// THE WEIGHTS ARE HAND-SET, and this noisy-OR is the FALLBACK: when a trained model is loaded
+// (model/, docs/fraud.md "The trained model") its probability is the score and this combination
+// only orders the reasons and is reported as `fallbackScore`. An instance with no model yet (no
+// champion in the lake) scores with it. The weights encode how specific each signal is — high for
+// signals a legitimate shopper almost never shows (tampered prices, dozens of cards from one
+// device), low for tenant-level anomalies that are rarely fraud by themselves (traffic spikes,
+// slow pages, late events). They were set by reading what each detector measures, then checked
+// once on the training seed of `rtap eval fraud --hand-set`.
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 

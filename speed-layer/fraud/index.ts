@@ -6,5 +6,6 @@ export * from './detectors';
 export * from './ensemble';
 export * from './engine';
 export * from './memory';
+export * from './model';
 export * from './processor';
 export * from './signals';

@@ -36,6 +36,7 @@ import { startApi, type RunningApi } from '../../serving/main';
 import { cfg, uniqueName } from './helpers';
 import { createTopics } from './kafka-read';
 import { drainToLake, queryLake, topicEnds } from './lake-read';
+import { OpenApiRequests, type Op, type Req } from './openapi-requests';
 
 jest.setTimeout(300_000);
 
@@ -48,24 +49,14 @@ const DAYS = { from: '2026-11-22', to: '2026-11-24' };
 // A query planned over this many files is a job at once: time-decay attribution and an unhinted
 // lineage plan more here, everything else fewer (the hour files of a day or two)
 const JOB_MAX_FILES = 60;
-/** A well-formed id nothing has (path samples of uuid parameters). */
-const UUID = '00000000-0000-4000-8000-000000000000';
 
 type Json = Record<string, unknown>;
-interface Req {
-  method: string;
-  /** The path with its parameters filled in. */
-  path: string;
-  query: Record<string, string>;
-  body?: unknown;
-}
 interface Res {
   status: number;
   headers: Headers;
   buf: Buffer;
   json: () => Json;
 }
-type Op = { method: string; template: string; op: OpenAPIV3.OperationObject };
 
 describe('API contract, driven by /openapi.json', () => {
   const kafka = createKafka(cfg.kafka, { clientId: uniqueName('contract-it') });
@@ -77,6 +68,7 @@ describe('API contract, driven by /openapi.json', () => {
     anomalies: uniqueName('contract-anomalies'),
   };
   const results = uniqueName('contract-results');
+  const speedAnomalies = uniqueName('contract-speed-anomalies');
   const prefix = `${uniqueName('contract-it')}/`;
   const sinkGroup = uniqueName('contract-sink');
   const taskQueue = uniqueName('contract-batch');
@@ -93,6 +85,7 @@ describe('API contract, driven by /openapi.json', () => {
   let base: string;
   let doc: OpenAPIV3.Document;
   let ops: Op[];
+  let spec: OpenApiRequests;
   let worker: Worker;
   let workerRun: Promise<void>;
   let connection: Connection;
@@ -124,6 +117,8 @@ describe('API contract, driven by /openapi.json', () => {
         path.join(REPO_ROOT, 'bin', 'rtap'),
         'speed',
         ...['--topic', topics.events, '--group', uniqueName('contract-speed'), '--changelog-topic', topics.speedWindows, '--results-topic', results, '--instance', uniqueName('i')],
+        // its anomalies on a topic of their own: the API's tail holds the records this test writes
+        ...['--anomalies-topic', speedAnomalies, '--control-topic', topics.control],
         ...['--offset-bucket-size', String(B), '--prefix', prefix, '--cut-poll-ms', '1000', '--session-timeout', '6000'],
       ],
       { env: { ...process.env, LOG_LEVEL: 'warn', SPEED_COMMIT_INTERVAL_MS: '100' }, stdio: ['ignore', 'inherit', 'inherit'] },
@@ -144,14 +139,15 @@ describe('API contract, driven by /openapi.json', () => {
       { topic: topics.speedWindows, numPartitions: PARTITIONS, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
       { topic: topics.anomalies, numPartitions: 2 },
       { topic: results, numPartitions: PARTITIONS },
+      { topic: speedAnomalies, numPartitions: 1 },
     ]);
     await producer.connect();
     await control.start();
     [tenantA, tenantB] = gen.world.tenants.map((t) => t.id);
     await control.putTenants(gen.world.tenants.map((t) => ({ tenant_id: t.id })));
-    keys.platform = (await control.createApiKey('*', ['read'], 'contract platform')).apiKey;
-    keys.a = (await control.createApiKey(tenantA, ['read'], 'contract tenant A')).apiKey;
-    keys.b = (await control.createApiKey(tenantB, ['read'], 'contract tenant B')).apiKey;
+    keys.platform = (await control.createApiKey('*', ['viewer', 'analyst'], 'contract platform')).apiKey;
+    keys.a = (await control.createApiKey(tenantA, ['viewer', 'analyst'], 'contract tenant A')).apiKey;
+    keys.b = (await control.createApiKey(tenantB, ['viewer', 'analyst'], 'contract tenant B')).apiKey;
     keys.ingestA = (await control.createApiKey(tenantA, ['ingest'], 'contract ingest A')).apiKey;
     keys.admin = (await control.createApiKey('*', ['admin'], 'contract admin')).apiKey;
     startSpeed();
@@ -223,9 +219,8 @@ describe('API contract, driven by /openapi.json', () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     doc = (await call({ method: 'GET', path: '/openapi.json', query: {} })).json() as unknown as OpenAPIV3.Document;
-    ops = Object.entries(doc.paths).flatMap(([template, item]) =>
-      (['get', 'post', 'put', 'delete', 'patch'] as const).filter((m) => item?.[m]).map((m) => ({ method: m.toUpperCase(), template, op: item![m]! })),
-    );
+    spec = new OpenApiRequests(doc, () => [tenantA]);
+    ops = spec.ops;
     figures.setup_s = (Date.now() - started) / 1000;
   });
 
@@ -254,132 +249,9 @@ describe('API contract, driven by /openapi.json', () => {
     return { status: res.status, headers: res.headers, buf, json: () => JSON.parse(buf.toString('utf8')) as Json };
   }
 
-  // ---- the document as data ------------------------------------------------------------------
+  // ---- the document as data (test/integration/openapi-requests.ts) ---------------------------
 
-  function deref<T>(x: T | OpenAPIV3.ReferenceObject): T {
-    if (x && typeof x === 'object' && '$ref' in x) {
-      const parts = x.$ref.replace(/^#\//, '').split('/');
-      return deref(parts.reduce((o: unknown, p) => (o as Record<string, unknown>)[p], doc) as T);
-    }
-    return x as T;
-  }
-
-  const paramsOf = (op: OpenAPIV3.OperationObject) => (op.parameters ?? []).map((p) => deref(p));
-  const bodySchemaOf = (op: OpenAPIV3.OperationObject) => {
-    const body = op.requestBody && deref(op.requestBody);
-    const s = body?.content['application/json']?.schema;
-    return s ? deref(s) : undefined;
-  };
-
-  /** A string that a pattern accepts, from ids this run knows. */
-  const patternSample = (pattern: string) => [tenantA, 'job_aaaaaaaaaaaaaaaa', '2026-W47', 'rtap-backfill-x', UUID, 'e1', 'x'].find((c) => new RegExp(pattern).test(c));
-
-  /** A value the schema accepts (required fields only). */
-  function sample(raw: OpenAPIV3.SchemaObject | OpenAPIV3.ReferenceObject): unknown {
-    const s = deref(raw);
-    if (s.enum) return s.enum[0];
-    switch (s.type) {
-      case 'object':
-        return Object.fromEntries((s.required ?? []).map((k) => [k, sample(s.properties![k])]));
-      case 'array': {
-        const items = deref(s.items);
-        const n = s.minItems ?? 0;
-        return items.enum ? items.enum.slice(0, n) : Array.from({ length: n }, () => sample(items));
-      }
-      case 'integer':
-      case 'number':
-        return s.minimum ?? 1;
-      case 'boolean':
-        return false;
-      default:
-        if (s.format === 'date') return '2026-11-22';
-        if (s.format === 'date-time') return '2026-11-22T12:00:00Z';
-        if (s.pattern) return patternSample(s.pattern);
-        if (s.format === 'uuid') return UUID;
-        return 'x';
-    }
-  }
-
-  /** A value the schema refuses, or undefined when none exists where it travels (an unconstrained query string). */
-  function invalid(raw: OpenAPIV3.SchemaObject | OpenAPIV3.ReferenceObject, where: 'query' | 'path' | 'body'): unknown {
-    const s = deref(raw);
-    if (s.enum) return '__not_in_the_enum__';
-    switch (s.type) {
-      case 'integer':
-      case 'number':
-        return 'abc';
-      case 'boolean':
-        return 'maybe';
-      case 'object':
-        return where === 'body' ? 'not-an-object' : undefined;
-      case 'array': {
-        if (where === 'body') return { not: 'an array' };
-        const items = deref(s.items);
-        return items.enum ? '__not_in_the_enum__' : undefined;
-      }
-      default:
-        if (s.format === 'date') return '2026-13-01';
-        if (s.format === 'date-time') return 'yesterday';
-        if (s.pattern || s.format === 'uuid') return '!!';
-        if (s.maxLength !== undefined) return 'x'.repeat(s.maxLength + 1);
-        // JSON bodies are not coerced: an object is no string
-        return where === 'body' ? { not: 'a string' } : undefined;
-    }
-  }
-
-  /** Every field of a body schema, as a JSON pointer with its schema (array items as element 0). */
-  function fields(raw: OpenAPIV3.SchemaObject | OpenAPIV3.ReferenceObject, at = ''): { pointer: string; schema: OpenAPIV3.SchemaObject }[] {
-    const s = deref(raw);
-    const out: { pointer: string; schema: OpenAPIV3.SchemaObject }[] = [];
-    if (s.type === 'object') {
-      for (const [k, v] of Object.entries(s.properties ?? {})) {
-        out.push({ pointer: `${at}/${k}`, schema: deref(v) }, ...fields(v, `${at}/${k}`).filter((f) => f.pointer !== `${at}/${k}`));
-      }
-    } else if (s.type === 'array' && s.items) {
-      out.push({ pointer: `${at}/0`, schema: deref(s.items) }, ...fields(s.items, `${at}/0`).filter((f) => f.pointer !== `${at}/0`));
-    }
-    return out;
-  }
-
-  /** A copy of `body` with `value` at `pointer`, containers on the way filled with valid samples. */
-  function setAt(body: unknown, root: OpenAPIV3.SchemaObject, pointer: string, value: unknown): unknown {
-    const copy = JSON.parse(JSON.stringify(body ?? {})) as Record<string, unknown>;
-    const segs = pointer.split('/').slice(1);
-    let node: Record<string, unknown> = copy;
-    let schema: OpenAPIV3.SchemaObject = root;
-    segs.forEach((seg, i) => {
-      const child = deref((schema.type === 'array' ? schema.items : schema.properties?.[seg])!);
-      if (i === segs.length - 1) {
-        node[seg] = value;
-        return;
-      }
-      const element = () => sample(deref((child as OpenAPIV3.ArraySchemaObject).items));
-      if (node[seg] === undefined || node[seg] === null || typeof node[seg] !== 'object') node[seg] = child.type === 'array' ? [element()] : sample(child);
-      if (Array.isArray(node[seg]) && (node[seg] as unknown[]).length === 0) (node[seg] as unknown[]).push(element());
-      node = node[seg] as Record<string, unknown>;
-      schema = child;
-    });
-    return copy;
-  }
-
-  /** The operation's path with its parameters sampled, or as given. */
-  function withPath(o: Op, given: Record<string, string> = {}): string {
-    let p = o.template;
-    for (const param of paramsOf(o.op).filter((x) => x.in === 'path')) p = p.replace(`{${param.name}}`, encodeURIComponent(given[param.name] ?? String(sample(param.schema!))));
-    return p;
-  }
-
-  /** A request the document accepts: every required parameter and body field sampled, tenant A. */
-  function synthesize(o: Op): Req {
-    const query: Record<string, string> = {};
-    for (const param of paramsOf(o.op)) {
-      if (param.in === 'query' && (param.required || param.name === 'tenant')) query[param.name] = param.name === 'tenant' ? tenantA : String(sample(param.schema!));
-    }
-    const body = bodySchemaOf(o.op);
-    return { method: o.method, path: withPath(o), query, ...(body ? { body: sample(body) } : {}) };
-  }
-
-  const isSecured = (o: Op) => (o.op.security ?? doc.security ?? []).length > 0;
+  const deref = <T>(x: T | OpenAPIV3.ReferenceObject): T => spec.deref(x);
 
   // ---- valid requests --------------------------------------------------------------------------
 
@@ -421,8 +293,7 @@ describe('API contract, driven by /openapi.json', () => {
   };
 
   const documented = (o: Op | undefined, status: number) => o !== undefined && Object.keys(o.op.responses).includes(String(status));
-  const opOf = (key: string) => ops.find((o) => `${o.method} ${o.template}` === key);
-
+  
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
   ajv.addFormat('binary', true);
@@ -484,19 +355,19 @@ describe('API contract, driven by /openapi.json', () => {
     ]) {
       expect(listed).toContain(k);
     }
-    for (const o of ops.filter((x) => x.template.startsWith('/api/v2/') && x.template !== '/api/v2/ops/health/detailed')) expect([`${o.method} ${o.template}`, isSecured(o)]).toEqual([`${o.method} ${o.template}`, true]);
+    for (const o of ops.filter((x) => x.template.startsWith('/api/v2/') && x.template !== '/api/v2/ops/health/detailed')) expect([`${o.method} ${o.template}`, spec.isSecured(o)]).toEqual([`${o.method} ${o.template}`, true]);
   });
 
   it('(a) every secured operation refuses a request without credentials: 401', async () => {
     const wrong: string[] = [];
-    for (const o of ops.filter(isSecured)) {
-      const r = await call(synthesize(o));
+    for (const o of ops.filter((o) => spec.isSecured(o))) {
+      const r = await call(spec.synthesize(o, tenantA));
       if (r.status !== 401) wrong.push(`${o.method} ${o.template}: ${r.status} ${r.buf.toString().slice(0, 200)}`);
-      const bad = await call(synthesize(o), 'rtap_not-a-key');
+      const bad = await call(spec.synthesize(o, tenantA), 'rtap_not-a-key');
       if (bad.status !== 401) wrong.push(`${o.method} ${o.template} with an unknown key: ${bad.status}`);
     }
     expect(wrong).toEqual([]);
-    figures.secured_operations = ops.filter(isSecured).length;
+    figures.secured_operations = ops.filter((o) => spec.isSecured(o)).length;
   });
 
   it('(b) every documented parameter and body field: an invalid value is a 400 naming it', async () => {
@@ -504,14 +375,14 @@ describe('API contract, driven by /openapi.json', () => {
     let cases = 0;
     const skipped: string[] = [];
     for (const o of ops) {
-      const good = synthesize(o);
-      for (const param of paramsOf(o.op)) {
-        const bad = invalid(param.schema!, param.in as 'query' | 'path');
+      const good = spec.synthesize(o, tenantA);
+      for (const param of spec.params(o.op)) {
+        const bad = spec.invalid(param.schema!, param.in as 'query' | 'path');
         if (bad === undefined) {
           skipped.push(`${o.method} ${o.template} ${param.in} ${param.name}`);
           continue;
         }
-        const req: Req = param.in === 'path' ? { ...good, path: withPath(o, { [param.name]: String(bad) }) } : { ...good, query: { ...good.query, [param.name]: String(bad) } };
+        const req: Req = param.in === 'path' ? { ...good, path: spec.withPath(o, { [param.name]: String(bad) }) } : { ...good, query: { ...good.query, [param.name]: String(bad) } };
         cases++;
         const r = await call(req, keys.a);
         const details = r.status === 400 ? ((r.json().details as { path: string }[]) ?? []) : [];
@@ -519,13 +390,13 @@ describe('API contract, driven by /openapi.json', () => {
           wrong.push(`${o.method} ${o.template} ${param.in} ${param.name}=${String(bad)}: ${r.status} ${r.buf.toString().slice(0, 300)}`);
         }
       }
-      const schema = bodySchemaOf(o.op);
+      const schema = spec.bodySchema(o.op);
       if (!schema) continue;
-      for (const f of fields(schema)) {
-        const bad = invalid(f.schema, 'body');
+      for (const f of spec.fields(schema)) {
+        const bad = spec.invalid(f.schema, 'body');
         if (bad === undefined) continue;
         cases++;
-        const r = await call({ ...good, body: setAt(good.body, schema, f.pointer, bad) }, keys.a);
+        const r = await call({ ...good, body: spec.setAt(good.body, schema, f.pointer, bad) }, keys.a);
         const details = r.status === 400 ? ((r.json().details as { path: string }[]) ?? []) : [];
         if (r.status !== 400 || !details.some((d) => d.path === f.pointer || d.path.startsWith(`${f.pointer}/`))) {
           wrong.push(`${o.method} ${o.template} body ${f.pointer}=${JSON.stringify(bad)}: ${r.status} ${r.buf.toString().slice(0, 300)}`);
@@ -545,7 +416,7 @@ describe('API contract, driven by /openapi.json', () => {
     // other developers' operations (documented here before this suite knows a valid request for them) are reported, not failed
     if (unexercised.length > 0) process.stderr.write(`[api-contract] (c) has no valid request for: ${unexercised.join(', ')}\n`);
     for (const [k, v] of Object.entries(valid)) {
-      const o = opOf(k);
+      const o = spec.op(k);
       const r = await call(v.req, v.key);
       if (!documented(o, r.status)) {
         problems.push(`${k}: undocumented status ${r.status} ${r.buf.toString().slice(0, 300)}`);
@@ -555,7 +426,7 @@ describe('API contract, driven by /openapi.json', () => {
       if (/json/.test(r.headers.get('content-type') ?? '')) problems.push(...violations(o!, r.status, r.json()));
       if (r.status === 202) {
         const done = await awaitJob(String(r.json().status_url), v.key!);
-        problems.push(...violations(opOf('GET /api/v2/analytics/jobs/{id}')!, 200, done));
+        problems.push(...violations(spec.op('GET /api/v2/analytics/jobs/{id}')!, 200, done));
         if (done.status !== 'done') problems.push(`${k}: job ${JSON.stringify(done)}`);
         // the job's result is the operation's own 200 body
         const result = 'result' in done ? done.result : { data: done.data, meta: done.meta, ...(done.attribution ? { attribution: done.attribution } : {}) };
@@ -677,8 +548,8 @@ describe('API contract, driven by /openapi.json', () => {
     // every operation with a tenant parameter: A's key naming B is refused before any data is read
     const wrong: string[] = [];
     const valid = validRequests();
-    for (const o of ops.filter((x) => isSecured(x) && paramsOf(x.op).some((p) => p.name === 'tenant'))) {
-      const v = valid[`${o.method} ${o.template}`] ?? { req: synthesize(o) };
+    for (const o of ops.filter((x) => spec.isSecured(x) && spec.params(x.op).some((p) => p.name === 'tenant'))) {
+      const v = valid[`${o.method} ${o.template}`] ?? { req: spec.synthesize(o, tenantA) };
       const r = await call({ ...v.req, query: { ...v.req.query, tenant: tenantB } }, keys.a);
       if (r.status !== 403) wrong.push(`${o.method} ${o.template}: ${r.status}`);
     }

@@ -1,7 +1,7 @@
 // The ingestion API on real Kafka: HTTP batches → `events` / `events.dlq`, every error case with
 // its precise status and field, and `rtap dlq replay` after a fix. Each run uses its own topics.
 import { logLevel, type Kafka } from 'kafkajs';
-import type { ControlPlane } from '../../core/control';
+import { keyIdOf, type ControlPlane } from '../../core/control';
 import { DLQ_HEADERS } from '../../core/dlq';
 import { createIngestStep, kafkaKeyOf } from '../../core/ingest-step';
 import { createKafka, headerString } from '../../core/kafka';
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await control.putTenants(allTenants.filter((t) => t !== lateTenant).map((tenant_id) => ({ tenant_id })));
   platformKey = (await control.createApiKey('*', ['ingest'], 'test platform')).apiKey;
   tenantOfKey = allTenants[0];
-  tenantKey = (await control.createApiKey(tenantOfKey, ['ingest', 'read'], 'test tenant')).apiKey;
+  tenantKey = (await control.createApiKey(tenantOfKey, ['ingest', 'viewer', 'analyst'], 'test tenant')).apiKey;
 });
 
 afterAll(async () => {
@@ -149,7 +149,7 @@ test('authentication: no key and an unknown key are 401; a key without the role 
   const unknown = await post('/api/v2/events/batch', { events: [pool[0]] }, 'rtap_not-a-real-key');
   expect(unknown.status).toBe(401);
   expect(unknown.body.error).toBe('invalid_api_key');
-  const readOnly = (await control.createApiKey(tenantOfKey, ['read'], 'read only')).apiKey;
+  const readOnly = (await control.createApiKey(tenantOfKey, ['viewer', 'analyst'], 'read only')).apiKey;
   const forbidden = await post('/api/v2/events/batch', { events: [pool[0]] }, readOnly);
   expect(forbidden.status).toBe(403);
 });
@@ -166,7 +166,8 @@ test('quality/validate reports per event and writes nothing', async () => {
 });
 
 test('hostile payloads are precise 4xx answers within a second, and their letters are keyed by the sender, never by the payload', async () => {
-  const platformHash = control.state.authenticate(platformKey)!.key_hash;
+  // letters are filed under the sender's public key id, never its hash
+  const platformHash = keyIdOf(control.state.authenticate(platformKey)!);
   const base = pool.find(registered)!;
   const timed = async (fn: () => Promise<{ status: number; body: Record<string, any> }>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
     const started = performance.now();

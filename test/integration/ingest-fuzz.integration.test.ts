@@ -227,7 +227,7 @@ beforeAll(async () => {
   keys = {
     platform: await make('*'),
     tenantKeys: await Promise.all(tenants.slice(0, 3).map(make)),
-    readOnlyKey: (await api.control.createApiKey(tenants[0], ['read'], 'fuzz read only')).apiKey,
+    readOnlyKey: (await api.control.createApiKey(tenants[0], ['viewer', 'analyst'], 'fuzz read only')).apiKey,
   };
   // Warm up (the validators compile) before anything is measured; validation writes nothing.
   const warm = await fetch(`${api.base}/api/v2/data/quality/validate`, {

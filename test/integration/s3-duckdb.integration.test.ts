@@ -2,7 +2,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { openDuckDb, openLakeDuckDb, s3Url, sqlLiteral } from '../../core/duckdb';
 import { createS3 } from '../../core/s3';
@@ -82,6 +82,9 @@ test('DuckDB reads and writes the lake on S3 directly (httpfs from PyPI)', async
     // the object is a real S3 object, visible to the SDK…
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: cfg.s3.bucket, Prefix: `${prefix}direct/` }));
     expect(listed.Contents?.map((o) => o.Key)).toEqual([`${prefix}direct/n.parquet`]);
+    // encrypted at rest by the bucket's default (SSE-S3 with MinIO's local key), without DuckDB asking
+    const head = await s3.send(new HeadObjectCommand({ Bucket: cfg.s3.bucket, Key: `${prefix}direct/n.parquet` }));
+    expect(head.ServerSideEncryption).toBe('AES256');
     // …and DuckDB reads it back (with a glob, which needs S3 listing) with the same content.
     const reader = await lake.connection.runAndReadAll(
       `SELECT count(*)::INTEGER AS n, sum(n)::BIGINT AS s, bool_and(h = md5(n::VARCHAR)) AS ok FROM read_parquet(${sqlLiteral(s3Url(cfg.s3.bucket, `${prefix}direct/*.parquet`))})`,

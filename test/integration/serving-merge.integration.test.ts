@@ -62,6 +62,7 @@ describe('serving: the merged answer equals DuckDB over the raw events up to its
   const kafka = createKafka(cfg.kafka, { clientId: uniqueName('merge-it') });
   const topics = { events: uniqueName('merge-events'), dlq: uniqueName('merge-dlq'), control: uniqueName('merge-control'), speedWindows: uniqueName('merge-windows') };
   const results = uniqueName('merge-results');
+  const anomalies = uniqueName('merge-anomalies');
   const prefix = `${uniqueName('merge-it')}/`;
   const sinkGroup = uniqueName('merge-sink');
   const taskQueue = uniqueName('merge-batch');
@@ -90,12 +91,13 @@ describe('serving: the merged answer equals DuckDB over the raw events up to its
       { topic: topics.control, numPartitions: 1 },
       { topic: topics.speedWindows, numPartitions: PARTITIONS, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
       { topic: results, numPartitions: PARTITIONS },
+      { topic: anomalies, numPartitions: 1 },
     ]);
     await producer.connect();
     await control.start();
     tenants = gen.world.tenants.map((t) => t.id);
     await control.putTenants(tenants.map((tenant_id) => ({ tenant_id })));
-    key = (await control.createApiKey('*', ['read'], 'merge test platform key')).apiKey;
+    key = (await control.createApiKey('*', ['viewer', 'analyst'], 'merge test platform key')).apiKey;
 
     api = await startApi(cfg, topics, { lakePrefix: prefix, port: 0, offsetBucketSize: B });
     base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
@@ -148,6 +150,7 @@ describe('serving: the merged answer equals DuckDB over the raw events up to its
         path.join(REPO_ROOT, 'bin', 'rtap'),
         'speed',
         ...['--topic', topics.events, '--group', uniqueName('merge-speed'), '--changelog-topic', topics.speedWindows, '--results-topic', results, '--instance', uniqueName('i')],
+        ...['--anomalies-topic', anomalies, '--control-topic', topics.control],
         ...['--offset-bucket-size', String(B), '--prefix', prefix, '--cut-poll-ms', '1000', '--session-timeout', '6000'],
       ],
       { env: { ...process.env, LOG_LEVEL: 'warn', SPEED_COMMIT_INTERVAL_MS: '100' }, stdio: ['ignore', 'inherit', 'inherit'] },

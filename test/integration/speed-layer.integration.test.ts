@@ -32,6 +32,9 @@ describe('speed layer: exactly once through SIGKILLs and a second instance', () 
   const topic = uniqueName('speed-events');
   const changelog = uniqueName('speed-windows');
   const results = uniqueName('speed-results');
+  // the layer scores fraud too: its anomalies and the rules it follows stay on this test's own topics
+  const anomalies = uniqueName('speed-anomalies');
+  const control = uniqueName('speed-control');
   const group = uniqueName('speed-group');
   const prefix = `${uniqueName('speed-it')}/`;
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
@@ -45,6 +48,8 @@ describe('speed layer: exactly once through SIGKILLs and a second instance', () 
       { topic, numPartitions: PARTITIONS },
       { topic: changelog, numPartitions: PARTITIONS, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
       { topic: results, numPartitions: PARTITIONS },
+      { topic: anomalies, numPartitions: 1 },
+      { topic: control, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
     ]);
     await producer.connect();
   });
@@ -73,7 +78,7 @@ describe('speed layer: exactly once through SIGKILLs and a second instance', () 
       [
         path.join(REPO_ROOT, 'bin', 'rtap'),
         'speed',
-        ...['--topic', topic, '--group', group, '--changelog-topic', changelog, '--results-topic', results, '--instance', instance],
+        ...['--topic', topic, '--group', group, '--changelog-topic', changelog, '--results-topic', results, '--anomalies-topic', anomalies, '--control-topic', control, '--instance', instance],
         ...['--offset-bucket-size', String(B), '--session-timeout', '6000', '--prefix', prefix],
       ],
       { env: { ...process.env, LOG_LEVEL: 'info', SPEED_COMMIT_INTERVAL_MS: '100', SPEED_ALLOWED_LATENESS_MS: '20000', SPEED_SESSION_GAP_MS: '60000', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -14,7 +14,7 @@ test('the DuckDB library is the release the httpfs wheel is fetched for', async 
 });
 
 test('the S3 secret follows the endpoint: host, scheme → USE_SSL, path style', () => {
-  const base = { bucket: 'b', region: 'eu-west-1', accessKeyId: 'k', secretAccessKey: "s'q", local: false };
+  const base = { bucket: 'b', region: 'eu-west-1', accessKeyId: 'k', secretAccessKey: "s'q", local: false, sse: true };
   expect(s3SecretSql({ ...base, endpoint: 'http://127.0.0.1:9000', forcePathStyle: true })).toBe(
     "CREATE OR REPLACE SECRET rtap_lake (TYPE s3, KEY_ID 'k', SECRET 's''q', REGION 'eu-west-1', ENDPOINT '127.0.0.1:9000', URL_STYLE 'path', USE_SSL false)",
   );

@@ -20,7 +20,7 @@ function addKey(key: string, tenant_id: string, roles: Role[]): ApiKeyRecord {
   return record;
 }
 addKey('acme-admin', 'acme', ['admin']);
-addKey('acme-read', 'acme', ['read']);
+addKey('acme-read', 'acme', ['viewer', 'analyst']);
 addKey('platform-admin', '*', ['admin']);
 
 interface Started {
@@ -84,7 +84,7 @@ test('an admin key erases a user of its own tenant: 202 with a status URL; only 
   const input = opts.args[0] as GdprEraseInput;
   expect(input).toMatchObject({ prefix: 'lake/', requestId: res.body.request_id, reason: 'ticket 42', subject: { tenant: 'acme' } });
   expect(input.subject.userTokens.sort()).toEqual(tokensForAllVersions('alice@example.com', 'user', keyring).sort());
-  expect(input.requestedBy).toMatch(/^api-key:acme-admin#[0-9a-f]{12}$/);
+  expect(input.requestedBy).toMatch(/^api-key:acme-admin#key_[0-9a-f]{16}$/);
   expect(opts.memo).toEqual({ tenant: 'acme', kind: 'erase' });
   const everything = JSON.stringify(started);
   expect(everything).not.toContain('alice@example.com');

@@ -6,7 +6,7 @@ import type { Message, Producer } from 'kafkajs';
 import request from 'supertest';
 import { BatchingProducer } from '../../core/batching-producer';
 import { loadConfig } from '../../core/config';
-import { ControlState, hashApiKey, type ApiKeyRecord } from '../../core/control';
+import { ControlState, hashApiKey, keyIdOf, type ApiKeyRecord } from '../../core/control';
 import { DLQ_HEADERS } from '../../core/dlq';
 import { createIngestStep, type IngestStep } from '../../core/ingest-step';
 import { headerString } from '../../core/kafka';
@@ -135,7 +135,7 @@ describe('structure', () => {
     expect(letter.message.value!.toString()).toBe(deep);
     expect(headerString(letter.message.headers, DLQ_HEADERS.reason)).toBe('structure_invalid');
     expect(headerString(letter.message.headers, DLQ_HEADERS.tenant)).toBe(tenantA);
-    expect(headerString(letter.message.headers, DLQ_HEADERS.senderKey)).toBe(keyA.key_hash);
+    expect(headerString(letter.message.headers, DLQ_HEADERS.senderKey)).toBe(keyIdOf(keyA));
     expect(letter.message.key).toBe(tenantA);
   });
 

@@ -1,0 +1,136 @@
+// One speed-layer instance for bench/fraud/run.ts, in its own process: the whole runtime
+// (`createSpeedLayer`, checkpoint transactions every commit interval) with the feature store
+// (`baseline`) or with fraud scoring wired as `rtap speed` wires it (speed-layer/fraud/live.ts),
+// anomalies delivered in the checkpoint transactions, committed early while one waits
+// (`transaction`), or sent as soon as scored (`immediate`). The first event is a warm-up (group join, restore); once its transaction commits this
+// prints READY, then measures every following event: the scoring cost inside the loop (fraud
+// only) and event → commit (Kafka record timestamp → the commit of the transaction carrying it).
+//   node -r tsx/cjs bench/fraud/instance.ts <events topic> baseline|transaction|immediate <events after the warm-up> <anomalies topic> <control topic>
+import '../../scripts/quiet-warnings.cjs';
+import { logLevel } from 'kafkajs';
+import { loadConfig } from '../../core/config';
+import { createKafka } from '../../core/kafka';
+import { createLogger } from '../../core/logger';
+import { createFeatureProcessor } from '../../speed-layer/features';
+import { fraudMetrics } from '../../speed-layer/fraud/metrics';
+import { startLiveScoring } from '../../speed-layer/fraud/live';
+import { speedMetrics } from '../../speed-layer/metrics';
+import { createSpeedLayer } from '../../speed-layer/runtime';
+import type { EventProcessor } from '../../speed-layer/state';
+import { percentiles } from '../stats';
+
+export const MODES = ['baseline', 'transaction', 'immediate'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface InstanceResult {
+  mode: Mode;
+  events: number;
+  /** Wall time from the first measured event's commit to the last's: the rate the instance kept. */
+  processedPerSecond: number;
+  commitMs: { p50: number; p99: number; max: number };
+  scoringMs: { p50: number; p99: number; max: number; mean: number } | null;
+  anomalies: number;
+  /** Checkpoint transactions committed and their mean duration (produce, sendOffsets, commit). */
+  transactions: number;
+  transactionMeanMs: number;
+}
+
+async function main(): Promise<void> {
+  const [topic, mode, expectedText, anomaliesTopic, controlTopic] = process.argv.slice(2);
+  const expected = Number(expectedText);
+  if (!topic || !(MODES as readonly string[]).includes(mode) || !(expected > 0) || !anomaliesTopic || !controlTopic) {
+    throw new Error('usage: instance.ts <topic> baseline|transaction|immediate <events after the warm-up> <anomalies topic> <control topic>');
+  }
+  const cfg = loadConfig();
+  const kafka = createKafka(cfg.kafka, { clientId: `rtap-bench-fraud-${mode}`, logLevel: logLevel.ERROR });
+  const log = createLogger('bench.fraud');
+  const admin = kafka.admin();
+  await admin.connect();
+  const partitions = (await admin.fetchTopicOffsets(topic)).length;
+  const changelogTopic = `${topic}-windows`;
+  const resultsTopic = `${topic}-results`;
+  await admin.createTopics({
+    topics: [
+      { topic: changelogTopic, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      { topic: resultsTopic, numPartitions: partitions },
+    ],
+    waitForLeaders: true,
+  });
+
+  const scoring = new Float64Array(expected + 1);
+  let scored = 0;
+  const live = mode !== 'baseline' ? await startLiveScoring({ kafka, logger: log }, {
+          controlTopic,
+          onScored: (ms) => {
+            if (scored < scoring.length) scoring[scored++] = ms;
+          },
+        }) : undefined;
+  const processors: EventProcessor[] = live?.processors ?? [createFeatureProcessor()];
+
+  const commit = new Float64Array(expected);
+  let n = 0;
+  let warm = false;
+  let firstAt = 0;
+  let lastAt = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const run = `${Date.now()}`;
+  const speed = createSpeedLayer(
+    {
+      kafka,
+      logger: log,
+      processors,
+      observer: {
+        committed: (ts, at) => {
+          let from = 0;
+          if (!warm && ts.length > 0) {
+            warm = true;
+            from = 1;
+            process.stdout.write('READY\n');
+          }
+          for (let i = from; i < ts.length && n < expected; i++) {
+            if (n === 0) firstAt = at;
+            commit[n++] = at - ts[i];
+            lastAt = at;
+          }
+          if (n === expected) done();
+        },
+      },
+    },
+    { topic, groupId: `rtap-bench-fraud-${mode}-${run}`, changelogTopic, resultsTopic, anomaliesTopic, anomalyDelivery: mode === 'immediate' ? 'immediate' : 'transaction', instanceId: `bench-fraud-${mode}-${run}`, commitIntervalMs: cfg.speed.commitIntervalMs },
+  );
+  await speed.start();
+  await finished;
+  await speed.stop();
+  await live?.stop();
+  await admin.deleteTopics({ topics: [changelogTopic, resultsTopic] }).catch(() => undefined);
+  await admin.disconnect();
+
+  const [c50, c99, cmax] = percentiles(commit, [50, 99, 100]);
+  // the first scored event is the warm-up
+  const s = scoring.subarray(1, scored);
+  const [s50, s99, smax] = s.length > 0 ? percentiles(s, [50, 99, 100]) : [NaN, NaN, NaN];
+  const anomalies = (await fraudMetrics.anomalies.get()).values.reduce((sum, v) => sum + v.value, 0);
+  const tx = (await speedMetrics.transaction.get()).values;
+  const txCount = tx.find((v) => v.metricName === 'rtap_speed_transaction_ms_count')?.value ?? 0;
+  const txSum = tx.find((v) => v.metricName === 'rtap_speed_transaction_ms_sum')?.value ?? 0;
+  const result: InstanceResult = {
+    mode: mode as Mode,
+    events: n,
+    processedPerSecond: lastAt > firstAt ? Math.round((n / (lastAt - firstAt)) * 1000) : NaN,
+    commitMs: { p50: c50, p99: c99, max: cmax },
+    scoringMs: live ? { p50: s50, p99: s99, max: smax, mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) } : null,
+    anomalies,
+    transactions: txCount,
+    transactionMeanMs: txCount > 0 ? txSum / txCount : NaN,
+  };
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
