@@ -3,7 +3,7 @@
 // computeViewsDays → publishViews. DuckDB reads the raw chunks and writes the views on S3
 // directly; a view file is a pure function of (view, unit, rows below the cut), written under a
 // deterministic name, so every activity is idempotent and a retry simply overwrites.
-import { GetObjectCommand, PutObjectCommand, type S3Client, type S3ServiceException } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { s3Url } from '../core/duckdb';
@@ -46,7 +46,7 @@ import {
   type ViewUnits,
 } from '../core/lake-views';
 import { DEFAULT_OFFSET_BUCKET_SIZE, MEASURES } from '../core/measures';
-import { deleteKeys, getText, listObjects, putJson } from '../core/s3';
+import { deleteKeys, getText, getTextWithEtag, listObjects, putJson, putJsonIfUnchanged } from '../core/s3';
 import {
   attributionSql,
   cellsDayViewSql,
@@ -217,7 +217,7 @@ export function createViewsActivities(deps: ViewsDeps) {
   const url = (key: string) => s3Url(bucket, key);
 
   async function readState(prefix: string, signal?: AbortSignal): Promise<ViewsState> {
-    const current = await getTextAndEtag(s3, bucket, viewsManifestKey(prefix), signal);
+    const current = await getTextWithEtag(s3, bucket, viewsManifestKey(prefix), signal);
     if (!current) return { pointer: undefined, etag: undefined, manifest: undefined };
     const pointer = parseViewsPointer(current.text);
     if (!pointer) throw new RtapError(`s3://${bucket}/${viewsManifestKey(prefix)} is not a views manifest`);
@@ -461,7 +461,7 @@ export function createViewsActivities(deps: ViewsDeps) {
         };
         // history first, then the pointer: a reader that sees the pointer finds the manifest
         await putJson(s3, bucket, versionManifestKey(prefix, version), manifest);
-        const swapped = await putIfUnchanged(s3, bucket, viewsManifestKey(prefix), pointerOf(manifest), state.etag, signal);
+        const swapped = await putJsonIfUnchanged(s3, bucket, viewsManifestKey(prefix), pointerOf(manifest), state.etag, signal);
         if (!swapped) return { published: false, reason: 'manifests/views/current.json changed while publishing' };
         return published(manifest, version, cut, prefix, false);
       });
@@ -613,43 +613,6 @@ async function boundary<T>(work: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
     if (err instanceof RtapError) throw err.retriable ? ApplicationFailure.retryable(err.message, err.name) : ApplicationFailure.nonRetryable(err.message, err.name);
-    throw err;
-  }
-}
-
-async function getTextAndEtag(s3: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<{ text: string; etag: string | undefined } | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-    return { text: (await out.Body?.transformToString('utf8')) ?? '', etag: out.ETag };
-  } catch (err) {
-    const e = err as S3ServiceException;
-    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
-    throw err;
-  }
-}
-
-/**
- * Writes `value` only if the object is still the one read (ETag `etag`), or still absent when
- * `etag` is undefined: S3 conditional writes (If-Match / If-None-Match), so two runs publishing at
- * once cannot both win. False when another writer got there first.
- */
-async function putIfUnchanged(s3: S3Client, bucket: string, key: string, value: unknown, etag: string | undefined, signal?: AbortSignal): Promise<boolean> {
-  try {
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: `${JSON.stringify(value, null, 2)}\n`,
-        ContentType: 'application/json',
-        ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }),
-      }),
-      { abortSignal: signal },
-    );
-    return true;
-  } catch (err) {
-    const e = err as S3ServiceException;
-    // 412: the object changed; 409: another conditional write to it was in flight (S3 semantics)
-    if (e.$metadata?.httpStatusCode === 412 || e.$metadata?.httpStatusCode === 409) return false;
     throw err;
   }
 }

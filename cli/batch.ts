@@ -4,9 +4,10 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
-import { BATCH_WORKFLOW, type BatchProgress, type BatchRunInput, type BatchRunResult } from '../core/batch-run';
-import { connectTemporal, queryProgress, startBackfill, workflowUiUrl } from '../core/batch-control';
+import { BATCH_WORKFLOW, PROGRESS_QUERY, type BatchProgress, type BatchRunInput, type BatchRunResult } from '../core/batch-run';
+import { connectTemporal, startBackfill, workflowUiUrl } from '../core/batch-control';
 import { config } from '../core/config';
+import { followWorkflow, say } from './follow';
 import { positiveInt } from './options';
 
 interface FollowOptions {
@@ -77,31 +78,13 @@ export function registerBatchCommands(program: Command): void {
 /** Prints progress whenever it changes, then the result; a failed run exits non-zero with its reason. */
 async function follow(handle: WorkflowHandle, opts: FollowOptions): Promise<void> {
   if (!opts.wait) return;
-  let last = '';
-  const poll = setInterval(() => {
-    queryProgress(handle)
-      .then((p) => {
-        const line = describeProgress(p);
-        if (line !== last) say(line);
-        last = line;
-      })
-      // Before a worker picks the run up there is no one to answer the query: say so once.
-      .catch(() => {
-        if (last === '') say('waiting for a worker (is `rtap worker` running?)…');
-        last = last || 'waiting';
-      });
-  }, 2000);
-  try {
-    const result = (await handle.result()) as BatchRunResult;
-    if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else {
-      say(`done: compacted ${result.compactedHours.length} hour(s), recomputed views of ${result.viewHours.length} hour(s), published version ${result.version}`);
-      if (result.compactionFailures.length > 0) say(`compaction failed for: ${result.compactionFailures.map((f) => `${f.unit} (${f.error})`).join('; ')}`);
-    }
-    if (result.compactionFailures.length > 0) process.exitCode = 1;
-  } finally {
-    clearInterval(poll);
+  const result = await followWorkflow<BatchProgress, BatchRunResult>(handle, PROGRESS_QUERY, describeProgress);
+  if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    say(`done: compacted ${result.compactedHours.length} hour(s), recomputed views of ${result.viewHours.length} hour(s), published version ${result.version}`);
+    if (result.compactionFailures.length > 0) say(`compaction failed for: ${result.compactionFailures.map((f) => `${f.unit} (${f.error})`).join('; ')}`);
   }
+  if (result.compactionFailures.length > 0) process.exitCode = 1;
 }
 
 export function describeProgress(p: BatchProgress): string {
@@ -111,6 +94,3 @@ export function describeProgress(p: BatchProgress): string {
   return `${p.phase}: ${slices}${part('compaction', p.compaction)}; ${part('views', p.views)}${p.version ? `; version ${p.version}` : ''}`;
 }
 
-function say(message: string): void {
-  process.stderr.write(`rtap: ${message}\n`);
-}

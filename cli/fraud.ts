@@ -24,6 +24,7 @@ import { parseHourBound } from '../core/hours';
 import { createS3 } from '../core/s3';
 import { algorithm } from './eval';
 import { positiveInt } from './options';
+import { followWorkflow, say } from './follow';
 
 interface TrainFlags {
   days: number;
@@ -35,10 +36,6 @@ interface TrainFlags {
   promote: boolean;
   wait: boolean;
   json?: boolean;
-}
-
-function say(message: string): void {
-  process.stderr.write(`rtap: ${message}\n`);
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -91,33 +88,15 @@ export function registerFraudCommands(program: Command): void {
         say(`started: fraud model training, workflow ${workflowId}`);
         say(`Temporal UI: ${workflowUiUrl(cfg.temporal.uiUrl, cfg.temporal.namespace, workflowId)}`);
         if (!o.wait) return;
-        let last = '';
-        const poll = setInterval(() => {
-          handle
-            .query<FraudTrainingProgress>(FRAUD_TRAINING_PROGRESS_QUERY)
-            .then((p) => {
-              const line = describeTraining(p);
-              if (line !== last) say(line);
-              last = line;
-            })
-            .catch(() => {
-              if (last === '') say('waiting for a worker (is `rtap worker` running?)…');
-              last = last || 'waiting';
-            });
-        }, 2000);
-        try {
-          const { result, published } = (await handle.result()) as { result: TrainModelResult; published: PublishModelResult };
-          if (o.json) process.stdout.write(`${JSON.stringify({ result, published }, null, 2)}\n`);
-          else {
-            const h = result.heldOut;
-            say(
-              `done: version ${result.version} on ${result.events} events (${result.fraud} fraud; labels: ${result.labels.lake} from lake files, ${result.labels.feedback} from feedback), trained in ${(result.trainingMs / 1000).toFixed(1)} s`,
-            );
-            say(`held out: AUC ${h.auc.toFixed(4)}, at threshold ${h.threshold.toFixed(3)} precision ${pct(h.precision)}, recall ${pct(h.recall)}, FP ${pct(h.fprTransactions)} of legitimate transactions`);
-            say(`${published.note}; champion ${published.champion}, challenger ${published.challenger ?? 'none'}`);
-          }
-        } finally {
-          clearInterval(poll);
+        const { result, published } = await followWorkflow<FraudTrainingProgress, { result: TrainModelResult; published: PublishModelResult }>(handle, FRAUD_TRAINING_PROGRESS_QUERY, describeTraining);
+        if (o.json) process.stdout.write(`${JSON.stringify({ result, published }, null, 2)}\n`);
+        else {
+          const h = result.heldOut;
+          say(
+            `done: version ${result.version} on ${result.events} events (${result.fraud} fraud; labels: ${result.labels.lake} from lake files, ${result.labels.feedback} from feedback), trained in ${(result.trainingMs / 1000).toFixed(1)} s`,
+          );
+          say(`held out: AUC ${h.auc.toFixed(4)}, at threshold ${h.threshold.toFixed(3)} precision ${pct(h.precision)}, recall ${pct(h.recall)}, FP ${pct(h.fprTransactions)} of legitimate transactions`);
+          say(`${published.note}; champion ${published.champion}, challenger ${published.challenger ?? 'none'}`);
         }
       } finally {
         await temporal.close();

@@ -12,6 +12,7 @@ import { DEFAULT_URL_TTL_SECONDS, type GdprEraseResult, type GdprExportResult, t
 import { describeGdpr, startGdpr, startRetention, subjectOf } from '../core/gdpr-control';
 import { resolvePiiKeyring } from '../core/ingest-step';
 import { createLogger } from '../core/logger';
+import { followWorkflow, say } from './follow';
 import { positiveInt } from './options';
 
 interface FollowOptions {
@@ -143,30 +144,11 @@ function describeExport(r: GdprExportResult): string {
 /** Prints progress whenever it changes, then the result; an incomplete or failed run exits non-zero. */
 async function follow(handle: WorkflowHandle, opts: FollowOptions, describe: (result: unknown) => string): Promise<void> {
   if (!opts.wait) return;
-  let last = '';
-  const poll = setInterval(() => {
-    handle
-      .query<GdprProgress>(PROGRESS_QUERY)
-      .then((p) => {
-        const line = `${p.phase}${p.round ? ` (round ${p.round})` : ''}: objects ${p.objects.done}/${p.objects.total}${p.objects.running.length ? ` [${p.objects.running.length} running]` : ''}, ${p.rowsRemoved} row(s) removed, ${p.hours} hour(s)`;
-        if (line !== last) say(line);
-        last = line;
-      })
-      .catch(() => {
-        if (last === '') say('waiting for a worker (is `rtap worker` running?)…');
-        last = last || 'waiting';
-      });
-  }, 2000);
-  try {
-    const result = await handle.result();
-    if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else process.stdout.write(`${describe(result)}\n`);
-    if ((result as { complete?: boolean }).complete === false) process.exitCode = 1;
-  } finally {
-    clearInterval(poll);
-  }
+  const describeProgress = (p: GdprProgress) =>
+    `${p.phase}${p.round ? ` (round ${p.round})` : ''}: objects ${p.objects.done}/${p.objects.total}${p.objects.running.length ? ` [${p.objects.running.length} running]` : ''}, ${p.rowsRemoved} row(s) removed, ${p.hours} hour(s)`;
+  const result = await followWorkflow<GdprProgress, unknown>(handle, PROGRESS_QUERY, describeProgress);
+  if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else process.stdout.write(`${describe(result)}\n`);
+  if ((result as { complete?: boolean }).complete === false) process.exitCode = 1;
 }
 
-function say(message: string): void {
-  process.stderr.write(`rtap: ${message}\n`);
-}

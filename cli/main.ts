@@ -25,12 +25,9 @@ import { registerFraudCommands } from './fraud';
 import { registerGdprCommands } from './gdpr';
 import { registerSqlCommands } from './sql';
 import { positiveInt } from './options';
+import { say } from './follow';
 
 const SERVICES: ServiceName[] = ['kafka', 'temporal', 'minio'];
-
-function say(message: string): void {
-  process.stderr.write(`rtap: ${message}\n`);
-}
 
 function printWhere(): void {
   for (const { name, where } of describeAll(config())) {

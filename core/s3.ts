@@ -77,6 +77,38 @@ export async function getText(s3: S3Client, bucket: string, key: string): Promis
   }
 }
 
+/** An object's text and ETag; undefined when there is no such object. */
+export async function getTextWithEtag(s3: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<{ text: string; etag: string | undefined } | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    return { text: (await out.Body?.transformToString('utf8')) ?? '', etag: out.ETag };
+  } catch (err) {
+    const e = err as S3ServiceException;
+    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Writes a JSON document only if the object is still the one read (ETag `etag`), or still absent
+ * when `etag` is undefined: S3 conditional writes (If-Match / If-None-Match), so two writers
+ * publishing at once cannot both win. False when another writer got there first.
+ */
+export async function putJsonIfUnchanged(s3: S3Client, bucket: string, key: string, value: unknown, etag: string | undefined, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${JSON.stringify(value, null, 2)}\n`, ContentType: 'application/json', ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }) }),
+      { abortSignal: signal },
+    );
+    return true;
+  } catch (err) {
+    const e = err as S3ServiceException;
+    // 412: the object changed; 409: another conditional write to it was in flight (S3 semantics)
+    if (e.$metadata?.httpStatusCode === 412 || e.$metadata?.httpStatusCode === 409) return false;
+    throw err;
+  }
+}
+
 /** Writes a small JSON document (manifests, audit records), pretty-printed. */
 export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${JSON.stringify(value, null, 2)}\n`, ContentType: 'application/json' }));

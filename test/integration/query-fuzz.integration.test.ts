@@ -21,6 +21,7 @@ import { startApi, type RunningApi } from '../../serving/main';
 import { cfg, uniqueName } from './helpers';
 import { createTopics } from './kafka-read';
 import { OpenApiRequests, type Op, type Req } from './openapi-requests';
+import { mulberry32 as prng } from '../../core/random';
 
 const REQUESTS = Number(process.env.FUZZ_QUERY_REQUESTS ?? 1500);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -32,17 +33,6 @@ jest.setTimeout(Math.max(240_000, REQUESTS * 100));
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-/** mulberry32: a small seeded PRNG so a failing run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values that have broken query services somewhere: injection, parsing and encoding edge cases. */
 const HOSTILE: readonly string[] = [

@@ -30,6 +30,7 @@ import { lakeViews } from '../../cli/sql';
 import { cfg, uniqueName } from './helpers';
 import { createTopics, readTopic } from './kafka-read';
 import { drainToLake } from './lake-read';
+import { mulberry32 as prng } from '../../core/random';
 
 jest.setTimeout(600_000);
 
@@ -47,16 +48,6 @@ interface Asked {
   meta: { batch_cut: Record<string, number>; live_offsets: Record<string, number>; batch_version: string | null; total_rows: number };
 }
 
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('serving: the merged answer equals DuckDB over the raw events up to its meta', () => {
   const kafka = createKafka(cfg.kafka, { clientId: uniqueName('merge-it') });

@@ -9,21 +9,12 @@ import { createSpeedReader } from '../../core/speed-reader';
 import type { BatchSnapshot, BatchViews } from '../../serving/analytics/batch-views';
 import { mergedQuery } from '../../serving/analytics/merge';
 import { GRAIN_US, parseQuery, passes, DIMENSIONS, type AnalyticsQuery } from '../../serving/analytics/query-model';
+import { mulberry32 as prng } from '../../core/random';
 
 const B = 100;
 const HOUR_US = 3_600_000_000;
 const T0 = Date.parse('2026-11-20T00:00:00Z') * 1000;
 
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rnd = prng(42);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];

@@ -13,6 +13,7 @@ import LogisticRegression from 'ml-logistic-regression';
 import { RandomForestClassifier } from 'ml-random-forest';
 import { FEATURE_NAMES } from './features';
 import { MODEL_FORMAT, type FraudModelDoc, type LogisticDoc, type TreeDoc } from './model';
+import { mulberry32 as rng } from '../../../core/random';
 
 export interface LabelledRows {
   x: number[][];
@@ -50,17 +51,6 @@ export const DEFAULT_TRAIN: Required<Omit<TrainOptions, 'algorithm' | 'seed'>> =
   learningRate: 0.5,
 };
 
-/** mulberry32: a small seeded generator, so a training run is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every fraud row and at most `legitPerFraud` legitimate rows per fraud row, seeded. */
 export function balance(rows: LabelledRows, legitPerFraud: number, seed: number): LabelledRows {

@@ -9,22 +9,13 @@ import { brotliCompressSync, constants as zlibConstants, deflateSync, gzipSync }
 import { createHash } from 'node:crypto';
 import { readEvent, type RtapEvent } from '../../../core/schema';
 import { EventGenerator } from '../../../generator/generator';
+import { mulberry32 } from '../../../core/random';
 
 export const BATCH = '/api/v2/events/batch';
 const VALIDATE = '/api/v2/data/quality/validate';
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness.
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 let rand = mulberry32(1);
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
