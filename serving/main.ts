@@ -21,6 +21,7 @@ import { metricsFromPrimary, runPrimary, serveMetricsToPrimary, type MetricsText
 import { createIngestStep, resolvePiiKeyring } from '../core/ingest-step';
 import { startApiGuards, workerLimitCounter } from './security/audit-start';
 import type { LimitCounter } from './security/limits';
+import { createFraudModelProvider, lakeModelLoader } from '../speed-layer/fraud/model/provider';
 
 export interface RunningApi {
   server: Server;
@@ -74,6 +75,12 @@ export async function startApi(
   });
   const temporal = lazyTemporal(cfg);
   const analytics = await startAnalytics({ cfg, kafka, control: control.state, log, speedWindowsTopic: topics.speedWindows, anomaliesTopic: topics.anomalies, lakePrefix: opts.lakePrefix, offsetBucketSize: opts.offsetBucketSize });
+  // The speed layer's published fraud models, for on-demand scoring and inference; polled like there.
+  const fraudModels = createFraudModelProvider({
+    load: lakeModelLoader(analytics.deps.lake.s3, cfg.s3.bucket, opts.lakePrefix ?? ''),
+    onError: (err) => log.warn({ err: (err as Error).message }, 'fraud model poll failed; keeping the models in use'),
+  });
+  await fraudModels.start();
   // One identity for the HTTP gate and the WebSocket stream (API keys, JWTs per cfg.auth).
   const identity = identityFor(cfg, control.state);
   const app = createApp({
@@ -84,7 +91,7 @@ export async function startApi(
     ingest: { cfg: cfg.ingest, control: control.state, step, producer, topics },
     admin: { temporal: cfg.temporal, control: control.state, client: temporal.client, prefix: opts.lakePrefix ?? '' },
     gdpr: { temporal: cfg.temporal, control: control.state, client: temporal.client, keyring, prefix: opts.lakePrefix ?? '' },
-    fraud: { control: control.state },
+    fraud: { control: control.state, models: fraudModels },
     analytics: analytics.deps,
     anomalies: { control: control.state, write: (records) => control.write(records), anomalies: analytics.deps.anomalies },
     limits: guards.limits,
@@ -108,6 +115,7 @@ export async function startApi(
     await guards.close();
     await control.stop();
     await temporal.close();
+    fraudModels.stop();
     await analytics.close();
   };
   return { server, close, analyticsReady: analytics.ready };

@@ -14,6 +14,18 @@ const reason: OpenAPIV3.SchemaObject = {
   properties: { detector: { type: 'string' }, family: { type: 'string', enum: ['financial', 'behavioural', 'business_logic', 'technical'] }, score: { type: 'number' }, explanation: { type: 'string' } },
 };
 
+const modelVerdict: OpenAPIV3.SchemaObject = {
+  type: 'object',
+  required: ['version', 'probability', 'threshold', 'flagged', 'score'],
+  properties: {
+    version: { type: 'string' },
+    probability: { type: 'number', minimum: 0, maximum: 1, description: 'P(fraud)' },
+    threshold: { type: 'number', nullable: true, description: "the model's operating threshold, chosen on validation data" },
+    flagged: { type: 'boolean', description: 'probability ≥ threshold' },
+    score: { type: 'number', minimum: 0, maximum: 1, description: "the probability on the ensemble's scale (threshold → 0.5, medium)" },
+  },
+};
+
 export function fraudPaths({ errors, tenantParam, security }: FraudDocumentParts): OpenAPIV3.PathsObject {
   return {
     '/api/v2/ml/fraud/score': {
@@ -40,7 +52,8 @@ export function fraudPaths({ errors, tenantParam, security }: FraudDocumentParts
                     top_reasons: { type: 'array', items: reason },
                     detectors: { type: 'array', items: { ...reason, properties: { ...reason.properties, weight: { type: 'number' }, evidence: { type: 'object' } } } },
                     state: { type: 'string', description: 'what the event was scored against' },
-                    model: { type: 'string' },
+                    model: { type: 'string', description: 'the trained model version that set the score, or the hand-set fallback' },
+                    fallback_score: { type: 'number', minimum: 0, maximum: 1, description: "the hand-set weights' score (the score itself when no model is published)" },
                     scoring_ms: { type: 'number' },
                   },
                 },
@@ -48,6 +61,38 @@ export function fraudPaths({ errors, tenantParam, security }: FraudDocumentParts
             },
           },
           ...errors(400, 401, 403),
+        },
+      },
+    },
+    '/api/v2/ml/inference/fraud': {
+      post: {
+        summary:
+          "the trained fraud models' inference on one event of the caller's tenant (role analyst): the champion's and the challenger's probability, threshold and verdict, and the feature vector they saw. 503 until a model is published (rtap fraud train)",
+        security,
+        parameters: [tenantParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', description: 'an event of any supported schema version (validated by the schema registry)' } } } },
+        responses: {
+          '200': {
+            description: 'the models\' verdicts',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['event_id', 'tenant_id', 'champion', 'challenger', 'features', 'state'],
+                  properties: {
+                    event_id: { type: 'string' },
+                    tenant_id: { type: 'string' },
+                    champion: modelVerdict,
+                    challenger: { ...modelVerdict, nullable: true },
+                    features: { type: 'object', additionalProperties: { type: 'number' }, description: 'the model inputs by name (docs/fraud.md, "The trained model")' },
+                    state: { type: 'string', description: 'what the event was scored against' },
+                    inference_ms: { type: 'number' },
+                  },
+                },
+              },
+            },
+          },
+          ...errors(400, 401, 403, 503),
         },
       },
     },

@@ -65,6 +65,7 @@ export const ACCESS: Readonly<Record<string, AccessRule>> = {
   'POST /api/v2/analytics/attribution/model': tenantRoute(ANALYZE),
   'GET /api/v2/data/lineage/{event_id}': tenantRoute(ANALYZE),
   'POST /api/v2/ml/fraud/score': tenantRoute(ANALYZE),
+  'POST /api/v2/ml/inference/fraud': tenantRoute(ANALYZE),
   'POST /api/v2/anomalies/feedback/{anomaly_id}': tenantRoute(ANALYZE),
   'PUT /api/v2/anomalies/rules/{rule_id}': tenantRoute(ANALYZE),
 
