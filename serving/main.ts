@@ -103,7 +103,7 @@ export async function startApi(
     s.listen(opts.port ?? cfg.api.port, cfg.api.host, () => resolve(s));
     s.once('error', reject);
   });
-  const closeStream = attachStream(server, { ...analytics.deps, identity });
+  const closeStream = attachStream(server, { ...analytics.deps, identity, audit: guards.audit });
   const bound = server.address();
   log.info({ url: `${cfg.api.tls ? 'https' : 'http'}://${cfg.api.host}:${typeof bound === 'object' && bound ? bound.port : cfg.api.port}` }, 'api listening');
   // Shutdown order: stop taking requests, let queued events reach Kafka, then disconnect.

@@ -9,7 +9,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ControlState } from '../../core/control';
 import { createLogger } from '../../core/logger';
 import { ACCESS } from '../security/access';
-import { credentialOf, type Identity } from '../security/identity';
+import type { AuditSink } from '../security/audit';
+import { credentialOf, type Identity, type Principal } from '../security/identity';
 import { decideTenant } from '../tenant-scope';
 import type { Anomaly, AnomalyTail } from '../anomalies/tail';
 import { mergedQuery, type MergeDeps } from './merge';
@@ -39,6 +40,8 @@ export interface StreamDeps extends MergeDeps {
   intervalMs?: number;
   /** The API's tail of the anomalies topic; without it the stream carries rollups only. */
   anomalies?: AnomalyTail;
+  /** The API's audit chain: every stream connection, opened or refused, is a data access to record. */
+  audit?: AuditSink;
 }
 
 /** Where a client is in its tenant's anomalies: detected at or after `sinceMs`, minus those already sent at exactly `sinceMs`. */
@@ -66,17 +69,36 @@ export function attachStream(server: Server, deps: StreamDeps): () => Promise<vo
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== STREAM_PATH) return; // other upgrade paths are not ours
-    const refuse = (status: number, message: string) => {
+    const started = Date.now();
+    // The upgrade never reaches express, so the audit trail's middleware does not see it: recorded here.
+    const audit = (status: number, principal?: Principal, tenant?: string, crossTenant?: boolean) =>
+      deps.audit?.append({
+        ts: new Date(started).toISOString(),
+        source: 'api',
+        actor: principal ? { kind: principal.kind, id: principal.id, label: principal.label } : { kind: 'anonymous', id: null },
+        tenant: tenant ?? (principal && principal.tenant_id !== '*' ? principal.tenant_id : null),
+        cross_tenant: crossTenant ?? principal?.tenant_id === '*',
+        action: `GET ${STREAM_PATH}`,
+        method: 'GET',
+        status,
+        target: url.pathname,
+        duration_ms: Date.now() - started,
+        remote: req.socket.remoteAddress,
+        detail: { websocket: true },
+      });
+    const refuse = (status: number, message: string, principal?: Principal) => {
+      audit(status, principal);
       socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: STATUS_ERROR[status] ?? 'error', message })}`);
     };
     // The same identity, role table row and tenant rules as every HTTP route (serving/auth.ts).
     void deps.identity.authenticate(credentialOf(req.headers, url.searchParams.get('api_key'))).then((auth) => {
       if (!auth.ok) return refuse(auth.failure.status, auth.failure.message);
       const rule = STREAM_RULE;
-      if (!auth.principal.roles.some((r) => rule.roles.includes(r))) return refuse(403, `this credential lacks a role allowed here (one of ${rule.roles.join(', ')})`);
+      if (!auth.principal.roles.some((r) => rule.roles.includes(r))) return refuse(403, `this credential lacks a role allowed here (one of ${rule.roles.join(', ')})`, auth.principal);
       const decision = decideTenant(deps.control, auth.principal, url.searchParams.get('tenant') ?? undefined, rule.scope);
-      if (!decision.ok) return refuse(decision.status, decision.message);
-      if (clients.size >= MAX_CLIENTS) return refuse(503, 'too many stream clients');
+      if (!decision.ok) return refuse(decision.status, decision.message, auth.principal);
+      if (clients.size >= MAX_CLIENTS) return refuse(503, 'too many stream clients', auth.principal);
+      audit(101, auth.principal, decision.tenant, decision.crossTenant);
       open(req, socket, head, decision.tenant);
     });
   });
