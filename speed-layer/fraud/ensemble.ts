@@ -35,6 +35,7 @@ export const DEFAULT_WEIGHTS: Readonly<Record<string, number>> = {
   account_takeover: 0.9,
   login_burst: 0.6,
   coordinated_accounts: 0.85,
+  account_ring: 0.75,
   synthetic_identity: 0.85,
   promo_abuse: 0.85,
   price_manipulation: 0.95,

@@ -3,8 +3,10 @@
 // timing, device changes), a user's previous location and known devices, and which accounts share
 // a shipping address or farm one promotion from one device. Kept per tenant (keys start with it),
 // in event time, bounded: idle entries expire (`sessionTtlUs`, `ttlUs`) and past `maxEntries` per
-// map the oldest tenth is dropped. Not checkpointed yet (docs/fraud.md, limits).
+// map the oldest tenth is dropped; the account graph (graph.ts) likewise. Rebuilt after a restart
+// by replaying recent events (docs/fraud.md, "In the speed layer").
 import { DAY_US, HOUR_US } from './detector';
+import { createAccountGraph, type AccountGraphOptions, type RingView } from './graph';
 import type { FraudEvent } from './signals';
 
 export interface SessionMemory {
@@ -70,6 +72,8 @@ export interface FraudContext {
   promoDeviceAccounts: number;
   /** Distinct accounts that used this event's promotion shipping to its postal code in the last day. */
   promoPostalAccounts: number;
+  /** The account's component in the account graph (speed-layer/fraud/graph.ts). */
+  ring: RingView;
 }
 
 export interface MemoryOptions {
@@ -81,6 +85,8 @@ export interface MemoryOptions {
   ttlUs?: number;
   /** Updates between idle sweeps. Default 16,384. */
   sweepEvery?: number;
+  /** The account graph's bounds. */
+  graph?: AccountGraphOptions;
 }
 
 export interface FraudMemory {
@@ -149,6 +155,7 @@ export function createFraudMemory(opts: MemoryOptions = {}): FraudMemory {
   const sessions = new Bounded<SessionMemory>(max, sessionTtl);
   const users = new Bounded<UserState>(max, ttl);
   const shared = new Bounded<Shared>(max, ttl);
+  const graph = createAccountGraph(opts.graph);
   let nowUs = -Infinity;
   let sinceSweep = 0;
 
@@ -284,10 +291,11 @@ export function createFraudMemory(opts: MemoryOptions = {}): FraudMemory {
         users.sweep(nowUs);
         shared.sweep(nowUs);
       }
-      return { session, user, addressAccounts, promoDeviceAccounts, promoPostalAccounts };
+      const ring = graph.update(e);
+      return { session, user, addressAccounts, promoDeviceAccounts, promoPostalAccounts, ring };
     },
     get size() {
-      return sessions.map.size + users.map.size + shared.map.size;
+      return sessions.map.size + users.map.size + shared.map.size + graph.size;
     },
   };
 }

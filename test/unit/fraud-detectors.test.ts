@@ -67,6 +67,14 @@ const cases: Case[] = [
   { d: D.loginBurst, fires: () => times(5, (i) => ev({ at: i * 10 * S, subtype: 'login' })), says: ['5 logins in this session'], quiet: () => [ev({ subtype: 'login' }), ev({ at: MIN })] },
   { d: D.coordinatedAccounts, fires: () => times(5, (i) => ev({ at: i * MIN, userId: `u${i}`, sessionId: `s${i}` })), says: ['5 accounts on this device'], quiet: () => [ev(), ev({ at: MIN })] },
   {
+    d: D.accountRing,
+    // eight accounts chained through devices and cards they share in pairs: one component
+    fires: () => times(8, (i) => ev({ at: i * MIN, userId: `u${i}`, sessionId: `s${i}`, device: `d${i >> 1}`, card: `c${(i + 1) >> 1}` })),
+    says: ['linked to 7 other accounts', 'shared devices, cards or addresses', 'under an hour old'],
+    // a household: two accounts on one device
+    quiet: () => [ev({ userId: 'u0' }), ev({ at: MIN, userId: 'u1', sessionId: 's1' })],
+  },
+  {
     d: D.syntheticIdentity,
     fires: () => [pay({ profile: profile({ registrationUs: T0 - 60 * MIN, verification: 'unverified', creditRating: 'A' }), payment: payment({ methodType: 'bnpl', billingAddressType: 'po_box', billingCountry: 'BR' }) })],
     says: ['h old', 'unverified', 'PO-box billing'],

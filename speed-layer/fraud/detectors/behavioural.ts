@@ -154,6 +154,27 @@ export const coordinatedAccounts = defineDetector({
   observe: (_e, f) => (f.device ? [{ metric: 'device_accounts', value: f.device.distinct.users ?? 0 }] : []),
 });
 
+export const accountRing = defineDetector({
+  id: 'account_ring',
+  family: 'behavioural',
+  description: 'the account belongs to a large component of the account graph (accounts joined through shared devices, cards and addresses within 24 h), or one that keeps gaining brand-new accounts',
+  reads: ['shared.ring_accounts', 'shared.ring_shared', 'shared.ring_new_accounts'],
+  defaults: { floor: 3, full: 10, newFloor: 2, newFull: 6 },
+  score(_e, f, _b, p) {
+    const r = f.context.ring;
+    if (r.accounts <= p.floor && r.newAccounts <= p.newFloor) return null;
+    const size = ramp(r.accounts, p.floor, p.full);
+    const growth = ramp(r.newAccounts, p.newFloor, p.newFull);
+    const score = 1 - (1 - size) * (1 - growth);
+    const atLeast = r.capped ? 'at least ' : '';
+    return {
+      score,
+      evidence: { ring_accounts: r.accounts, ring_shared: r.shared, ring_new_accounts: r.newAccounts, capped: r.capped },
+      explanation: `linked to ${atLeast}${r.accounts - 1} other accounts through ${atLeast}${r.shared} shared devices, cards or addresses in 24 h; ${r.newAccounts} of the ring's accounts are under an hour old`,
+    };
+  },
+});
+
 export const syntheticIdentity = defineDetector({
   id: 'synthetic_identity',
   family: 'behavioural',
