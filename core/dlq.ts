@@ -16,7 +16,7 @@ export const DLQ_HEADERS = {
   violations: 'x-rtap-violations',
   /** The sender's tenant: the API key's tenant, or `*` for a platform key. Never the tenant the payload claims. */
   tenant: 'x-rtap-tenant',
-  /** The sender's API key id (SHA-256 of the key, as in the control topic); `sink` for the lake sink. */
+  /** The sender's credential id: the API key's public `key_…` id (older letters: the key's SHA-256), a JWT's subject; `sink` for the lake sink. */
   senderKey: 'x-rtap-sender-key',
   /** `2` on letters filed by authenticated sender; letters without it predate that rule (see replay). */
   format: 'x-rtap-dlq-format',

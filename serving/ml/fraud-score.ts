@@ -16,7 +16,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { ControlState } from '../../core/control';
 import { measureInputFromEvent } from '../../core/measures';
-import { readEvent } from '../../core/schema';
+import { readEvent, type RtapEvent } from '../../core/schema';
 import { entityIdsFromEvent } from '../../core/speed-record';
 import { createFeatureStore } from '../../speed-layer/features/store';
 import { createFraudEngine, entityFeatures, type FraudModelSource, type FraudVerdict, type ModelScore } from '../../speed-layer/fraud/engine';
@@ -41,18 +41,22 @@ export function fraudScoreRouter(deps: FraudScoreRouteDeps): Router {
   // on-demand scores are not the live traffic the drift monitors compare with: only `current` is passed
   const models = deps.models ? { current: () => deps.models!.current() } : undefined;
 
-  /** The event of the request scored by a fresh engine, or an error answered. */
-  const scoreRequest = (req: Request, res: Response, keepFeatures: boolean): FraudVerdict | undefined => {
+  /** The request's event, validated and of the caller's tenant, or an error answered. */
+  const eventOf = (req: Request, res: Response): RtapEvent | undefined => {
     const read = readEvent(req.body);
     if (!read.ok) {
       sendError(res, 400, 'invalid_event', read.reason.message, read.reason.violations.slice(0, 20).map((v) => ({ path: v.path, reason: v.reason })));
       return undefined;
     }
-    const event = read.event;
-    if (event.tenant_id !== req.tenant) {
+    if (read.event.tenant_id !== req.tenant) {
       sendError(res, 403, 'forbidden', 'the event belongs to another tenant than this key acts for', [{ path: '$.tenant_id', reason: 'not the tenant of this request' }]);
       return undefined;
     }
+    return read.event;
+  };
+
+  /** The event scored by a fresh engine (see the top of this file for what it holds). */
+  const score = (event: RtapEvent, keepFeatures: boolean): FraudVerdict => {
     const input = measureInputFromEvent(event, { partition: 0, offset: 0 });
     const store = createFeatureStore({ maxEntities: 16 });
     if (input.ok) store.update({ input: input.input, entities: entityIdsFromEvent(event) });
@@ -62,8 +66,9 @@ export function fraudScoreRouter(deps: FraudScoreRouteDeps): Router {
 
   router.post('/api/v2/ml/fraud/score', (req, res) => {
     const started = process.hrtime.bigint();
-    const verdict = scoreRequest(req, res, false);
-    if (!verdict) return;
+    const event = eventOf(req, res);
+    if (!event) return;
+    const verdict = score(event, false);
     res.json({
       event_id: verdict.eventId,
       tenant_id: verdict.tenant,
@@ -81,13 +86,15 @@ export function fraudScoreRouter(deps: FraudScoreRouteDeps): Router {
 
   router.post('/api/v2/ml/inference/fraud', (req, res) => {
     const started = process.hrtime.bigint();
+    // a bad request is a 4xx whether or not a model is published
+    const event = eventOf(req, res);
+    if (!event) return;
     const loaded = models?.current();
     if (!loaded?.champion) {
       res.setHeader('Retry-After', '60');
       return sendError(res, 503, 'model_unavailable', 'no trained fraud model is published yet (rtap fraud train, or the daily rtap-fraud-train-daily schedule); POST /api/v2/ml/fraud/score scores with the hand-set weights meanwhile');
     }
-    const verdict = scoreRequest(req, res, true);
-    if (!verdict) return;
+    const verdict = score(event, true);
     const describe = (s: ModelScore | null, threshold: number | undefined) =>
       s === null ? null : { version: s.version, probability: round(s.probability), threshold: threshold === undefined ? null : round(threshold), flagged: threshold !== undefined && s.probability >= threshold, score: round(s.score) };
     res.json({

@@ -16,7 +16,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { logLevel, type Kafka } from 'kafkajs';
-import { hashApiKey } from '../../core/control';
+import { keyIdOf } from '../../core/control';
 import { DLQ_HEADERS } from '../../core/dlq';
 import { EVENT_TOPIC_MAX_MESSAGE_BYTES, createKafka, headerString } from '../../core/kafka';
 import type { RtapEvent } from '../../core/schema';
@@ -221,8 +221,8 @@ beforeAll(async () => {
   const { tenants } = fuzzPool();
   await api.control.putTenants(tenants.map((tenant_id) => ({ tenant_id })));
   const make = async (tenant: string): Promise<Key> => {
-    const { apiKey } = await api.control.createApiKey(tenant, ['ingest'], `fuzz ${tenant}`);
-    return { key: apiKey, tenant, hash: hashApiKey(apiKey) };
+    const { apiKey, record } = await api.control.createApiKey(tenant, ['ingest'], `fuzz ${tenant}`);
+    return { key: apiKey, tenant, senderId: keyIdOf(record) };
   };
   keys = {
     platform: await make('*'),

@@ -36,7 +36,8 @@ export interface Key {
   key: string;
   /** `*` for the platform key. */
   tenant: string;
-  hash: string;
+  /** The key's public id: what dead letters are filed under (core/dlq.ts `x-rtap-sender-key`). */
+  senderId: string;
 }
 
 let pool: RtapEvent[] = [];
@@ -409,7 +410,7 @@ function sendRaw(port: number, raw: Buffer, halfClose: boolean): Promise<Answer 
 }
 
 export const digest = (s: string) => createHash('sha256').update(s).digest('hex');
-export const letterKey = (tenant: string | undefined, keyHash: string | undefined, payload: string) => `${tenant}|${keyHash}|${digest(payload)}`;
+export const letterKey = (tenant: string | undefined, senderId: string | undefined, payload: string) => `${tenant}|${senderId}|${digest(payload)}`;
 
 class Ledger {
   readonly events = new Map<string, number>();
@@ -431,12 +432,12 @@ class Ledger {
           const e = JSON.parse(text) as RtapEvent;
           this.add(this.events, `${e.tenant_id}|${e.event_metadata.event_id}`);
         } else {
-          this.add(this.letters, letterKey(spec.sender.tenant, spec.sender.hash, text));
+          this.add(this.letters, letterKey(spec.sender.tenant, spec.sender.senderId, text));
         }
       }
     } else if (answer.status === 400 && (error === 'malformed_json' || error === 'structure_invalid')) {
       if (!spec.sender || !spec.decoded) return void this.untracked.push(`${spec.kind}: ${error} for a body that was not expected to be read`);
-      this.add(this.letters, letterKey(spec.sender.tenant, spec.sender.hash, spec.decoded.toString('utf8')));
+      this.add(this.letters, letterKey(spec.sender.tenant, spec.sender.senderId, spec.decoded.toString('utf8')));
     }
   }
 }
