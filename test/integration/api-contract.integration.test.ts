@@ -283,6 +283,12 @@ describe('API contract, driven by /openapi.json', () => {
       'GET /api/v2/analytics/geography': { req: { method: 'GET', path: '/api/v2/analytics/geography', query: { ...asA, ...range, measures: 'events,revenue,distinct_users' } }, key: keys.platform },
       'GET /api/v2/data/lineage/{event_id}': { req: { method: 'GET', path: `/api/v2/data/lineage/${ids.duplicatedA}`, query: { ...asA, event_time: ids.duplicatedATime } }, key: keys.platform },
       'GET /api/v2/anomalies/active': { req: { method: 'GET', path: '/api/v2/anomalies/active', query: asA }, key: keys.platform },
+      'GET /api/v2/anomalies/rules': { req: { method: 'GET', path: '/api/v2/anomalies/rules', query: asA }, key: keys.platform },
+      'GET /api/v2/anomalies/incidents': { req: { method: 'GET', path: '/api/v2/anomalies/incidents', query: asA }, key: keys.platform },
+      'POST /api/v2/ml/fraud/score': { req: { method: 'POST', path: '/api/v2/ml/fraud/score', query: asA, body: fresh }, key: keys.platform },
+      'GET /api/v2/metrics/sla': { req: { method: 'GET', path: '/api/v2/metrics/sla', query: {} }, key: keys.platform },
+      'GET /api/v2/admin/keys': { req: { method: 'GET', path: '/api/v2/admin/keys', query: asA }, key: keys.admin },
+      'GET /api/v2/admin/tenants/{id}/usage': { req: { method: 'GET', path: `/api/v2/admin/tenants/${tenantA}/usage`, query: {} }, key: keys.admin },
     };
   }
   /** Documented operations without a valid request here, and why. */
