@@ -135,11 +135,12 @@ program
     const apiUrl = `http://${cfg.api.host}:${cfg.api.port}`;
     if (opts.demo) {
       const seed = 7;
-      const { apiKey, tenants } = await prepareDemo(cfg, { tenants: opts.demoTenants, seed });
+      const { apiKey, tenants, dashboardTenant, dashboardKeyFile } = await prepareDemo(cfg, { tenants: opts.demoTenants, seed });
       if (!(await waitUntil(async () => (await fetch(`${apiUrl}/healthz`)).ok, 60000))) throw new RtapError(`the API did not answer at ${apiUrl} within 60 s`);
       say(`demo traffic: ${opts.demoRate} events/s for ${tenants} tenants through ${apiUrl}/api/v2/events/batch`);
       const generatorArgs = ['generate', '--to', 'http', '--url', apiUrl, '--rate', String(opts.demoRate), '--duration', '720h', '--tenants', String(opts.demoTenants), '--seed', String(seed), '--quiet'];
       children.push(startRole('demo', generatorArgs, { RTAP_API_KEY: apiKey }));
+      say(`live dashboard: ${apiUrl}/dashboard — paste the viewer key of tenant ${dashboardTenant} kept in ${dashboardKeyFile}`);
     }
     say(`platform running: API ${apiUrl} (health: /api/v2/ops/health/detailed, metrics: /metrics), Temporal UI ${cfg.temporal.uiUrl}; Ctrl-C to stop`);
     await new Promise<void>((resolve) => {
