@@ -138,7 +138,8 @@ program
       const { apiKey, tenants, dashboardTenant, dashboardKeyFile } = await prepareDemo(cfg, { tenants: opts.demoTenants, seed });
       if (!(await waitUntil(async () => (await fetch(`${apiUrl}/healthz`)).ok, 60000))) throw new RtapError(`the API did not answer at ${apiUrl} within 60 s`);
       say(`demo traffic: ${opts.demoRate} events/s for ${tenants} tenants through ${apiUrl}/api/v2/events/batch`);
-      const generatorArgs = ['generate', '--to', 'http', '--url', apiUrl, '--rate', String(opts.demoRate), '--duration', '720h', '--tenants', String(opts.demoTenants), '--seed', String(seed), '--quiet'];
+      // event times from now, so the live views (the last hour, the dashboard) hold the demo traffic
+      const generatorArgs = ['generate', '--to', 'http', '--url', apiUrl, '--rate', String(opts.demoRate), '--duration', '720h', '--tenants', String(opts.demoTenants), '--seed', String(seed), '--start', new Date().toISOString(), '--quiet'];
       children.push(startRole('demo', generatorArgs, { RTAP_API_KEY: apiKey }));
       say(`live dashboard: ${apiUrl}/dashboard — paste the viewer key of tenant ${dashboardTenant} kept in ${dashboardKeyFile}`);
     }
