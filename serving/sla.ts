@@ -149,10 +149,13 @@ export function slaRouter(deps: SlaRouteDeps): Router {
       for (const p of deps.speed.progress().values()) committedAtMs = Math.max(committedAtMs ?? 0, p.committed_at_ms);
       const snap = await deps.batch.snapshot(false).catch(() => undefined);
       const publishedAtMs = snap?.publishedAt ? Date.parse(snap.publishedAt) : null;
-      const { body } = await deps.metrics();
-      res.json(slaReport(body, { committedAtMs }, { publishedAtMs }, now));
+      const metrics = await deps.metrics().catch(() => undefined);
+      if (!metrics) {
+        res.setHeader('Retry-After', '5');
+        return sendError(res, 503, 'metrics_unavailable', 'the API workers did not answer for their metrics; retry');
+      }
+      res.json(slaReport(metrics.body, { committedAtMs }, { publishedAtMs }, now));
     } catch (err) {
-      if (err instanceof Error && /metrics/.test(err.message)) return sendError(res, 503, 'metrics_unavailable', 'the API workers did not answer for their metrics; retry');
       next(err);
     }
   });
