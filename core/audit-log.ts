@@ -234,6 +234,9 @@ export const AUDIT_ARCHIVER_GROUP = 'rtap-audit-archiver';
  * may overlap it, and readers keep one copy per offset. Every API process runs one in the same
  * group, so one archives and the others take over when it stops.
  */
+/** How long each step of the archiver's shutdown may take. */
+const STOP_STEP_MS = 3000;
+
 export class AuditArchiver {
   private consumer?: Consumer;
   private readonly buffers = new Map<number, { first: bigint; lines: string[] }>();
@@ -296,12 +299,23 @@ export class AuditArchiver {
     }
   }
 
-  /** Stops fetching, writes and commits what is buffered, then leaves the group. */
+  /**
+   * Stops fetching, writes and commits what is buffered, then leaves the group — each step given
+   * STOP_STEP_MS at most: in a rebalance (the other API workers stopping too) a commit can be
+   * retried for tens of seconds, and a shutdown must not wait for it. What was not committed is
+   * archived again by the next member from the committed offset (readers keep one copy per offset).
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.running) this.consumer?.pause([{ topic: this.o.topic }]);
-    await this.flush();
-    await this.consumer?.disconnect();
+    const bounded = async (step: string, work: Promise<void>) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_STEP_MS)));
+      const outcome = await Promise.race([work.then(() => 'done' as const), late]).finally(() => clearTimeout(timer));
+      if (outcome === 'late') this.o.log.warn({ step, ms: STOP_STEP_MS }, 'audit archiver: step still running at shutdown; left to the next member');
+    };
+    await bounded('flush', this.flush());
+    await bounded('disconnect', this.consumer?.disconnect() ?? Promise.resolve());
   }
 }
 

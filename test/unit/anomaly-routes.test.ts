@@ -10,6 +10,7 @@ import { createAnomalyTail } from '../../serving/anomalies/tail';
 import { createApp } from '../../serving/app';
 import { OPENAPI } from '../../serving/openapi';
 import { tenantRules } from '../../speed-layer/fraud/rules';
+import { DETECTORS } from '../../speed-layer/fraud/detectors';
 
 const control = new ControlState();
 for (const tenant_id of ['t1', 't2']) control.apply(`tenant/${tenant_id}`, Buffer.from(JSON.stringify({ tenant_id, name: tenant_id, status: 'active', created_at: '' })));
@@ -34,7 +35,7 @@ describe('anomaly rules, feedback and incidents routes', () => {
   it('lists every detector for a viewer; only an analyst may change one, and the change is a control record', async () => {
     const list = await request(app).get('/api/v2/anomalies/rules').set('x-api-key', 'viewer');
     expect(list.status).toBe(200);
-    expect(list.body.data).toHaveLength(25);
+    expect(list.body.data).toHaveLength(DETECTORS.length);
     expect(list.body.data.find((r: { rule_id: string }) => r.rule_id === 'card_testing')).toMatchObject({ enabled: true, overrides: {}, schema: { smallShare: { minimum: 0, maximum: 1 } } });
 
     const body = { parameters: { floor: 3, smallShare: 0.3 }, enabled: true };
