@@ -10,7 +10,7 @@
 //       Arrow IPC (apache-arrow) to the same rows;
 //   (e) a tenant key never sees another tenant's rows: other tenants' ids are 403/404, and the
 //       answers equal DuckDB over the tenant's own raw events.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -25,7 +25,6 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { BATCH_WORKFLOW, type BatchRunResult } from '../../core/batch-run';
-import { REPO_ROOT } from '../../core/config';
 import { ControlPlane } from '../../core/control';
 import { openDuckDb, openLakeDuckDb, sqlLiteral } from '../../core/duckdb';
 import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
@@ -33,7 +32,7 @@ import { createLogger } from '../../core/logger';
 import { createS3 } from '../../core/s3';
 import { EventGenerator } from '../../generator/generator';
 import { startApi, type RunningApi } from '../../serving/main';
-import { cfg, uniqueName } from './helpers';
+import { cfg, spawnSpeed, uniqueName } from './helpers';
 import { createTopics } from './kafka-read';
 import { drainToLake, queryLake, topicEnds } from './lake-read';
 import { OpenApiRequests, type Op, type Req } from './openapi-requests';
@@ -111,20 +110,15 @@ describe('API contract, driven by /openapi.json', () => {
   }
 
   function startSpeed(): void {
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, 'bin', 'rtap'),
-        'speed',
-        ...['--topic', topics.events, '--group', uniqueName('contract-speed'), '--changelog-topic', topics.speedWindows, '--results-topic', results, '--instance', uniqueName('i')],
-        // its anomalies on a topic of their own: the API's tail holds the records this test writes
-        ...['--anomalies-topic', speedAnomalies, '--control-topic', topics.control],
-        ...['--offset-bucket-size', String(B), '--prefix', prefix, '--cut-poll-ms', '1000', '--session-timeout', '6000'],
-      ],
-      { env: { ...process.env, LOG_LEVEL: 'warn', SPEED_COMMIT_INTERVAL_MS: '100' }, stdio: ['ignore', 'inherit', 'inherit'] },
-    );
-    children.add(child);
-    child.on('exit', () => children.delete(child));
+    spawnSpeed(children, {
+      // its anomalies on a topic of their own: the API's tail holds the records this test writes
+      topics: { events: topics.events, changelog: topics.speedWindows, results, anomalies: speedAnomalies, control: topics.control },
+      group: uniqueName('contract-speed'),
+      instance: uniqueName('i'),
+      prefix,
+      offsetBucketSize: B,
+      args: ['--cut-poll-ms', '1000'],
+    });
   }
 
   const meta = (e: { event_metadata?: { event_id?: string; timestamp?: string } }) => e.event_metadata ?? {};

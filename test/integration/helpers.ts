@@ -1,6 +1,8 @@
 // Shared helpers for integration specs: real clients on the local stack, unique names per run.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { loadConfig, type RtapConfig } from '../../core/config';
+import * as path from 'node:path';
+import { loadConfig, REPO_ROOT, type RtapConfig } from '../../core/config';
 
 export const cfg: RtapConfig = loadConfig();
 
@@ -15,4 +17,48 @@ export function runTag(): string {
 /** A name no other test run uses, for topics, groups, object prefixes and workflow ids. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${runTag()}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The topics an `rtap speed` child of a test reads and writes: all the test's own. */
+export interface SpeedTopics {
+  events: string;
+  changelog: string;
+  results: string;
+  anomalies: string;
+  control: string;
+}
+
+export interface SpeedChildOptions {
+  topics: SpeedTopics;
+  group: string;
+  instance: string;
+  /** Lake prefix whose published cut the layer follows. */
+  prefix: string;
+  offsetBucketSize?: number;
+  /** More command-line options (e.g. `--cut-poll-ms`). */
+  args?: string[];
+  /** Environment over the defaults (LOG_LEVEL warn, a 100 ms commit interval). */
+  env?: Record<string, string>;
+  /** 'pipe' to read its output; default: inherited. */
+  stdio?: 'inherit' | 'pipe';
+}
+
+/** Starts `rtap speed` as a child process on a test's own topics; `children` holds it until it exits. */
+export function spawnSpeed(children: Set<ChildProcess>, o: SpeedChildOptions): ChildProcess {
+  const t = o.topics;
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, 'bin', 'rtap'),
+      'speed',
+      ...['--topic', t.events, '--group', o.group, '--instance', o.instance, '--prefix', o.prefix, '--session-timeout', '6000'],
+      ...['--changelog-topic', t.changelog, '--results-topic', t.results, '--anomalies-topic', t.anomalies, '--control-topic', t.control],
+      ...(o.offsetBucketSize === undefined ? [] : ['--offset-bucket-size', String(o.offsetBucketSize)]),
+      ...(o.args ?? []),
+    ],
+    { env: { ...process.env, LOG_LEVEL: 'warn', SPEED_COMMIT_INTERVAL_MS: '100', ...o.env }, stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'] },
+  );
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
 }

@@ -10,7 +10,7 @@
 //     field → a 4xx, never a 5xx;
 // and no response to tenant A's credentials ever holds tenant B's id, event ids, key ids or
 // anomaly ids (unless the request itself carried them).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +24,7 @@ import { ControlPlane, hashApiKey, type ApiKeyRecord } from '../../core/control'
 import { createKafka } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import { startApi, type RunningApi } from '../../serving/main';
-import { cfg, uniqueName } from './helpers';
+import { cfg, spawnSpeed, uniqueName } from './helpers';
 import { createTopics } from './kafka-read';
 import { OpenApiRequests, type Op, type Req } from './openapi-requests';
 
@@ -180,18 +180,13 @@ describe('security attack suite, every operation of /openapi.json', () => {
     api = await startApi(apiCfg, topics, { lakePrefix: prefix, port: 0 });
     base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
 
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, 'bin', 'rtap'),
-        'speed',
-        ...['--topic', topics.events, '--group', uniqueName('attack-speed'), '--changelog-topic', topics.speedWindows, '--results-topic', results, '--anomalies-topic', topics.anomalies, '--control-topic', topics.control],
-        ...['--instance', uniqueName('i'), '--prefix', prefix, '--cut-poll-ms', '1000', '--session-timeout', '6000'],
-      ],
-      { env: { ...process.env, LOG_LEVEL: 'warn', SPEED_COMMIT_INTERVAL_MS: '100' }, stdio: ['ignore', 'inherit', 'inherit'] },
-    );
-    children.add(child);
-    child.on('exit', () => children.delete(child));
+    spawnSpeed(children, {
+      topics: { events: topics.events, changelog: topics.speedWindows, results, anomalies: topics.anomalies, control: topics.control },
+      group: uniqueName('attack-speed'),
+      instance: uniqueName('i'),
+      prefix,
+      args: ['--cut-poll-ms', '1000'],
+    });
 
     // both tenants ingest through the API
     for (const [tenant, key] of [

@@ -6,7 +6,7 @@
 // API. Each answer must equal DuckDB over the raw events up to its own meta (every event with
 // _offset < max(batch_cut[p], live_offsets[p]), first occurrence of each event id): exactly for
 // counts and sums, within the sketch's documented error for distinct counts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -15,7 +15,6 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { BATCH_WORKFLOW, type BatchRunResult } from '../../core/batch-run';
-import { REPO_ROOT } from '../../core/config';
 import { ControlPlane } from '../../core/control';
 import { openDuckDb, openLakeDuckDb, sqlLiteral } from '../../core/duckdb';
 import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
@@ -27,7 +26,7 @@ import { encodeInputLine, flattenToParquet, prepareConnection, writeInputFile } 
 import { DIMENSIONS } from '../../serving/analytics/query-model';
 import { startApi, type RunningApi } from '../../serving/main';
 import { lakeViews } from '../../cli/sql';
-import { cfg, uniqueName } from './helpers';
+import { cfg, spawnSpeed, uniqueName } from './helpers';
 import { createTopics, readTopic } from './kafka-read';
 import { drainToLake } from './lake-read';
 import { mulberry32 as prng } from '../../core/random';
@@ -135,20 +134,14 @@ describe('serving: the merged answer equals DuckDB over the raw events up to its
   }
 
   function startSpeed(): ChildProcess {
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, 'bin', 'rtap'),
-        'speed',
-        ...['--topic', topics.events, '--group', uniqueName('merge-speed'), '--changelog-topic', topics.speedWindows, '--results-topic', results, '--instance', uniqueName('i')],
-        ...['--anomalies-topic', anomalies, '--control-topic', topics.control],
-        ...['--offset-bucket-size', String(B), '--prefix', prefix, '--cut-poll-ms', '1000', '--session-timeout', '6000'],
-      ],
-      { env: { ...process.env, LOG_LEVEL: 'warn', SPEED_COMMIT_INTERVAL_MS: '100' }, stdio: ['ignore', 'inherit', 'inherit'] },
-    );
-    children.add(child);
-    child.on('exit', () => children.delete(child));
-    return child;
+    return spawnSpeed(children, {
+      topics: { events: topics.events, changelog: topics.speedWindows, results, anomalies, control: topics.control },
+      group: uniqueName('merge-speed'),
+      instance: uniqueName('i'),
+      prefix,
+      offsetBucketSize: B,
+      args: ['--cut-poll-ms', '1000'],
+    });
   }
 
   async function ask(body: Asked['body']): Promise<Asked> {

@@ -6,11 +6,10 @@
 // the committed changelog must equal DuckDB over the same raw events up to the processed offsets
 // (the lake sink's own flatten + core/measures' derived SQL): counts, min, max exact, sums to
 // 1e-9, sketch registers and digest buckets identical.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO_ROOT } from '../../core/config';
 import { openDuckDb } from '../../core/duckdb';
 import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
 import { rawEventsRelation } from '../../core/lake';
@@ -19,7 +18,7 @@ import { waitUntil } from '../../core/retry';
 import { createSpeedReader } from '../../core/speed-reader';
 import { EventGenerator } from '../../generator/generator';
 import { encodeInputLine, flattenToParquet, prepareConnection, writeInputFile } from '../../ingest/flatten';
-import { cfg, uniqueName } from './helpers';
+import { cfg, spawnSpeed, uniqueName } from './helpers';
 import { createTopics, readTopic } from './kafka-read';
 
 jest.setTimeout(300_000);
@@ -73,17 +72,15 @@ describe('speed layer: exactly once through SIGKILLs and a second instance', () 
   }
 
   function speed(instance: string, env: Record<string, string> = {}): { child: ChildProcess; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; out: () => string } {
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, 'bin', 'rtap'),
-        'speed',
-        ...['--topic', topic, '--group', group, '--changelog-topic', changelog, '--results-topic', results, '--anomalies-topic', anomalies, '--control-topic', control, '--instance', instance],
-        ...['--offset-bucket-size', String(B), '--session-timeout', '6000', '--prefix', prefix],
-      ],
-      { env: { ...process.env, LOG_LEVEL: 'info', SPEED_COMMIT_INTERVAL_MS: '100', SPEED_ALLOWED_LATENESS_MS: '20000', SPEED_SESSION_GAP_MS: '60000', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    children.add(child);
+    const child = spawnSpeed(children, {
+      topics: { events: topic, changelog, results, anomalies, control },
+      group,
+      instance,
+      prefix,
+      offsetBucketSize: B,
+      env: { LOG_LEVEL: 'info', SPEED_ALLOWED_LATENESS_MS: '20000', SPEED_SESSION_GAP_MS: '60000', ...env },
+      stdio: 'pipe',
+    });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
