@@ -34,20 +34,13 @@ import { DEFAULT_OFFSET_BUCKET_SIZE } from '../../core/measures';
 import { createS3, deleteKeys, ensureBucket, listObjects } from '../../core/s3';
 import { machineCpuSeconds } from '../ingest/cpu';
 import { layDownSynthetic } from './synthetic';
+import { positiveArg } from '../args';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number, got ${process.argv[i + 1]}`);
-  return v;
-}
-
-const EVENTS = arg('events', 10_000_000);
-const TENANTS = arg('tenants', 1000);
-const PARTITIONS = arg('partitions', 6);
-const CONCURRENCY = arg('concurrency', 2);
-const FLUSH_SECONDS = arg('flush-seconds', 30);
+const EVENTS = positiveArg('events', 10_000_000);
+const TENANTS = positiveArg('tenants', 1000);
+const PARTITIONS = positiveArg('partitions', 6);
+const CONCURRENCY = positiveArg('concurrency', 2);
+const FLUSH_SECONDS = positiveArg('flush-seconds', 30);
 const KEEP = process.argv.includes('--keep');
 const DAY = '2026-05-01';
 const B = DEFAULT_OFFSET_BUCKET_SIZE;

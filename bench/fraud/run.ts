@@ -25,16 +25,10 @@ import { createKeyring } from '../../core/pii';
 import { EventGenerator } from '../../generator/generator';
 import { percentiles } from '../stats';
 import type { InstanceResult, Mode } from './instance';
+import { positiveArg } from '../args';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const TARGET = { scoringP99Ms: 5, eventToAnomalyP99Ms: 50 };
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i < 0 ? fallback : Number(process.argv[i + 1]);
-  if (!(v > 0)) throw new Error(`--${name}: expected a positive number`);
-  return v;
-}
 
 interface Produced {
   messages: Message[];
@@ -156,10 +150,10 @@ const f = (x: number) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 1
 const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : 'n/a');
 
 async function main(): Promise<void> {
-  const rate = arg('rate', 10_000);
-  const seconds = arg('seconds', 10);
-  const fraudRate = arg('fraud-rate', 0.02);
-  const seed = arg('seed', 11);
+  const rate = positiveArg('rate', 10_000);
+  const seconds = positiveArg('seconds', 10);
+  const fraudRate = positiveArg('fraud-rate', 0.02);
+  const seed = positiveArg('seed', 11);
   const cfg = loadConfig();
   if (!cfg.kafka.brokers.every((b) => /^(127\.0\.0\.1|localhost):\d+$/.test(b))) throw new Error(`bench/fraud sends traffic to 127.0.0.1 only; KAFKA_BROKERS is ${cfg.kafka.brokers.join(',')}`);
   const kafka = createKafka(cfg.kafka, { clientId: 'rtap-bench-fraud', logLevel: logLevel.ERROR });

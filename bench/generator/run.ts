@@ -15,17 +15,10 @@ import { DEFAULT_OPTIONS, EventGenerator, type GeneratorOptions } from '../../ge
 import { runGenerator, toMessage } from '../../generator/run';
 import { KafkaSink, type OutMessage } from '../../generator/sinks';
 import { runGeneratorInWorker } from '../../generator/worker';
+import { positiveArg } from '../args';
 
 const TARGET_GENERATED = 50_000;
 const TARGET_DELIVERED = 20_000;
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: expected a positive integer, got ${process.argv[i + 1]}`);
-  return n;
-}
 
 function timed(fn: () => void): number {
   const t0 = performance.now();
@@ -126,8 +119,8 @@ async function preSerializedBaseline(kafka: Kafka, topic: string, opts: Partial<
 }
 
 async function main(): Promise<void> {
-  const n = arg('events', 200_000);
-  const kn = arg('kafka-events', 100_000);
+  const n = positiveArg('events', 200_000, { integer: true });
+  const kn = positiveArg('kafka-events', 100_000, { integer: true });
   const opts = { seed: 7, rate: 10_000, tenants: 1000, fraudRate: 0.01, defectRate: 0.01 };
   process.stdout.write(`rtap generator benchmark — node ${process.version}, ${n.toLocaleString('en-US')} events (CPU), ${kn.toLocaleString('en-US')} (Kafka)\n\n`);
 

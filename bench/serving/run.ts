@@ -47,23 +47,16 @@ import { layDownSynthetic } from '../batch/synthetic';
 import { removeBenchData } from '../ingest/cleanup';
 import { machineCpuSeconds, treeCpuSeconds } from '../ingest/cpu';
 import { percentiles } from '../stats';
+import { positiveArg } from '../args';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number, got ${process.argv[i + 1]}`);
-  return v;
-}
-
-const DAYS = arg('days', 30);
-const EVENTS_PER_DAY = arg('events-per-day', 200_000);
-const TENANTS = arg('tenants', 1000);
-const LIVE_RATE = arg('live-rate', 200);
-const REALTIME_RATE = arg('realtime-rate', 500);
-const SECONDS = arg('seconds', 20);
-const OLAP_CONNECTIONS = arg('olap-connections', 8);
-const SETUP_CONCURRENCY = arg('setup-concurrency', 2);
+const DAYS = positiveArg('days', 30);
+const EVENTS_PER_DAY = positiveArg('events-per-day', 200_000);
+const TENANTS = positiveArg('tenants', 1000);
+const LIVE_RATE = positiveArg('live-rate', 200);
+const REALTIME_RATE = positiveArg('realtime-rate', 500);
+const SECONDS = positiveArg('seconds', 20);
+const OLAP_CONNECTIONS = positiveArg('olap-connections', 8);
+const SETUP_CONCURRENCY = positiveArg('setup-concurrency', 2);
 const KEEP = process.argv.includes('--keep');
 const B = DEFAULT_OFFSET_BUCKET_SIZE;
 const WARMUP_SECONDS = 5;

@@ -13,18 +13,14 @@ import { DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
 import { createSpeedState } from '../../speed-layer/state';
 import { observeGc } from './gc';
 import { ingestedMessages } from './messages';
+import { positiveArg } from '../args';
 
 /** Messages per partition per batch: kafkajs' default 1 MB per partition of ~3.6 KB events. */
 const FETCH = 290;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : Number(process.argv[i + 1]);
-}
-
 async function main(): Promise<void> {
-  const events = arg('events', 100_000);
-  const every = arg('checkpoint-every', 3000);
+  const events = positiveArg('events', 100_000);
+  const every = positiveArg('checkpoint-every', 3000);
   const partitions = loadConfig().kafka.eventsPartitions;
   const byPartition: { offset: number; value: Buffer; headers: Record<string, Buffer> }[][] = Array.from({ length: partitions }, () => []);
   for (const m of ingestedMessages(events, 2026)) {
