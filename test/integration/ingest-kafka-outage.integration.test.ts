@@ -18,7 +18,9 @@ import { startIngestApi, type ApiHarness } from './api-harness';
 import { readTopic } from './kafka-read';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtap-outage-'));
-const cfg = loadConfig({ RTAP_PORT_OFFSET: '31000', RTAP_DATA_DIR: dataDir, RTAP_CACHE_DIR: sharedCfg.cacheDir });
+// Ports 30092/30093: below Linux's ephemeral range (32768+), where any outgoing connection of a
+// busy test run could hold them the moment the broker binds; and apart from a second stack (+20000).
+const cfg = loadConfig({ RTAP_PORT_OFFSET: '21000', RTAP_DATA_DIR: dataDir, RTAP_CACHE_DIR: sharedCfg.cacheDir });
 const kafkaService = serviceDefs(cfg).find((s) => s.name === 'kafka')!;
 const brokerPaths = processPaths(dataDir, 'kafka');
 
