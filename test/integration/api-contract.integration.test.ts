@@ -21,8 +21,7 @@ import addFormats from 'ajv-formats';
 import { tableFromIPC } from 'apache-arrow';
 import type { OpenAPIV3 } from 'openapi-types';
 import WebSocket from 'ws';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import { BATCH_WORKFLOW, type BatchRunResult } from '../../core/batch-run';
 import { ControlPlane } from '../../core/control';
@@ -33,6 +32,7 @@ import { createS3 } from '../../core/s3';
 import { EventGenerator } from '../../generator/generator';
 import { startApi, type RunningApi } from '../../serving/main';
 import { cfg, spawnSpeed, uniqueName } from './helpers';
+import { startTestWorker, type TestWorker } from './temporal-worker';
 import { createTopics } from './kafka-read';
 import { drainToLake, queryLake, topicEnds } from './lake-read';
 import { OpenApiRequests, type Op, type Req } from './openapi-requests';
@@ -85,10 +85,7 @@ describe('API contract, driven by /openapi.json', () => {
   let doc: OpenAPIV3.Document;
   let ops: Op[];
   let spec: OpenApiRequests;
-  let worker: Worker;
-  let workerRun: Promise<void>;
-  let connection: Connection;
-  let nativeConnection: NativeConnection;
+  let worker: TestWorker | undefined;
   let lake: Awaited<ReturnType<typeof openLakeDuckDb>>;
   let cut: Record<string, number>;
   /** Event ids of tenant A sent twice before the cut, of A after it, and of B. */
@@ -152,20 +149,10 @@ describe('API contract, driven by /openapi.json', () => {
     figures.drained_s = (Date.now() - started) / 1000;
     api = await startApi({ ...cfg, api: { ...cfg.api, jobMaxFiles: JOB_MAX_FILES } }, topics, { lakePrefix: prefix, port: 0, offsetBucketSize: B });
     base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    nativeConnection = await NativeConnection.connect({ address: cfg.temporal.address });
-    connection = await Connection.connect({ address: cfg.temporal.address });
     lake = await openLakeDuckDb({ threads: 1, memoryLimit: '1GB', s3: cfg.s3, cacheDir: cfg.cacheDir });
-    worker = await Worker.create({
-      connection: nativeConnection,
-      namespace: cfg.temporal.namespace,
-      taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities({ s3, bucket: cfg.s3.bucket, duckdb: lake.connection, lake: lake.instance, offsetBucketSize: B }),
-    });
-    workerRun = worker.run();
+    worker = await startTestWorker(taskQueue, createActivities({ s3, bucket: cfg.s3.bucket, duckdb: lake.connection, lake: lake.instance, offsetBucketSize: B }));
     const batchStarted = Date.now();
-    const client = new Client({ connection, namespace: cfg.temporal.namespace });
+    const client: Client = worker.client;
     const run: BatchRunResult = await client.workflow.execute(BATCH_WORKFLOW, { taskQueue, workflowId: uniqueName('contract-batch'), args: [{ prefix }] });
     expect(run.published).toBe(true);
     cut = run.cut!;
@@ -220,13 +207,10 @@ describe('API contract, driven by /openapi.json', () => {
 
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
-    worker?.shutdown();
-    await workerRun;
+    await worker?.stop();
     await api?.close();
     await control.stop();
     await producer.disconnect();
-    await connection?.close();
-    await nativeConnection?.close();
     lake?.close();
     s3.destroy();
     process.stderr.write(`[api-contract] ${JSON.stringify(figures)}\n`);

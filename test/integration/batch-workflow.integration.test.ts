@@ -5,14 +5,14 @@
 // that record their calls (the real ones are covered by compaction/batch-views/batch-e2e specs).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ensureSchedules, queryProgress } from '../../core/batch-control';
 import { BATCH_WORKFLOW, type BatchProgress, type BatchRunResult } from '../../core/batch-run';
 import { hourLabel, type HourRef } from '../../core/hours';
 import { cfg, uniqueName } from './helpers';
+import { startTestWorker, type TestWorker } from './temporal-worker';
 
 interface Recorder {
   compacted: string[];
@@ -81,32 +81,16 @@ function standInActivities(r: Recorder) {
 
 const taskQueue = uniqueName('batch-wf');
 const recorder: Recorder = { compacted: [], viewed: [], published: [], days: [], inFlight: 0, maxInFlight: 0, failCompaction: new Set(), refusePublish: 0 };
-let nativeConnection: NativeConnection;
-let connection: Connection;
+let worker: TestWorker;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  nativeConnection = await NativeConnection.connect({ address: cfg.temporal.address });
-  connection = await Connection.connect({ address: cfg.temporal.address });
-  client = new Client({ connection, namespace: cfg.temporal.namespace });
-  worker = await Worker.create({
-    connection: nativeConnection,
-    namespace: cfg.temporal.namespace,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: standInActivities(recorder),
-  });
-  running = worker.run();
+  worker = await startTestWorker(taskQueue, standInActivities(recorder));
+  client = worker.client;
 });
 
 afterAll(async () => {
-  worker.shutdown();
-  await running;
-  await connection.close();
-  await nativeConnection.close();
+  await worker.stop();
 });
 
 beforeEach(() => {

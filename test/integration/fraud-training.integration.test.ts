@@ -5,8 +5,7 @@
 // pointer; a second run is graded against the first and becomes champion or challenger; the speed
 // layer's provider loads what the pointer names.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import { openLakeDuckDb, type OpenDuckDb } from '../../core/duckdb';
 import type { FraudFeedback } from '../../core/fraud-feedback';
@@ -19,6 +18,7 @@ import { layDown, type LayDownMessage } from '../../ingest/lay-down';
 import { kafkaKeyOf } from '../../core/ingest-step';
 import { createFraudModelProvider, lakeModelLoader } from '../../speed-layer/fraud/model/provider';
 import { cfg, uniqueName } from './helpers';
+import { startTestWorker, type TestWorker } from './temporal-worker';
 
 jest.setTimeout(600_000);
 
@@ -28,11 +28,8 @@ const bucket = cfg.s3.bucket;
 const prefix = uniqueName('fraud-train');
 const taskQueue = uniqueName('fraud-train-q');
 let lake: OpenDuckDb;
-let nativeConnection: NativeConnection;
-let connection: Connection;
+let worker: TestWorker | undefined;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
 let labels: FraudFeedback[];
 let laidRows = 0;
 
@@ -51,25 +48,13 @@ beforeAll(async () => {
   laidRows = laid.rows;
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: labelsFileKey(prefix, 'generated'), Body: labels.map((l) => JSON.stringify(l)).join('\n') }));
 
-  nativeConnection = await NativeConnection.connect({ address: cfg.temporal.address });
-  connection = await Connection.connect({ address: cfg.temporal.address });
-  client = new Client({ connection, namespace: cfg.temporal.namespace });
-  worker = await Worker.create({
-    connection: nativeConnection,
-    namespace: cfg.temporal.namespace,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    // one analyst verdict on top of the generator's labels: counted as feedback
-    activities: createActivities({ s3, bucket, duckdb: lake.connection, lake: lake.instance, fraudFeedback: async () => [{ ...labels[0], by: 'analyst-1' }] }),
-  });
-  running = worker.run();
+  // one analyst verdict on top of the generator's labels: counted as feedback
+  worker = await startTestWorker(taskQueue, createActivities({ s3, bucket, duckdb: lake.connection, lake: lake.instance, fraudFeedback: async () => [{ ...labels[0], by: 'analyst-1' }] }));
+  client = worker.client;
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
-  await nativeConnection?.close();
+  await worker?.stop();
   lake?.close();
   s3.destroy();
 });

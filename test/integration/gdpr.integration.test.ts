@@ -19,9 +19,9 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { readCurrentHourManifest } from '../../activities/compaction-store';
 import { createGdprActivities } from '../../activities/gdpr';
@@ -43,6 +43,7 @@ import { EventGenerator } from '../../generator/generator';
 import { layDown, type LayDownMessage } from '../../ingest/lay-down';
 import { createManifestStore, readHighWaterMarks } from '../../ingest/manifests';
 import { cfg, uniqueName } from './helpers';
+import { startTestWorker, type TestWorker } from './temporal-worker';
 import { createTopics } from './kafka-read';
 
 jest.setTimeout(1_500_000);
@@ -65,11 +66,8 @@ describe('GDPR erase and export, and retention, on MinIO + Temporal', () => {
   const log = createLogger('gdpr-it');
   let lake: OpenDuckDb;
   let oracle: OpenDuckDb;
-  let nativeConnection: NativeConnection;
-  let connection: Connection;
   let client: Client;
-  let worker: Worker;
-  let workerRun: Promise<void>;
+  let worker: TestWorker | undefined;
 
   // ---- the world ----------------------------------------------------------------------------
   const gen = new EventGenerator({ seed: 77, tenants: 4, users: 80, rate: 0.3, lateRate: 0.05, defectRate: 0, fraudRate: 0.02, startUs: Date.UTC(2026, 2, 1, 10) * 1000 });
@@ -147,26 +145,16 @@ describe('GDPR erase and export, and retention, on MinIO + Temporal', () => {
     lake = await openLakeDuckDb({ threads: 1, memoryLimit: '1GB', s3: cfg.s3, cacheDir: cfg.cacheDir });
     oracle = await openLakeDuckDb({ threads: 1, memoryLimit: '1GB', s3: cfg.s3, cacheDir: cfg.cacheDir });
     await createTopics(kafka, [{ topic: controlTopic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    nativeConnection = await NativeConnection.connect({ address: cfg.temporal.address });
-    connection = await Connection.connect({ address: cfg.temporal.address });
-    client = new Client({ connection, namespace: cfg.temporal.namespace });
-    worker = await Worker.create({
-      connection: nativeConnection,
-      namespace: cfg.temporal.namespace,
+    // B = 1: every durable offset is below the cut, so the views hold every row.
+    worker = await startTestWorker(
       taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      // B = 1: every durable offset is below the cut, so the views hold every row.
-      activities: createActivities({ s3, bucket, duckdb: lake.connection, lake: lake.instance, offsetBucketSize: 1, retentionPolicies: () => readRetentionPolicies(kafka, log, controlTopic) }),
-    });
-    workerRun = worker.run();
+      createActivities({ s3, bucket, duckdb: lake.connection, lake: lake.instance, offsetBucketSize: 1, retentionPolicies: () => readRetentionPolicies(kafka, log, controlTopic) }),
+    );
+    client = worker.client;
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await workerRun;
-    await connection?.close();
-    await nativeConnection?.close();
+    await worker?.stop();
     for (const p of [prefix, recomputePrefix]) await deleteKeys(s3, bucket, (await listObjects(s3, bucket, `${p}/`)).map((o) => o.key));
     lake?.close();
     oracle?.close();

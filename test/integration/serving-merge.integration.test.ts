@@ -11,8 +11,7 @@ import * as fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import { BATCH_WORKFLOW, type BatchRunResult } from '../../core/batch-run';
 import { ControlPlane } from '../../core/control';
@@ -27,6 +26,7 @@ import { DIMENSIONS } from '../../serving/analytics/query-model';
 import { startApi, type RunningApi } from '../../serving/main';
 import { lakeViews } from '../../cli/sql';
 import { cfg, spawnSpeed, uniqueName } from './helpers';
+import { startTestWorker, type TestWorker } from './temporal-worker';
 import { createTopics, readTopic } from './kafka-read';
 import { drainToLake } from './lake-read';
 import { mulberry32 as prng } from '../../core/random';
@@ -67,10 +67,7 @@ describe('serving: the merged answer equals DuckDB over the raw events up to its
   let base: string;
   let key: string;
   let tenants: string[];
-  let worker: Worker;
-  let workerRun: Promise<void>;
-  let connection: Connection;
-  let nativeConnection: NativeConnection;
+  let worker: TestWorker | undefined;
   let client: Client;
   let lake: Awaited<ReturnType<typeof openLakeDuckDb>>;
 
@@ -92,30 +89,17 @@ describe('serving: the merged answer equals DuckDB over the raw events up to its
     api = await startApi(cfg, topics, { lakePrefix: prefix, port: 0, offsetBucketSize: B });
     base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
 
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    nativeConnection = await NativeConnection.connect({ address: cfg.temporal.address });
-    connection = await Connection.connect({ address: cfg.temporal.address });
-    client = new Client({ connection, namespace: cfg.temporal.namespace });
     lake = await openLakeDuckDb({ threads: 1, memoryLimit: '1GB', s3: cfg.s3, cacheDir: cfg.cacheDir });
-    worker = await Worker.create({
-      connection: nativeConnection,
-      namespace: cfg.temporal.namespace,
-      taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities({ s3, bucket: cfg.s3.bucket, duckdb: lake.connection, lake: lake.instance, offsetBucketSize: B }),
-    });
-    workerRun = worker.run();
+    worker = await startTestWorker(taskQueue, createActivities({ s3, bucket: cfg.s3.bucket, duckdb: lake.connection, lake: lake.instance, offsetBucketSize: B }));
+    client = worker.client;
   });
 
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
-    worker?.shutdown();
-    await workerRun;
+    await worker?.stop();
     await api?.close();
     await control.stop();
     await producer.disconnect();
-    await connection?.close();
-    await nativeConnection?.close();
     lake?.close();
     s3.destroy();
   });

@@ -1,46 +1,30 @@
 // A real workflow on a real worker against the Temporal dev server: the batch-layer probe runs
 // DuckDB in an activity, uploads Parquet to MinIO and reads it back.
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createActivities } from '../../activities';
 import { openDuckDb } from '../../core/duckdb';
 import { createS3 } from '../../core/s3';
 import { cfg, uniqueName } from './helpers';
+import { startTestWorker, type TestWorker } from './temporal-worker';
 
 const taskQueue = uniqueName('smoke-queue');
-let nativeConnection: NativeConnection;
-let connection: Connection;
+let worker: TestWorker;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
 let s3: S3Client;
 let duck: { instance: DuckDBInstance; connection: DuckDBConnection };
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  nativeConnection = await NativeConnection.connect({ address: cfg.temporal.address });
-  connection = await Connection.connect({ address: cfg.temporal.address });
-  client = new Client({ connection, namespace: cfg.temporal.namespace });
   s3 = createS3(cfg.s3);
   duck = await openDuckDb({ threads: 1, memoryLimit: '512MB' });
-  worker = await Worker.create({
-    connection: nativeConnection,
-    namespace: cfg.temporal.namespace,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: createActivities({ s3, bucket: cfg.s3.bucket, duckdb: duck.connection, lake: duck.instance }),
-  });
-  running = worker.run();
+  worker = await startTestWorker(taskQueue, createActivities({ s3, bucket: cfg.s3.bucket, duckdb: duck.connection, lake: duck.instance }));
+  client = worker.client;
 });
 
 afterAll(async () => {
-  worker.shutdown();
-  await running;
-  await connection.close();
-  await nativeConnection.close();
+  await worker.stop();
   s3.destroy();
   duck.connection.closeSync();
   duck.instance.closeSync();
