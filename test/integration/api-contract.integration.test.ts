@@ -31,7 +31,7 @@ import { createLogger } from '../../core/logger';
 import { createS3 } from '../../core/s3';
 import { EventGenerator } from '../../generator/generator';
 import { startApi, type RunningApi } from '../../serving/main';
-import { cfg, spawnSpeed, uniqueName } from './helpers';
+import { cfg, produceWithResends, spawnSpeed, uniqueName } from './helpers';
 import { startTestWorker, type TestWorker } from './temporal-worker';
 import { createTopics } from './kafka-read';
 import { drainToLake, queryLake, topicEnds } from './lake-read';
@@ -94,16 +94,7 @@ describe('API contract, driven by /openapi.json', () => {
   const contractEventId = randomUUID();
 
   async function produce(n: number): Promise<void> {
-    const messages: { key: string; value: string }[] = [];
-    for (let i = 0; i < n; i++) {
-      const e = gen.next();
-      const m = { key: e.key, value: JSON.stringify(e.event) };
-      messages.push(m);
-      sent.push(m);
-      // client retries: the same event again, some way behind (same key, same partition)
-      if (sent.length % 41 === 0) messages.push(sent[sent.length - 20]);
-    }
-    for (let i = 0; i < messages.length; i += 500) await producer.send({ topic: topics.events, messages: messages.slice(i, i + 500) });
+    await produceWithResends(producer, topics.events, gen, n, sent, { every: 41, behind: 20 });
   }
 
   function startSpeed(): void {

@@ -2,7 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import type { Producer } from 'kafkajs';
 import { loadConfig, REPO_ROOT, type RtapConfig } from '../../core/config';
+import type { EventGenerator } from '../../generator/generator';
 
 export const cfg: RtapConfig = loadConfig();
 
@@ -61,4 +63,37 @@ export function spawnSpeed(children: Set<ChildProcess>, o: SpeedChildOptions): C
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
+}
+
+/** Where a test's traffic re-sends events, as a client retrying would: same key, so same partition. */
+export interface Resends {
+  /** After every `every`-th event sent… */
+  every: number;
+  /** …the event sent `behind` events before it goes again. */
+  behind: number;
+}
+
+/**
+ * Sends `n` generator events (and the re-sends `resends` asks for) to `topic` in sends of 500;
+ * each original is appended to `sent`, the test's record of what went out. Returns the messages
+ * sent, re-sends included.
+ */
+export async function produceWithResends(
+  producer: Producer,
+  topic: string,
+  gen: EventGenerator,
+  n: number,
+  sent: { key: string; value: string }[],
+  resends: Resends,
+): Promise<number> {
+  const messages: { key: string; value: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = gen.next();
+    const m = { key: e.key, value: JSON.stringify(e.event) };
+    messages.push(m);
+    sent.push(m);
+    if (sent.length % resends.every === 0) messages.push(sent[sent.length - resends.behind]);
+  }
+  for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, messages: messages.slice(i, i + 500) });
+  return messages.length;
 }

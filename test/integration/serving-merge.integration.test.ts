@@ -25,7 +25,7 @@ import { encodeInputLine, flattenToParquet, prepareConnection, writeInputFile } 
 import { DIMENSIONS } from '../../serving/analytics/query-model';
 import { startApi, type RunningApi } from '../../serving/main';
 import { lakeViews } from '../../cli/sql';
-import { cfg, spawnSpeed, uniqueName } from './helpers';
+import { cfg, produceWithResends, spawnSpeed, uniqueName } from './helpers';
 import { startTestWorker, type TestWorker } from './temporal-worker';
 import { createTopics, readTopic } from './kafka-read';
 import { drainToLake } from './lake-read';
@@ -105,16 +105,7 @@ describe('serving: the merged answer equals DuckDB over the raw events up to its
   });
 
   async function produce(n: number): Promise<void> {
-    const messages: { key: string; value: string }[] = [];
-    for (let i = 0; i < n; i++) {
-      const e = gen.next();
-      const m = { key: e.key, value: JSON.stringify(e.event) };
-      messages.push(m);
-      sent.push(m);
-      // client retries: the same event again, some way behind (same key, same partition)
-      if (sent.length % 53 === 0) messages.push(sent[sent.length - 30]);
-    }
-    for (let i = 0; i < messages.length; i += 500) await producer.send({ topic: topics.events, messages: messages.slice(i, i + 500) });
+    await produceWithResends(producer, topics.events, gen, n, sent, { every: 53, behind: 30 });
   }
 
   function startSpeed(): ChildProcess {

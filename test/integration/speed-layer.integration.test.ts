@@ -18,7 +18,7 @@ import { waitUntil } from '../../core/retry';
 import { createSpeedReader } from '../../core/speed-reader';
 import { EventGenerator } from '../../generator/generator';
 import { encodeInputLine, flattenToParquet, prepareConnection, writeInputFile } from '../../ingest/flatten';
-import { cfg, spawnSpeed, uniqueName } from './helpers';
+import { cfg, produceWithResends, spawnSpeed, uniqueName } from './helpers';
 import { createTopics, readTopic } from './kafka-read';
 
 jest.setTimeout(300_000);
@@ -58,17 +58,8 @@ describe('speed layer: exactly once through SIGKILLs and a second instance', () 
   });
 
   async function produce(n: number): Promise<void> {
-    const messages: { key: string; value: string }[] = [];
-    for (let i = 0; i < n; i++) {
-      const e = gen.next();
-      const m = { key: e.key, value: JSON.stringify(e.event) };
-      messages.push(m);
-      sent.push(m);
-      // re-sends some way behind their original (client retries), beyond the generator's adjacent duplicates
-      if (sent.length % 97 === 0) messages.push(sent[sent.length - 40]);
-    }
-    for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, messages: messages.slice(i, i + 500) });
-    produced += messages.length;
+    // re-sends some way behind their original (client retries), beyond the generator's adjacent duplicates
+    produced += await produceWithResends(producer, topic, gen, n, sent, { every: 97, behind: 40 });
   }
 
   function speed(instance: string, env: Record<string, string> = {}): { child: ChildProcess; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; out: () => string } {
