@@ -37,6 +37,8 @@ export const DEFAULT_WEIGHTS: Readonly<Record<string, number>> = {
   coordinated_accounts: 0.85,
   account_ring: 0.75,
   synthetic_identity: 0.85,
+  no_browsing: 0.45,
+  rare_country: 0.4,
   promo_abuse: 0.85,
   price_manipulation: 0.95,
   inventory_manipulation: 0.9,

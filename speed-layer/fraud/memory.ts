@@ -41,6 +41,11 @@ export interface SessionMemory {
   shipping: FraudEvent['shipping'];
   /** Most accounts seen at the session's shipping address. */
   addressAccounts: number;
+  /** Browsing events (product pages, searches, category pages, recommendation clicks) seen in the session. */
+  browsed: number;
+  /** The country the session was counted under in its tenant's country mix (its first event's), and the weight it added. */
+  mixCountry: string | null;
+  mixWeight: number;
 }
 
 /** Where an account was seen, by city: its last event there. */
@@ -74,6 +79,17 @@ export interface FraudContext {
   promoPostalAccounts: number;
   /** The account's component in the account graph (speed-layer/fraud/graph.ts). */
   ring: RingView;
+  /** Where this tenant's visits come from: the share of its recent sessions from the event's country (the event's own session left out). */
+  countryMix: CountryMix | null;
+}
+
+/** The tenant's recent sessions from one country, against all of its recent sessions (decayed, event time). */
+export interface CountryMix {
+  country: string;
+  /** Share in [0, 1] of the tenant's recent sessions that came from this country (the event's own session left out). */
+  share: number;
+  /** The tenant's sessions counted (not decayed): how much the share can be trusted. */
+  sessions: number;
 }
 
 export interface MemoryOptions {
@@ -87,6 +103,8 @@ export interface MemoryOptions {
   sweepEvery?: number;
   /** The account graph's bounds. */
   graph?: AccountGraphOptions;
+  /** Half-life of a session's weight in its tenant's country mix (event time). Default 24 h. */
+  countryHalfLifeUs?: number;
 }
 
 export interface FraudMemory {
@@ -114,6 +132,19 @@ const MAX_USER_DEVICES = 8;
 const MAX_USER_PLACES = 4;
 const MAX_SHARED_ACCOUNTS = 32;
 const ORDER_SUBTYPES = new Set(['checkout', 'payment_attempt', 'purchase']);
+/** What a shopper does before putting something in a cart: look at products, search, browse a category. */
+export const BROWSE_SUBTYPES: ReadonlySet<string> = new Set(['page_view', 'product_view', 'search', 'category_view', 'recommendation_click']);
+/** Countries kept per tenant in its country mix (the least seen dropped beyond). */
+const MAX_MIX_COUNTRIES = 256;
+
+/** Per tenant: sessions by country, each weighted 2^(t / half-life) so older ones fade (renormalized before overflow). */
+interface Mix {
+  byCountry: Map<string, number>;
+  total: number;
+  sessions: number;
+  /** Event time the weights are relative to. */
+  originUs: number;
+}
 
 /** A Map bounded by event-time idleness and size (insertion order approximates age: entries are not reordered on touch). */
 class Bounded<V extends { lastUs: number }> {
@@ -156,6 +187,8 @@ export function createFraudMemory(opts: MemoryOptions = {}): FraudMemory {
   const users = new Bounded<UserState>(max, ttl);
   const shared = new Bounded<Shared>(max, ttl);
   const graph = createAccountGraph(opts.graph);
+  const halfLife = opts.countryHalfLifeUs ?? DAY_US;
+  const mixes = new Map<string, Mix>();
   let nowUs = -Infinity;
   let sinceSweep = 0;
 
@@ -166,6 +199,43 @@ export function createFraudMemory(opts: MemoryOptions = {}): FraudMemory {
     addBounded(s.accounts, account, MAX_SHARED_ACCOUNTS);
     if (us > s.lastUs) s.lastUs = us;
     return s.accounts.length;
+  }
+
+  /**
+   * The tenant's country mix as this event sees it: the session is counted once, under its first
+   * country, when first seen; the share leaves the event's own session out (an attacker's session
+   * does not make its own country familiar).
+   */
+  function countryMix(e: FraudEvent, t: string, s: SessionMemory | null): CountryMix | null {
+    let m = mixes.get(t);
+    if (!m) mixes.set(t, (m = { byCountry: new Map(), total: 0, sessions: 0, originUs: nowUs }));
+    if (s && e.country && s.mixCountry === null) {
+      // weights grow with event time instead of old ones shrinking: a share is a ratio, so the same
+      let w = 2 ** ((nowUs - m.originUs) / halfLife);
+      if (w > 1e12) {
+        for (const [k, v] of m.byCountry) m.byCountry.set(k, v / w);
+        m.total /= w;
+        m.originUs = nowUs;
+        w = 1;
+      }
+      if (!m.byCountry.has(e.country) && m.byCountry.size >= MAX_MIX_COUNTRIES) {
+        let least: string | undefined;
+        for (const [k, v] of m.byCountry) if (least === undefined || v < m.byCountry.get(least)!) least = k;
+        m.total -= m.byCountry.get(least!)!;
+        m.byCountry.delete(least!);
+      }
+      m.byCountry.set(e.country, (m.byCountry.get(e.country) ?? 0) + w);
+      m.total += w;
+      m.sessions++;
+      s.mixCountry = e.country;
+      s.mixWeight = w;
+    }
+    if (!e.country) return null;
+    const own = s && s.mixCountry !== null ? s.mixWeight : 0;
+    const mine = Math.max(0, (m.byCountry.get(e.country) ?? 0) - (s?.mixCountry === e.country ? own : 0));
+    const total = m.total - own;
+    const sessions = m.sessions - (own > 0 ? 1 : 0);
+    return { country: e.country, share: total > 0 ? Math.min(1, mine / total) : 0, sessions };
   }
 
   function updateSession(e: FraudEvent, t: string): SessionMemory | null {
@@ -197,6 +267,9 @@ export function createFraudMemory(opts: MemoryOptions = {}): FraudMemory {
         maxAmount: 0,
         shipping: null,
         addressAccounts: 0,
+        browsed: 0,
+        mixCountry: null,
+        mixWeight: 0,
       };
       sessions.set(key, s);
     } else {
@@ -221,6 +294,7 @@ export function createFraudMemory(opts: MemoryOptions = {}): FraudMemory {
       if (e.payment.declined) s.declines++;
     }
     if (e.card) addBounded(s.cards, e.card, MAX_SESSION_CARDS);
+    if (e.subtype !== null && BROWSE_SUBTYPES.has(e.subtype)) s.browsed++;
     if (e.subtype === 'login') s.logins++;
     if (e.subtype === 'password_change') s.passwordChangeUs = e.timeUs;
     if (e.subtype === 'address_change') s.addressChangeUs = e.timeUs;
@@ -292,10 +366,11 @@ export function createFraudMemory(opts: MemoryOptions = {}): FraudMemory {
         shared.sweep(nowUs);
       }
       const ring = graph.update(e);
-      return { session, user, addressAccounts, promoDeviceAccounts, promoPostalAccounts, ring };
+      const mix = countryMix(e, t, session);
+      return { session, user, addressAccounts, promoDeviceAccounts, promoPostalAccounts, ring, countryMix: mix };
     },
     get size() {
-      return sessions.map.size + users.map.size + shared.map.size + graph.size;
+      return sessions.map.size + users.map.size + shared.map.size + graph.size + mixes.size;
     },
   };
 }

@@ -76,6 +76,8 @@ export interface FraudEvent {
   lcpMs: number | null;
   /** user_interactions on the page the event happened on; null when the event has no page. */
   interactions: number | null;
+  /** The merchant's declared markets (tenant_metadata.geographic_markets, country codes); null when the event carries none. */
+  markets: string[] | null;
 }
 
 type Obj = Record<string, unknown>;
@@ -120,6 +122,7 @@ export function emptyFraudEvent(tenant: string, eventId: string, timeUs: number)
     processingMs: null,
     lcpMs: null,
     interactions: null,
+    markets: null,
   };
 }
 
@@ -222,6 +225,11 @@ export function signalsFromEvent(e: RtapEvent): FraudEvent {
   out.processingMs = num(telemetry?.processing_time_ms);
   out.lcpMs = num(page?.page_load_metrics?.largest_contentful_paint);
   out.interactions = page ? (Array.isArray(page.user_interactions) ? page.user_interactions.length : 0) : null;
+  const markets = bc?.tenant_metadata?.geographic_markets;
+  if (Array.isArray(markets)) {
+    const codes = markets.filter((m): m is string => typeof m === 'string' && m !== '');
+    if (codes.length > 0) out.markets = codes;
+  }
   return out;
 }
 

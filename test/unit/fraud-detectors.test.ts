@@ -81,6 +81,22 @@ const cases: Case[] = [
     quiet: () => [pay({ profile: profile() })],
   },
   {
+    d: D.noBrowsing,
+    // straight to the cart: no product page, search or category first
+    fires: () => [ev({ subtype: 'login', sessionSeq: 0 }), ev({ at: 5 * S, subtype: 'add_to_cart', sessionSeq: 1 }), ev({ at: 9 * S, type: 'transaction', subtype: 'checkout', amount: 900, sessionSeq: 2 })],
+    says: ['checkout as event 3 of a session', 'viewed no product'],
+    // a shopper looked at the product first
+    quiet: () => [ev({ subtype: 'page_view', sessionSeq: 0 }), ev({ at: 5 * S, subtype: 'add_to_cart', sessionSeq: 1 }), ev({ at: 9 * S, type: 'transaction', subtype: 'checkout', amount: 900, sessionSeq: 2 })],
+  },
+  {
+    d: D.rareCountry,
+    // 60 sessions of a DE/FR merchant from DE, then a login from Nigeria
+    fires: () => [...times(60, (i) => ev({ at: i * S, sessionId: `s${i}`, userId: `u${i}`, markets: ['DE', 'FR'] })), ev({ at: 2 * MIN, subtype: 'login', sessionId: 'x', userId: 'victim', country: 'NG', city: 'Lagos', markets: ['DE', 'FR'] })],
+    says: ["visit from NG, outside the merchant's markets (DE, FR)", "0% of this tenant's recent sessions (60 counted)"],
+    // a visit from the merchant's other declared market, not rare in its traffic
+    quiet: () => [...times(60, (i) => ev({ at: i * S, sessionId: `s${i}`, userId: `u${i}`, markets: ['DE', 'FR'], country: i % 4 === 0 ? 'FR' : 'DE' })), ev({ at: 2 * MIN, subtype: 'login', sessionId: 'x', userId: 'v', country: 'FR', city: 'Paris', markets: ['DE', 'FR'] })],
+  },
+  {
     d: D.promoAbuse,
     fires: () => times(4, (i) => ev({ at: i * MIN, userId: `u${i}`, sessionId: `s${i}`, type: 'transaction', subtype: 'checkout', discountIds: ['promo_welcome10'], shipping: shipping({ addressKey: `a${i}` }) })),
     says: ['promo_welcome10', '4 accounts from this device'],
@@ -172,5 +188,38 @@ describe('fraud detectors', () => {
     expect(run(declines('t1', 1), undefined, engine).at(-1)!.detectors).toHaveLength(0);
     engine.setOverride('t1', 'decline_burst', null);
     expect(() => engine.setOverride('t1', 'nope', { enabled: false })).toThrow(/unknown detector/);
+  });
+});
+
+describe('no_browsing and rare_country: the evidence they need', () => {
+  it('no_browsing gives no verdict when earlier events of the session were not seen (late, lost or refused): what it browsed is unknown', () => {
+    // sequence 3 with only this event seen: events 0–2 may have been product pages
+    expect(lastScore(D.noBrowsing, [ev({ subtype: 'add_to_cart', sessionSeq: 3 })]).score).toBe(0);
+    // every earlier event seen, none of them browsing
+    expect(lastScore(D.noBrowsing, [ev({ subtype: 'login', sessionSeq: 0 }), ev({ at: S, subtype: 'add_to_cart', sessionSeq: 1 })]).score).toBe(0.5);
+    // a page without a sequence number: no verdict either
+    expect(lastScore(D.noBrowsing, [ev({ subtype: 'add_to_cart', sessionSeq: null })]).score).toBe(0);
+    // refunds are not judged (customer service issues them outside any shopping session)
+    expect(lastScore(D.noBrowsing, [ev({ type: 'transaction', subtype: 'refund', sessionSeq: 0 })]).score).toBe(0);
+  });
+
+  it("rare_country: a minor declared market is not a stranger, a merchant without declared markets is judged on its traffic mix alone, and a tenant's first sessions give no share", () => {
+    const home = (n: number, markets: string[] | null) => times(n, (i) => ev({ at: i * S, sessionId: `s${i}`, userId: `u${i}`, markets }));
+    const visit = (country: string, markets: string[] | null) => ev({ at: 2 * MIN, subtype: 'login', sessionId: 'x', userId: 'v', country, city: 'c', markets });
+    // inside the declared markets but never seen in the traffic: a minor market, not judged by default…
+    expect(lastScore(D.rareCountry, [...home(60, ['DE', 'NG']), visit('NG', ['DE', 'NG'])]).score).toBe(0);
+    // …unless the tenant's rule weighs rarity there too (insideFactor)
+    const engine = createFraudEngine({ detectors: [D.rareCountry] });
+    engine.setOverride('t1', 'rare_country', { params: { insideFactor: 0.3 } });
+    expect(run([...home(60, ['DE', 'NG']), visit('NG', ['DE', 'NG'])], undefined, engine).at(-1)!.detectors[0].score).toBeCloseTo(0.3);
+    // no declared markets: the traffic mix alone
+    expect(lastScore(D.rareCountry, [...home(60, null), visit('NG', null)]).score).toBe(1);
+    // too few sessions to know the mix, inside the markets: nothing
+    expect(lastScore(D.rareCountry, [...home(10, ['DE', 'NG']), visit('NG', ['DE', 'NG'])]).score).toBe(0);
+    // outside the declared markets, whatever the traffic: at least the `outside` score
+    expect(lastScore(D.rareCountry, [...home(10, ['DE']), visit('NG', ['DE'])]).score).toBeCloseTo(0.6);
+    // the visitor's own session does not make its country familiar: its 30 events still score
+    const own = times(30, (i) => ev({ at: 2 * MIN + i * S, subtype: 'page_view', sessionId: 'x', userId: 'v', country: 'NG', city: 'Lagos', markets: null }));
+    expect(lastScore(D.rareCountry, [...home(60, null), ...own]).score).toBe(1);
   });
 });

@@ -145,6 +145,19 @@ describe('the engine with trained models', () => {
     expect(v.features![FEATURE_NAMES.indexOf('event.transaction')]).toBe(1);
     expect(v.features![FEATURE_NAMES.indexOf('event.log_amount')]).toBeCloseTo(Math.log1p(99));
   });
+
+  it("tells the model what kind of step the event is, how much the session browsed, and counts only logins beyond a session's first", () => {
+    const engine = createFraudEngine({ keepFeatures: true });
+    const at = (name: string, v: { features?: number[] }) => v.features![FEATURE_NAMES.indexOf(name)];
+    const vs = run([ev({ subtype: 'login' }), ev({ at: 1e6, subtype: 'page_view' }), ev({ at: 2e6, subtype: 'login' }), ev({ at: 3e6, subtype: 'login' }), ev({ at: 4e6, type: 'transaction', subtype: 'refund', amount: 10 })], undefined, engine);
+    expect(at('event.login', vs[0])).toBe(1);
+    expect(at('session.repeat_logins', vs[0])).toBe(0);
+    expect(at('event.browse', vs[1])).toBe(1);
+    expect(at('session.browsed', vs[1])).toBeCloseTo(Math.log1p(1));
+    expect(at('session.repeat_logins', vs[3])).toBeCloseTo(Math.log1p(2));
+    expect(at('event.refund', vs[4])).toBe(1);
+    expect(at('event.login', vs[4])).toBe(0);
+  });
 });
 
 describe('the model provider', () => {

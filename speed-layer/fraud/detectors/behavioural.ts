@@ -206,3 +206,55 @@ export const syntheticIdentity = defineDetector({
 
 /** Accounts younger than this count as new for the promo detector too. */
 export const NEW_ACCOUNT_US = DAY_US;
+
+/** Events that put goods in a cart or order them. */
+const CART_SUBTYPES: ReadonlySet<string> = new Set(['add_to_cart', ...ORDER_SUBTYPES]);
+
+export const noBrowsing = defineDetector({
+  id: 'no_browsing',
+  family: 'behavioural',
+  description: 'goods put in a cart or ordered in a session that looked at no product, searched nothing and browsed no category first: a script or a replayed API call, not a shopper',
+  reads: ['session.browsed', 'session.events', 'event.session_sequence', 'event.subtype'],
+  defaults: { cart: 0.5, order: 0.7 },
+  score(e, f, _b, p) {
+    const s = f.context.session;
+    if (!s || s.browsed > 0 || e.subtype === null || !CART_SUBTYPES.has(e.subtype)) return null;
+    // earlier events of the session not seen (late, lost, refused at ingestion, or older than the
+    // session memory): what it browsed is unknown, so no verdict
+    if (e.sessionSeq === null || e.sessionSeq > s.events - 1) return null;
+    const order = ORDER_SUBTYPES.has(e.subtype);
+    return {
+      score: order ? p.order : p.cart,
+      evidence: { subtype: e.subtype, session_events: s.events, browsed: 0 },
+      explanation: `${e.subtype} as event ${fmt(e.sessionSeq + 1)} of a session that viewed no product, searched nothing and browsed no category before`,
+    };
+  },
+});
+
+export const rareCountry = defineDetector({
+  id: 'rare_country',
+  family: 'behavioural',
+  description: "a visit from outside the merchant's declared markets, or from a country this tenant's traffic almost never comes from (its share of the tenant's recent sessions, the visit's own session left out)",
+  reads: ['event.geolocation.country', 'event.tenant_metadata.geographic_markets', 'tenant.country_mix'],
+  defaults: { outside: 0.6, share: 0.02, minSessions: 50, insideFactor: 0 },
+  score(e, f, _b, p) {
+    const m = f.context.countryMix;
+    if (!e.country || !m) return null;
+    const outside = e.markets !== null && !e.markets.includes(e.country);
+    const known = m.sessions >= p.minSessions;
+    const rarity = known && m.share < p.share ? 1 - m.share / p.share : 0;
+    // inside its declared markets, a country the traffic rarely shows is a minor market, not a stranger
+    const score = outside ? p.outside + (1 - p.outside) * rarity : e.markets !== null ? p.insideFactor * rarity : rarity;
+    if (!(score > 0)) return null;
+    const pct = Math.round(m.share * 1000) / 10;
+    const parts = [
+      ...(outside ? [`visit from ${e.country}, outside the merchant's markets (${e.markets!.join(', ')})`] : [`visit from ${e.country}`]),
+      ...(known ? [`${fmt(pct)}% of this tenant's recent sessions (${fmt(m.sessions)} counted) came from there`] : []),
+    ];
+    return {
+      score: Math.min(1, score),
+      evidence: { country: e.country, outside_markets: outside, share: known ? Math.round(m.share * 10_000) / 10_000 : null, sessions: m.sessions },
+      explanation: parts.join('; '),
+    };
+  },
+});

@@ -1,6 +1,6 @@
 // Every detector, in the order the API and docs list them.
 import type { Detector } from '../detector';
-import { accountRing, accountTakeover, botTiming, botUserAgent, coordinatedAccounts, loginBurst, noHumanInput, sessionHijack, syntheticIdentity } from './behavioural';
+import { accountRing, accountTakeover, botTiming, botUserAgent, coordinatedAccounts, loginBurst, noBrowsing, noHumanInput, rareCountry, sessionHijack, syntheticIdentity } from './behavioural';
 import { inventoryManipulation, priceManipulation, promoAbuse, returnFraud, shippingFraud } from './business';
 import { amountOutlier, cardSharing, cardTesting, declineBurst, impossibleTravel, paymentGeoMismatch, velocity } from './financial';
 import { apiAbuse, dataQuality, latencyDegradation, rateViolation, trafficSpike } from './technical';
@@ -22,6 +22,8 @@ export const DETECTORS: readonly Detector[] = [
   coordinatedAccounts,
   accountRing,
   syntheticIdentity,
+  noBrowsing,
+  rareCountry,
   promoAbuse,
   priceManipulation,
   inventoryManipulation,

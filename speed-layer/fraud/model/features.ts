@@ -6,6 +6,7 @@
 import type { DetectorFeatures } from '../detector';
 import { DETECTORS } from '../detectors';
 import type { DetectorScore } from '../ensemble';
+import { BROWSE_SUBTYPES } from '../memory';
 import type { FraudEvent } from '../signals';
 
 const log1p = (x: number | null | undefined) => (x === null || x === undefined || !(x > 0) ? 0 : Math.log1p(x));
@@ -13,11 +14,22 @@ const clampZ = (z: number | null | undefined) => (z === null || z === undefined 
 
 type Extractor = (e: FraudEvent, f: DetectorFeatures) => number;
 
+const ACCOUNT_CHANGES: ReadonlySet<string> = new Set(['password_change', 'address_change', 'account_created']);
+const ORDERS: ReadonlySet<string> = new Set(['checkout', 'payment_attempt', 'purchase']);
+const is = (e: FraudEvent, set: ReadonlySet<string>) => (e.subtype !== null && set.has(e.subtype) ? 1 : 0);
+
 /** The non-detector features, by name, in vector order. */
 const EXTRACTORS: readonly (readonly [string, Extractor])[] = [
   ['event.transaction', (e) => (e.type === 'transaction' ? 1 : 0)],
   ['event.log_amount', (e) => log1p(e.amount)],
   ['event.has_user', (e) => (e.userId ? 1 : 0)],
+  // what kind of step the event is: a linear model weighs a signal differently on a login than on an order only through these
+  ['event.login', (e) => (e.subtype === 'login' ? 1 : 0)],
+  ['event.account_change', (e) => is(e, ACCOUNT_CHANGES)],
+  ['event.browse', (e) => is(e, BROWSE_SUBTYPES)],
+  ['event.add_to_cart', (e) => (e.subtype === 'add_to_cart' ? 1 : 0)],
+  ['event.order', (e) => is(e, ORDERS)],
+  ['event.refund', (e) => (e.subtype === 'refund' ? 1 : 0)],
   ['user.w1h.count', (_, f) => log1p(f.user?.w1h.count)],
   ['user.w24h.count', (_, f) => log1p(f.user?.w24h.count)],
   ['user.w24h.log_sum', (_, f) => log1p(f.user?.w24h.sum)],
@@ -41,7 +53,9 @@ const EXTRACTORS: readonly (readonly [string, Extractor])[] = [
   ['session.silent_share', (_, f) => (f.context.session && f.context.session.pages > 0 ? f.context.session.silentPages / f.context.session.pages : 0)],
   ['session.declines', (_, f) => log1p(f.context.session?.declines)],
   ['session.cards', (_, f) => log1p(f.context.session?.cards.length)],
-  ['session.logins', (_, f) => log1p(f.context.session?.logins)],
+  // logins beyond the first (people log in once; a single login says nothing)
+  ['session.repeat_logins', (_, f) => log1p(Math.max(0, (f.context.session?.logins ?? 0) - 1))],
+  ['session.browsed', (_, f) => log1p(f.context.session?.browsed)],
   ['session.log_max_amount', (_, f) => log1p(f.context.session?.maxAmount)],
   ['account.purchases', (_, f) => log1p(f.context.user?.purchases)],
   ['account.refunds', (_, f) => log1p(f.context.user?.refunds)],
