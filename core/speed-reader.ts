@@ -4,11 +4,18 @@
 // core/measures — merging parts over partitions, offset buckets and minutes, then evaluating
 // measures. With `cut` it reads only the offset buckets at or after a published batch cut, the
 // speed half of the exact merge (DESIGN: the offset cut).
+// A cell is kept as its changelog text and decoded part by part when a query first reads it
+// (sketches only for queries that ask for them): the changelog rewrites the open minutes' cells
+// every commit, and decoding every version's sketches on arrival cost the API's event loop a tenth
+// of its time, in blocks of 100+ ms, and garbage for the GC. Fetched batches are parsed in slices
+// that yield to the event loop, then applied in one synchronous pass (a query sees a batch whole or
+// not at all, as before). A value whose text is not of this declaration's form is decoded (and
+// refused) on arrival as before; one malformed past that check fails the queries that read it.
 import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { TOPICS } from './kafka';
 import { createLogger, type Logger } from './logger';
-import { decodeCellKey, decodeParts, emptyParts, evaluateMeasures, mergeParts, MEASURES, WINDOW_US, type Cell, type MeasuresDeclaration, type PartValue } from './measures';
+import { decodeCellKey, decodeParts, Digest, emptyParts, evaluateMeasures, HllSketch, mergeParts, MEASURES, WINDOW_US, type Cell, type CellKey, type MeasuresDeclaration, type PartDecl, type PartValue } from './measures';
 import { parseChangelogKey, parseProgress, type PartitionProgress } from './speed-changelog';
 
 export type Grain = 'minute' | 'hour';
@@ -57,8 +64,34 @@ export interface SpeedReader {
   droppedBelow(): ReadonlyMap<number, number>;
   cells(): IterableIterator<Cell>;
   readonly size: number;
-  /** Applies one changelog record (what the consumer does per message; also for tests). */
+  /** Applies one changelog record (also for tests). */
   apply(partition: number, key: string, value: string | null): void;
+  /** Applies one fetched batch of changelog records, yielding to the event loop while parsing (what the consumer does; also for tests). */
+  applyBatch(messages: readonly { key: Buffer | null; value: Buffer | null }[]): Promise<void>;
+}
+
+/** Longest stretch of decoding between two turns of the event loop (ms). */
+const SLICE_MS = 4;
+/** First bytes of the changelog keys the reader reads (core/speed-changelog.ts): a cell key is a JSON array, a progress key `p:<partition>`. */
+const CELL_KEY_BYTE = 0x5b;
+const PROGRESS_KEY_BYTE = 0x70;
+
+type Decoded = { kind: 'progress'; partition: number; progress: PartitionProgress | undefined } | { kind: 'cell'; text: string; key: CellKey; value: string | null };
+
+/** A cell as the reader keeps it: its key, its changelog value, and the parts decoded so far. */
+interface StoredCell {
+  key: CellKey;
+  /** The changelog value (encodeParts text), until every part is decoded. */
+  value: string | undefined;
+  /** Decoded parts; a hole is a part not decoded yet. */
+  parts: PartValue[] | undefined;
+}
+
+/** One part of encodeParts' list, as core/measures decodeParts decodes it. */
+function decodePart(decl: MeasuresDeclaration, d: PartDecl, v: unknown): PartValue {
+  if (d.kind === 'hll') return HllSketch.decode(decl.hllPrecision, String(v));
+  if (d.kind === 'digest') return Digest.decode(decl.digestSubBuckets, v as number[]);
+  return v === null ? null : Number(v);
 }
 
 export function createSpeedReader(deps: { kafka?: Kafka; logger?: Logger }, opts: SpeedReaderOptions = {}): SpeedReader {
@@ -67,53 +100,115 @@ export function createSpeedReader(deps: { kafka?: Kafka; logger?: Logger }, opts
   const topic = opts.topic ?? TOPICS.speedWindows;
   const log = deps.logger ?? createLogger('speed.reader');
   /** tenant → rollup → encoded key → cell */
-  const index = new Map<string, Map<string, Map<string, Cell>>>();
+  const index = new Map<string, Map<string, Map<string, StoredCell>>>();
+  /** What encodeParts' text of this declaration starts with (a value that does not is decoded whole at once, which throws as before). */
+  const valuePrefix = `{"v":${decl.version},"p":[`;
+
+  /** The cell's parts with at least `needed` decoded (decoded parts are kept; the cell's text goes once all are). */
+  function partsOf(c: StoredCell, needed: readonly number[]): PartValue[] {
+    const parts = (c.parts ??= new Array<PartValue>(decl.parts.length));
+    if (c.value === undefined) return parts;
+    let raw: unknown[] | undefined;
+    for (const i of needed) {
+      if (parts[i] !== undefined) continue;
+      if (raw === undefined) {
+        // parsed again only when a query asks for parts not decoded yet (the text is one heap object; a parsed list is many)
+        const o = JSON.parse(c.value) as { v: number; p: unknown[] };
+        if (o.v !== decl.version) throw new RangeError(`cell parts of declaration version ${o.v}, expected ${decl.version}`);
+        if (!Array.isArray(o.p) || o.p.length !== decl.parts.length) throw new RangeError('cell parts do not match the declaration');
+        raw = o.p;
+      }
+      parts[i] = decodePart(decl, decl.parts[i], raw[i]);
+    }
+    if (raw !== undefined) {
+      let all = true;
+      for (let i = 0; i < parts.length && all; i++) all = parts[i] !== undefined;
+      if (all) c.value = undefined;
+    }
+    return parts;
+  }
+  const allParts = decl.parts.map((_, i) => i);
   const progress = new Map<number, PartitionProgress>();
   const dropped = new Map<number, number>();
   const waiters = new Set<() => void>();
   let size = 0;
   let consumer: Consumer | undefined;
 
-  function apply(partition: number, key: string, value: string | null): void {
+  /** Parses one changelog record (the costly part: JSON, sketches); undefined for records the reader skips. */
+  function decode(key: string, value: string | null): Decoded | undefined {
     const rec = parseChangelogKey(key);
-    if (!rec) return;
-    if (rec.kind === 'progress') {
-      const p = value === null ? undefined : parseProgress(value);
-      if (p) progress.set(rec.partition, p);
-      else progress.delete(rec.partition);
+    if (!rec) return undefined;
+    if (rec.kind === 'progress') return { kind: 'progress', partition: rec.partition, progress: value === null ? undefined : parseProgress(value) };
+    if (rec.kind !== 'cell') return undefined;
+    // the parts are decoded when a query reads them; a value of another form is decoded (and checked) now
+    if (value !== null && !value.startsWith(valuePrefix)) decodeParts(decl, value);
+    return { kind: 'cell', text: key, key: decodeCellKey(key), value };
+  }
+
+  /** Applies a decoded record to the index (cheap: map updates only). */
+  function commit(d: Decoded): void {
+    if (d.kind === 'progress') {
+      if (d.progress) progress.set(d.partition, d.progress);
+      else progress.delete(d.partition);
       for (const w of waiters) w();
       return;
     }
-    if (rec.kind !== 'cell') return;
-    const k = decodeCellKey(key);
+    const k = d.key;
     let byRollup = index.get(k.tenant_id);
     if (!byRollup) index.set(k.tenant_id, (byRollup = new Map()));
     let cells = byRollup.get(k.rollup);
     if (!cells) byRollup.set(k.rollup, (cells = new Map()));
-    const had = cells.has(key);
-    if (value === null) {
+    const had = cells.has(d.text);
+    if (d.value === null) {
       // Cells are deleted only when a published cut covers their bucket (state.ts dropCovered).
       dropped.set(k.partition, Math.max(dropped.get(k.partition) ?? 0, (k.bucket + 1) * B));
       if (had) {
-        cells.delete(key);
+        cells.delete(d.text);
         size--;
       }
     } else {
-      cells.set(key, { key: k, parts: decodeParts(decl, value) });
+      cells.set(d.text, { key: k, value: d.value, parts: undefined });
       if (!had) size++;
     }
+  }
+
+  function apply(partition: number, key: string, value: string | null): void {
+    const d = decode(key, value);
+    if (d) commit(d);
     void partition;
+  }
+
+  /**
+   * One fetched batch: parsed in slices of at most SLICE_MS that yield to the event loop (requests
+   * are answered in between), then applied in one synchronous pass, so a query sees the batch
+   * whole or not at all, as before.
+   */
+  async function applyBatch(messages: readonly { key: Buffer | null; value: Buffer | null }[]): Promise<void> {
+    const decoded: Decoded[] = [];
+    let sliceStart = performance.now();
+    for (const m of messages) {
+      // only cells (`[…`) and progress (`p:…`) are read: sessions and processor state are skipped before any decoding
+      if (m.key === null || (m.key[0] !== CELL_KEY_BYTE && m.key[0] !== PROGRESS_KEY_BYTE)) continue;
+      const d = decode(m.key.toString('utf8'), m.value === null ? null : m.value.toString('utf8'));
+      if (d) decoded.push(d);
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+    for (const d of decoded) commit(d);
   }
 
   return {
     apply,
+    applyBatch,
     get size() {
       return size;
     },
     progress: () => progress,
     droppedBelow: () => dropped,
     *cells() {
-      for (const byRollup of index.values()) for (const cells of byRollup.values()) yield* cells.values();
+      for (const byRollup of index.values()) for (const cells of byRollup.values()) for (const c of cells.values()) yield { key: c.key, parts: partsOf(c, allParts) };
     },
     query(q) {
       const rollup = decl.rollups.find((r) => r.name === q.rollup);
@@ -136,7 +231,7 @@ export function createSpeedReader(deps: { kafka?: Kafka; logger?: Logger }, opts
           const rk = `${w}\u0000${k.dimension === null ? '\u0001' : k.dimension}`;
           let row = rows.get(rk);
           if (!row) rows.set(rk, (row = { window_start_us: w, dimension: k.dimension, parts: emptyParts(decl), measures: {} }));
-          mergeParts(decl, row.parts, c.parts, needed);
+          mergeParts(decl, row.parts, partsOf(c, needed), needed);
         }
       }
       const out = [...rows.values()].sort((a, b) => a.window_start_us - b.window_start_us || String(a.dimension).localeCompare(String(b.dimension)));
@@ -182,9 +277,7 @@ export function createSpeedReader(deps: { kafka?: Kafka; logger?: Logger }, opts
       });
       await c.run({
         autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          for (const m of batch.messages) if (m.key !== null) apply(batch.partition, m.key.toString('utf8'), m.value === null ? null : m.value.toString('utf8'));
-        },
+        eachBatch: async ({ batch }) => applyBatch(batch.messages),
       });
       await caughtUp;
       log.info({ cells: size, partitions: progress.size }, 'speed reader caught up');

@@ -5,6 +5,13 @@
 // Targets: realtime p99 < 50 ms at 500 requests/s; merged 30-day OLAP p99 < 200 ms.
 //   npm run bench:serving -- [--days 30] [--events-per-day 200000] [--tenants 1000] [--live-rate 200]
 //                            [--realtime-rate 500] [--seconds 20] [--olap-connections 8] [--keep]
+//                            [--reuse <run id>] [--api-node-args '<flags>']
+// --keep leaves the run's topics and lake prefix in place and prints its run id; --reuse <run id>
+// then skips the set-up (history, views, Kafka fill) and runs the speed layer (same group and
+// changelog: it resumes), the generator and the API on that run's topics and prefix again (with
+// --keep again to keep them for a further run; without it they are removed at the end).
+// --api-node-args are node flags for the API processes only (its cluster workers inherit them),
+// e.g. '--cpu-prof --cpu-prof-dir=/tmp/p' for a V8 profile of each worker, written as it stops.
 // Set-up (not measured): the history is laid down as raw chunks (bench/batch/synthetic.ts, one
 // chunk per 6 h per partition: the raw layout is not what this bench measures), the real views
 // pipeline runs once over it and publishes (chooseCut → planViews → computeViewsHour × hours →
@@ -58,6 +65,8 @@ const SECONDS = positiveArg('seconds', 20);
 const OLAP_CONNECTIONS = positiveArg('olap-connections', 8);
 const SETUP_CONCURRENCY = positiveArg('setup-concurrency', 2);
 const KEEP = process.argv.includes('--keep');
+const REUSE = stringArg('reuse');
+const API_NODE_ARGS = stringArg('api-node-args')?.split(/\s+/).filter(Boolean) ?? [];
 const B = DEFAULT_OFFSET_BUCKET_SIZE;
 const WARMUP_SECONDS = 5;
 const REALTIME_P99_TARGET_MS = 50;
@@ -66,7 +75,8 @@ const DIMENSION = 'country';
 const OLAP_VIEW = 'country_1d';
 const MEASURES = ['events', 'orders', 'revenue'];
 
-const suffix = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const suffix = REUSE ?? `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+if (!/^[a-z0-9]+-[0-9a-f]{4}$/.test(suffix)) throw new Error(`--reuse needs the run id a --keep run printed, got ${suffix}`);
 const topics = { events: `bench-serving-events-${suffix}`, dlq: `bench-serving-dlq-${suffix}`, control: `bench-serving-control-${suffix}`, speedWindows: `bench-serving-windows-${suffix}` };
 const resultsTopic = `bench-serving-results-${suffix}`;
 // the speed layer scores fraud too: its anomalies stay on the bench's own topic
@@ -95,7 +105,7 @@ async function main(): Promise<void> {
     if (cleaned) return;
     cleaned = true;
     await Promise.all([...children].map((c) => stopChild(c)));
-    if (KEEP) log(`kept topics ${Object.values(topics).join(', ')} and lake prefix ${prefix}`);
+    if (KEEP) log(`kept topics ${Object.values(topics).join(', ')} and lake prefix ${prefix}: --reuse ${suffix}`);
     else await removeBenchData(kafka, [...Object.values(topics), resultsTopic, anomaliesTopic], { client: s3, bucket, prefix });
     await fs.rm(dataDir, { recursive: true, force: true });
   };
@@ -109,45 +119,17 @@ async function main(): Promise<void> {
   const loadStart = os.loadavg();
   log(`bench-serving ${suffix}: lake prefix ${prefix}; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')} on ${os.availableParallelism()} cores`);
   try {
-    const partitions = cfg.kafka.eventsPartitions;
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        { topic: topics.events, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(EVENT_TOPIC_MAX_MESSAGE_BYTES) }] },
-        { topic: topics.dlq, numPartitions: 1 },
-        { topic: topics.control, numPartitions: 1 },
-        { topic: topics.speedWindows, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-        { topic: resultsTopic, numPartitions: partitions },
-        { topic: anomaliesTopic, numPartitions: 1 },
-      ],
-      waitForLeaders: true,
-    });
-
-    // Tenants and a platform read key in the bench's control topic.
     const world = new World({ seed: 1, tenants: TENANTS, users: Math.max(50_000, TENANTS * 50), startUs: Date.UTC(2026, 0, 1) * 1000 });
+    const tenants = benchTenants(world);
+    const todayMs = Date.parse(`${dayIso(Date.now())}T00:00:00Z`);
+    const setup0 = Date.now();
+    const setup = REUSE ? await reusedSetup(s3, bucket) : await freshSetup(cfg, kafka, s3, bucket, world, todayMs);
+    const { firstDayMs, laid, viewsSetup } = setup;
+    // a platform read key in the bench's control topic
     const control = new ControlPlane(kafka, createLogger('bench'), topics.control);
     await control.start();
-    await control.putTenants(world.tenants.map((t) => ({ tenant_id: t.id })));
     const { apiKey } = await control.createApiKey('*', ['viewer', 'analyst'], 'bench-serving');
     await control.stop();
-    const tenants = benchTenants(world);
-
-    // History: DAYS whole days before today, then the views pipeline once, published.
-    const todayMs = Date.parse(`${dayIso(Date.now())}T00:00:00Z`);
-    const firstDayMs = todayMs - DAYS * 86_400_000;
-    const setup0 = Date.now();
-    const laid = await layDownSynthetic(
-      { s3, s3Config: cfg.s3, bucket, cacheDir: cfg.cacheDir },
-      { prefix, partitions, firstDay: dayIso(firstDayMs), days: DAYS, eventsPerDay: EVENTS_PER_DAY, tenants: TENANTS, flushMs: 6 * 3_600_000, alignTo: B, onProgress: log },
-    );
-    log(`[history] ${laid.rows} rows over ${DAYS} days in ${laid.objects} objects, ${(laid.ms / 1000).toFixed(0)} s`);
-    const viewsSetup = await publishViews(cfg, prefix, log);
-    log(`[history] views of ${viewsSetup.hours} hours published in ${(viewsSetup.ms / 1000).toFixed(0)} s (cut ${JSON.stringify(viewsSetup.cut)})`);
-
-    // Kafka offsets up to the cut: empty records, then deleted, so live traffic starts at the cut.
-    await admin.disconnect();
-    await fillTo(kafka, topics.events, viewsSetup.cut);
     const setupMs = Date.now() - setup0;
 
     // Live traffic, the speed layer, the API.
@@ -159,7 +141,7 @@ async function main(): Promise<void> {
     const generator = track(children, spawn(process.execPath, [rtap, 'generate', '--rate', String(LIVE_RATE), '--duration', `${liveSeconds}s`, '--tenants', String(TENANTS),
       '--to', 'kafka', '--topic', topics.events, '--start', new Date().toISOString(), '--seed', '7', '--quiet'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
     const port = cfg.api.port + 200;
-    const api = track(children, spawn(process.execPath, [path.join(REPO_ROOT, 'bench', 'serving', 'api-process.cjs'), JSON.stringify({ topics, lakePrefix: prefix, offsetBucketSize: B })],
+    const api = track(children, spawn(process.execPath, [...API_NODE_ARGS, path.join(REPO_ROOT, 'bench', 'serving', 'api-process.cjs'), JSON.stringify({ topics, lakePrefix: prefix, offsetBucketSize: B })],
       { env: { ...env, API_PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] }));
     const base = `http://${cfg.api.host}:${port}`;
     const headers = { 'x-api-key': apiKey, 'content-type': 'application/json' };
@@ -187,7 +169,12 @@ async function main(): Promise<void> {
     const from = new Date(firstDayMs).toISOString();
     const olapBody = () => JSON.stringify({ measures: MEASURES, dimensions: [DIMENSION], grain: 'day', time_range: { from, to }, limit: 10_000 });
     // One answer per tenant checked: both sides present, 30 days of batch rows plus today.
-    const check = await fetch(`${base}/api/v2/analytics/query?tenant=${tenants[0]}`, { method: 'POST', headers, body: olapBody() });
+    // (a 202 is the query turned into a job: over the query budget while the workers still start up; asked again)
+    let check = await fetch(`${base}/api/v2/analytics/query?tenant=${tenants[0]}`, { method: 'POST', headers, body: olapBody() });
+    for (let i = 0; i < 30 && check.status === 202; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      check = await fetch(`${base}/api/v2/analytics/query?tenant=${tenants[0]}`, { method: 'POST', headers, body: olapBody() });
+    }
     const checked = (await check.json()) as { data: Record<string, unknown>[]; meta: { batch_cells: number; live_cells: number; batch_view: string } };
     if (check.status !== 200 || checked.meta.batch_cells === 0 || checked.meta.live_cells === 0) throw new Error(`OLAP answer lacks a side: ${check.status} ${JSON.stringify(checked.meta)}`);
     const days = new Set(checked.data.map((r) => r.window_start)).size;
@@ -200,8 +187,14 @@ async function main(): Promise<void> {
     await cannon({ url: base, connections: 4, duration: WARMUP_SECONDS, requests: realtimeRequests });
 
     const procs = { api: api.pid!, speed: speed.pid!, generator: generator.pid! };
+    // The API workers' event-loop delay over each measurement: prom-client's monitorEventLoopDelay
+    // histogram restarts at every scrape, so one scrape before and one after each measurement.
+    const loopStats = async () => apiLoopStats(await (await fetch(`${base}/metrics`)).text());
+    await loopStats();
     const realtime = await measured(procs, () => cannon({ url: base, connections: 25, overallRate: REALTIME_RATE, duration: SECONDS, requests: realtimeRequests }));
+    const realtimeLoop = await loopStats();
     const olap = await measured(procs, () => cannon({ url: base, connections: OLAP_CONNECTIONS, duration: SECONDS, requests: olapRequests }));
+    const olapLoop = await loopStats();
 
     // Baseline: the same aggregation in DuckDB over local copies of the same day files.
     const baseline = await duckdbBaseline(s3, bucket, dataDir, tenants, Date.parse(from) * 1000, Date.parse(to) * 1000);
@@ -211,7 +204,7 @@ async function main(): Promise<void> {
     const lat = (r: autocannon.Result) => `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms`;
     const rps = (r: autocannon.Result) => r.requests.total / r.duration;
     process.stdout.write(
-      `\nrtap serving benchmark: ${DAYS} days × ${EVENTS_PER_DAY.toLocaleString('en')} events of history (${laid.rows.toLocaleString('en')} rows, views published), ` +
+      `\nrtap serving benchmark: ${DAYS} days × ${EVENTS_PER_DAY.toLocaleString('en')} events of history (${REUSE ? `set-up of run ${REUSE} reused` : `${laid.rows.toLocaleString('en')} rows, views published`}), ` +
         `live traffic ${LIVE_RATE} events/s through \`rtap speed\`, ${cfg.api.workers} API process(es), ${TENANTS} tenants (${tenants.length} queried), ` +
         `${SECONDS} s per measurement, ${os.availableParallelism()} cores\n`,
     );
@@ -219,8 +212,10 @@ async function main(): Promise<void> {
     line('set-up (lay-down, views of all hours, Kafka fill):', `${(setupMs / 1000).toFixed(0)} s (views ${(viewsSetup.ms / 1000).toFixed(0)} s for ${viewsSetup.hours} hours)`);
     line(`realtime metrics, ${REALTIME_RATE} req/s asked, 25 connections:`, `${rps(realtime.value).toFixed(0)} req/s, ${lat(realtime.value)}, non-2xx ${realtime.value.non2xx}, errors ${realtime.value.errors}`);
     line('  CPU meanwhile (cores)', cpuLine(realtime));
+    line('  API event loop meanwhile', loopLine(realtimeLoop));
     line(`merged OLAP, ${DAYS + 1} days by ${DIMENSION}, ${OLAP_CONNECTIONS} connections:`, `${rps(olap.value).toFixed(1)} req/s, ${lat(olap.value)}, non-2xx ${olap.value.non2xx}, errors ${olap.value.errors}`);
     line('  CPU meanwhile (cores)', cpuLine(olap));
+    line('  API event loop meanwhile', loopLine(olapLoop));
     line(`baseline: DuckDB over the ${baseline.files} local day files:`, `${baseline.qps.toFixed(1)} queries/s (one thread, one after another), p50 ${baseline.p50.toFixed(1)} ms, p99 ${baseline.p99.toFixed(1)} ms`);
     line('ratio OLAP / baseline, p50 and p99 latency:', `${(olap.value.latency.p50 / baseline.p50).toFixed(2)}, ${(olap.value.latency.p99 / baseline.p99).toFixed(2)}`);
     line('ratio OLAP / baseline, requests/s:', `${(rps(olap.value) / baseline.qps).toFixed(2)} (the API on ${cfg.api.workers} processes, the baseline on one thread)`);
@@ -231,6 +226,72 @@ async function main(): Promise<void> {
     await cleanup();
     s3.destroy();
   }
+}
+
+interface Setup {
+  firstDayMs: number;
+  laid: { rows: number; objects: number; ms: number };
+  viewsSetup: { hours: number; cut: Record<string, number>; ms: number };
+}
+
+/** History laid down, views published, the events topic filled to the cut (the measured runs start from here). */
+async function freshSetup(cfg: ReturnType<typeof loadConfig>, kafka: ReturnType<typeof createKafka>, s3: ReturnType<typeof createS3>, bucket: string, world: World, todayMs: number): Promise<Setup> {
+  const partitions = cfg.kafka.eventsPartitions;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      { topic: topics.events, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(EVENT_TOPIC_MAX_MESSAGE_BYTES) }] },
+      { topic: topics.dlq, numPartitions: 1 },
+      { topic: topics.control, numPartitions: 1 },
+      { topic: topics.speedWindows, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      { topic: resultsTopic, numPartitions: partitions },
+      { topic: anomaliesTopic, numPartitions: 1 },
+    ],
+    waitForLeaders: true,
+  });
+
+  // Tenants in the bench's control topic.
+  const control = new ControlPlane(kafka, createLogger('bench'), topics.control);
+  await control.start();
+  await control.putTenants(world.tenants.map((t) => ({ tenant_id: t.id })));
+  await control.stop();
+
+  // History: DAYS whole days before today, then the views pipeline once, published.
+  const firstDayMs = todayMs - DAYS * 86_400_000;
+  const laid = await layDownSynthetic(
+    { s3, s3Config: cfg.s3, bucket, cacheDir: cfg.cacheDir },
+    { prefix, partitions, firstDay: dayIso(firstDayMs), days: DAYS, eventsPerDay: EVENTS_PER_DAY, tenants: TENANTS, flushMs: 6 * 3_600_000, alignTo: B, onProgress: log },
+  );
+  log(`[history] ${laid.rows} rows over ${DAYS} days in ${laid.objects} objects, ${(laid.ms / 1000).toFixed(0)} s`);
+  const viewsSetup = await publishViews(cfg, prefix, log);
+  log(`[history] views of ${viewsSetup.hours} hours published in ${(viewsSetup.ms / 1000).toFixed(0)} s (cut ${JSON.stringify(viewsSetup.cut)})`);
+
+  // Kafka offsets up to the cut: empty records, then deleted, so live traffic starts at the cut.
+  await admin.disconnect();
+  await fillTo(kafka, topics.events, viewsSetup.cut);
+  return { firstDayMs, laid, viewsSetup };
+}
+
+/** A kept run's set-up (--reuse): its published views; the history starts at its oldest day unit. */
+async function reusedSetup(s3: ReturnType<typeof createS3>, bucket: string): Promise<Setup> {
+  const pointer = parseViewsPointer((await getText(s3, bucket, viewsManifestKey(prefix))) ?? '');
+  if (!pointer?.manifest) throw new Error(`--reuse ${suffix}: nothing published under ${prefix}`);
+  const manifest = parseVersionManifest((await getText(s3, bucket, `${prefix}/${pointer.manifest}`)) ?? '');
+  if (!manifest) throw new Error(`--reuse ${suffix}: views version manifest missing`);
+  const days = viewUnits(manifest, viewByName(OLAP_VIEW)).map(([unit]) => unit).sort();
+  if (days.length !== DAYS) log(`[reuse] ${days.length} day units published, --days ${DAYS}: using ${days.length}`);
+  const firstDayMs = Date.parse(`${days[0]}T00:00:00Z`);
+  log(`[reuse] ${prefix}: views ${manifest.version}, days ${days[0]}..${days[days.length - 1]}, cut ${JSON.stringify(manifest.cut)}`);
+  return { firstDayMs, laid: { rows: NaN, objects: NaN, ms: 0 }, viewsSetup: { hours: NaN, cut: manifest.cut, ms: 0 } };
+}
+
+function stringArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (v === undefined || (v.startsWith('--') && name !== 'api-node-args')) throw new Error(`--${name} needs a value`);
+  return v;
 }
 
 function track(children: Set<ChildProcess>, child: ChildProcess): ChildProcess {
@@ -274,6 +335,33 @@ async function measured<T>(pids: { api: number; speed: number; generator: number
   };
   cores.others = Math.max(0, cores.machine - cores.api - cores.speed - cores.generator - cores.self);
   return { value, cores };
+}
+
+interface LoopStats {
+  /** Event-loop delay since the previous scrape, ms: p99 averaged over the workers, the largest of any worker. */
+  p99Ms: number;
+  maxMs: number;
+  /** GC pause seconds of all workers since start (differences between scrapes are per measurement). */
+  gcSeconds: number;
+}
+
+let lastGcSeconds = 0;
+function apiLoopStats(metricsText: string): LoopStats & { gcDelta: number } {
+  const value = (name: string) => {
+    const line = metricsText.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  const gc = metricsText
+    .split('\n')
+    .filter((l) => l.startsWith('rtap_nodejs_gc_duration_seconds_sum'))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const gcDelta = gc - lastGcSeconds;
+  lastGcSeconds = gc;
+  return { p99Ms: value('rtap_nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: value('rtap_nodejs_eventloop_lag_max_seconds') * 1000, gcSeconds: gc, gcDelta };
+}
+
+function loopLine(s: LoopStats & { gcDelta: number }): string {
+  return `delay p99 ${s.p99Ms.toFixed(0)} ms (mean of workers), max ${s.maxMs.toFixed(0)} ms (any worker); GC ${s.gcDelta.toFixed(2)} s of pauses in all workers`;
 }
 
 function cpuLine(m: Measured<unknown>): string {

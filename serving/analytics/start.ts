@@ -47,7 +47,14 @@ export async function startAnalytics(o: AnalyticsOptions): Promise<{ deps: Analy
   const anomalies = createAnomalyTail({ kafka: o.kafka, logger: o.log }, o.anomaliesTopic ? { topic: o.anomaliesTopic } : {});
   // Per process, and removed on close: view files are immutable, so nothing is lost but a download.
   const viewCache = path.join(o.cfg.dataDir, 'view-cache', String(process.pid));
-  const batch = createBatchViews({ s3, bucket: o.cfg.s3.bucket, prefix: o.lakePrefix ?? '', duck: duck.instance, cacheDir: viewCache });
+  const batch = createBatchViews({
+    s3,
+    bucket: o.cfg.s3.bucket,
+    prefix: o.lakePrefix ?? '',
+    duck: duck.instance,
+    cacheDir: viewCache,
+    onResidentError: (err, view) => o.log.warn({ err, view }, 'resident batch view table failed to load; its queries keep scanning the Parquet files'),
+  });
   const api = o.cfg.api;
   const jobs = new JobTable({ ...DEFAULT_JOB_LIMITS, budgetMs: api.queryBudgetMs, maxFiles: api.jobMaxFiles, maxJobs: api.maxJobs, ttlMs: api.jobTtlMs }, Date.now, cluster.worker?.id);
   // a clustered worker finds the other workers' jobs through the primary
@@ -61,6 +68,7 @@ export async function startAnalytics(o: AnalyticsOptions): Promise<{ deps: Analy
     ready,
     close: async () => {
       await Promise.all([speed.stop(), anomalies.stop()]);
+      batch.close();
       duck.close();
       lake?.close();
       s3.destroy();

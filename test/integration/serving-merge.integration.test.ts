@@ -141,10 +141,14 @@ describe('serving: the merged answer equals DuckDB over the raw events up to its
     const toH = fromH + 1 + Math.floor(rnd() * (spanH - fromH + 1));
     const hourStart = Math.floor(startMs / 3_600_000) * 3_600_000;
     const jitter = grain === 'minute' || grain === 'all' ? Math.floor(rnd() * 50) * 60_000 : 0;
-    const from = new Date(hourStart + fromH * 3_600_000 + jitter).toISOString();
-    const to = new Date(hourStart + toH * 3_600_000).toISOString();
+    // whole days with counts and sums only: what the API answers from its resident day-view tables
+    const wholeDays = (grain === 'day' || grain === 'all') && rnd() < 0.5;
+    const dayStart = Math.floor(startMs / 86_400_000) * 86_400_000;
+    const from = new Date(wholeDays ? dayStart : hourStart + fromH * 3_600_000 + jitter).toISOString();
+    const to = new Date(wholeDays ? (Math.floor(lastEventUs / 86_400_000_000) + 1) * 86_400_000 : hourStart + toH * 3_600_000).toISOString();
     const filters = dimension && rnd() < 0.3 ? [{ dimension, op: pick(['in', 'not_in'] as const), values: dimension === 'country' ? ['US', 'DE', 'GB'] : ['user_interaction', 'Chrome', 'mobile', 'visa', 'web_app'] }] : [];
-    return { measures: ['events', 'orders', 'revenue', 'refund_amount', 'distinct_users'], dimensions: dimension ? [dimension] : [], grain, time_range: { from, to }, filters, limit: 10_000 };
+    const measures = ['events', 'orders', 'revenue', 'refund_amount', ...(wholeDays ? [] : ['distinct_users'])];
+    return { measures, dimensions: dimension ? [dimension] : [], grain, time_range: { from, to }, filters, limit: 10_000 };
   }
 
   let genStartUs = 0;
@@ -263,7 +267,9 @@ async function compare(conn: Awaited<ReturnType<typeof openDuckDb>>['connection'
       count(DISTINCT user_id)::INTEGER AS users
     FROM firsts WHERE epoch_us(event_time) >= ${fromUs} AND epoch_us(event_time) < ${toUs}${filters}
     GROUP BY ALL`;
-  const want = (await conn.runAndReadAll(sql)).getRowObjectsJson();
+  // a grain-`all` total without a dimension groups by a constant only: over no events DuckDB still
+  // answers one row of zeros, where the API has no row (a row needs a cell, a cell an event)
+  const want = (await conn.runAndReadAll(sql)).getRowObjectsJson().filter((w) => Number(w.events) > 0);
   const label = JSON.stringify({ tenant, grain: a.body.grain, dim, range: a.body.time_range, filters: a.body.filters, cut: a.meta.batch_cut, live: a.meta.live_offsets });
   const out: string[] = [];
   const rowKey = (windowStart: unknown, value: unknown) => `${String(windowStart)}|${dim ? JSON.stringify(value ?? null) : ''}`;
@@ -279,7 +285,7 @@ async function compare(conn: Awaited<ReturnType<typeof openDuckDb>>['connection'
     for (const m of ['revenue', 'refund_amount'] as const) if (Math.abs(Number(g[m]) - Number(w[m])) > 1e-6 * Math.max(1, Math.abs(Number(w[m])))) out.push(`${label} ${w.window_start}: ${m} ${g[m]}, oracle ${w[m]}`);
     // HyperLogLog p = 14: ~0.8 % standard error; 2 % documented bound, +1 for tiny sets
     const users = Number(w.users);
-    if (Math.abs(Number(g.distinct_users) - users) > Math.max(1, 0.02 * users)) out.push(`${label} ${w.window_start}: distinct_users ${g.distinct_users}, oracle ${users}`);
+    if (a.body.measures.includes('distinct_users') && Math.abs(Number(g.distinct_users) - users) > Math.max(1, 0.02 * users)) out.push(`${label} ${w.window_start}: distinct_users ${g.distinct_users}, oracle ${users}`);
   }
   return out;
 }

@@ -58,6 +58,8 @@ function batchStandIn(): BatchViews {
     snapshot: async () => snap,
     // the merge reads cells only
     unitKeys: () => [],
+    resident: async () => false,
+    close: () => undefined,
     localFiles: async () => [],
     cells: async (_s, view, tenant, fromUs, toUs) => {
       const rollup = `${view.replace(/_1[mhd]$/, '')}_1${view.endsWith('_1h') && view.startsWith('totals') ? 'h' : 'm'}`;
@@ -131,7 +133,7 @@ test('every random query counts each event exactly once across the cut', async (
 });
 
 test('with nothing published every event comes from the speed layer', async () => {
-  const none: BatchViews = { snapshot: async () => undefined, cells: async () => [], unitKeys: () => [], localFiles: async () => [] };
+  const none: BatchViews = { snapshot: async () => undefined, cells: async () => [], unitKeys: () => [], localFiles: async () => [], resident: async () => false, close: () => undefined };
   const q = parseQuery('t1', { measures: ['events'], grain: 'all', time_range: { from: new Date(T0 / 1000).toISOString(), to: new Date((T0 + 6 * HOUR_US) / 1000).toISOString() } });
   const got = await mergedQuery({ batch: none, speed: speedReaderWithAll() }, q);
   expect(got.rows[0].events).toBe(events.filter((e) => e.tenant_id === 't1').length);
