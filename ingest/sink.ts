@@ -1,5 +1,7 @@
 // The lake sink: a Kafka consumer group that writes raw events as Parquet chunks to S3,
-// exactly once by offsets (docs/lake.md). One flush = flatten (DuckDB) → pending record →
+// exactly once by offsets (docs/lake.md). Records with a lake record header (`x-rtap-l`, written
+// by the ingestion API: core/lake-record.ts) bring their flat columns; DuckDB extracts the others'
+// from the JSON. One flush = flatten (DuckDB) → pending record →
 // uploads → DLQ → commit → partition records + high-water. Offsets are committed only after the
 // objects are durable, and object names derive from offsets, so a crash at any point is repaired
 // by rewriting the same names from the committed offset.
@@ -14,6 +16,7 @@ import { errorMessage } from '../core/errors';
 import { dlqMessage } from '../core/dlq';
 import { IDEMPOTENT_RETRY, TOPICS, fetchCommittedOffsets } from '../core/kafka';
 import { LAKE_FORMAT, normalizePrefix, rawChunkKey, type PendingChunk } from '../core/lake';
+import { LAKE_HEADER, lakeHeaderFields } from '../core/lake-record';
 import { createLogger, type Logger } from '../core/logger';
 import { withRetry } from '../core/retry';
 import { flattenToParquet, InputFileBuilder, prepareConnection, type RejectReason } from './flatten';
@@ -89,6 +92,8 @@ interface Buffered {
   timestampMs: number;
   key: Buffer | null;
   value: Buffer | null;
+  /** The flat columns from the record's lake header (core/lake-record.ts), when it has a usable one. */
+  fields: Buffer | undefined;
 }
 
 interface PartitionState {
@@ -119,6 +124,8 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
   let sizeFlush: Promise<void> | undefined;
   /** The flatten step's input, framed as bytes; one for all flushes (they run one at a time), so its buffers are reused. */
   const lines = new InputFileBuilder();
+  /** The same for records whose flat columns their lake header gives (DuckDB skips the JSON extraction for them). */
+  const typedLines = new InputFileBuilder();
   const stats: LakeSinkStats = { flushes: 0, rowsWritten: 0, objectsWritten: 0, bytesWritten: 0, dlq: 0, committed: {} };
 
   let settle!: { resolve: () => void; reject: (err: unknown) => void };
@@ -154,16 +161,21 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
     try {
       // 1. Frame and flatten (DuckDB), one Parquet file per (partition, event hour).
       lines.reset();
+      typedLines.reset();
       const rejects: { partition: number; offset: number; reason: RejectReason }[] = [];
       for (const { plan, messages } of plans) {
         for (const m of messages) {
-          const reason = lines.add({ partition: plan.partition, offset: m.offset, timestampMs: m.timestampMs, value: m.value });
+          const msg = { partition: plan.partition, offset: m.offset, timestampMs: m.timestampMs, value: m.value };
+          if (m.fields !== undefined && typedLines.addTyped(msg, m.fields)) continue;
+          const reason = lines.add(msg);
           if (reason) rejects.push({ partition: plan.partition, offset: m.offset, reason });
         }
       }
-      const input = path.join(tmp, 'input.txt');
-      await lines.writeTo(input);
-      const flat = await flattenToParquet(duck.connection, input, tmp);
+      const input = lines.rows > 0 ? path.join(tmp, 'input.txt') : undefined;
+      const typedInput = typedLines.rows > 0 ? path.join(tmp, 'input-typed.txt') : undefined;
+      if (input !== undefined) await lines.writeTo(input);
+      if (typedInput !== undefined) await typedLines.writeTo(typedInput);
+      const flat = await flattenToParquet(duck.connection, input, tmp, typedInput);
       rejects.push(...flat.rejects);
       await heartbeat?.();
 
@@ -314,7 +326,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
     for (const m of batch.messages) {
       const offset = Number(m.offset);
       if (offset <= last) continue; // re-delivered after a seek/retry: already buffered
-      state.messages.push({ offset, timestampMs: Number(m.timestamp), key: m.key, value: m.value });
+      state.messages.push({ offset, timestampMs: Number(m.timestamp), key: m.key, value: m.value, fields: lakeFields(m.headers?.[LAKE_HEADER]) });
       state.bytes += m.value?.length ?? 0;
     }
     state.oldestAtMs ??= Date.now();
@@ -400,6 +412,13 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       return done;
     },
   };
+}
+
+/** The flat columns a record's `x-rtap-l` header gives, when it is one of the current lake format. */
+function lakeFields(header: Buffer | string | (Buffer | string)[] | undefined): Buffer | undefined {
+  const h = Array.isArray(header) ? header[0] : header;
+  if (h === undefined) return undefined;
+  return lakeHeaderFields(typeof h === 'string' ? Buffer.from(h) : h);
 }
 
 function isRebalanceError(err: unknown): boolean {

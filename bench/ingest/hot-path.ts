@@ -15,6 +15,7 @@ import { crc32c } from '../../core/kafka-crc32c';
 import { encodeRecord, type RecordInput } from '../../core/kafka-record';
 import { createKeyring, tokenizeEvent } from '../../core/pii';
 import { readEvent, validateEvent, type RtapEvent } from '../../core/schema';
+import { encodeLakeHeader } from '../../core/lake-record';
 import { encodeSpeedHeader, encodeValidSpeedHeader } from '../../core/speed-record';
 import { EventGenerator } from '../../generator/generator';
 import { workerExecArgv } from '../../serving/cluster';
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
   stage('event: JSON.stringify for Kafka', () => read.forEach((e) => JSON.stringify(e)));
   stage('event: speed header (typed, core/speed-record.ts)', () => read.forEach((e) => encodeValidSpeedHeader(e)));
   measure('(event: speed header, generic reader, for comparison)', total, () => read.forEach((e) => encodeSpeedHeader(e)));
+  stage('event: lake header (core/lake-record.ts)', () => read.forEach((e) => encodeLakeHeader(e)));
   const perEvent = stages.filter(([label]) => label.startsWith('event:')).reduce((a, [, v]) => a + v, 0);
   process.stdout.write(`${'sum of the event: stages'.padEnd(58)} ${perEvent.toFixed(1).padStart(6)} µs  (the step measured whole: ${whole.toFixed(1)} µs)\n`);
 }

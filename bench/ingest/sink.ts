@@ -1,26 +1,38 @@
 // Lake sink throughput: ~100k realistic 2–3 KB events pre-produced to a random topic, then
 // (1) a plain kafkajs eachBatch consumer that only reads them (baseline) and (2) the lake sink
 // writing them as Parquet to S3 and committing. Prints events/s of both and their ratio.
-//   npx tsx bench/ingest/sink.ts [events=100000] [partitions=6]
+// Records carry the lake record header (`x-rtap-l`, core/lake-record.ts) as the ingestion API
+// writes them; with --no-lake-header they do not, and the sink extracts every column in DuckDB.
+//   npx tsx bench/ingest/sink.ts [events=100000] [partitions=6] [--no-lake-header]
 import '../../scripts/quiet-warnings.cjs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../core/config';
 import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
 import { rawRoot } from '../../core/lake';
+import { encodeLakeHeader, LAKE_HEADER } from '../../core/lake-record';
 import { createS3, ensureBucket } from '../../core/s3';
 import { waitUntil } from '../../core/retry';
 import { readHighWaterMarks } from '../../ingest/manifests';
 import { createLakeSink } from '../../ingest/sink';
 import { removeBenchData } from './cleanup';
 
-const N = Number(process.argv[2] ?? 100_000);
-const PARTITIONS = Number(process.argv[3] ?? 6);
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const N = Number(positional[0] ?? 100_000);
+const PARTITIONS = Number(positional[1] ?? 6);
+const LAKE_HEADERS = !process.argv.includes('--no-lake-header');
 const name = (p: string) => `${p}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const pick = <T>(xs: T[], i: number) => xs[i % xs.length];
 
 /** A SPEC 2.1 event of about 2.5 KB with the nested contexts a real purchase carries. */
-function event(i: number): string {
+function event(i: number): { value: string; headers?: Record<string, string> } {
+  const e = eventObject(i);
+  const value = JSON.stringify(e);
+  const lake = LAKE_HEADERS ? encodeLakeHeader(e) : undefined;
+  return lake === undefined ? { value } : { value, headers: { [LAKE_HEADER]: lake } };
+}
+
+function eventObject(i: number): object {
   const tenant = `tenant-${(i * 7919) % 2000}`;
   const ts = new Date(Date.UTC(2026, 10, 26, 8) + i * 60).toISOString();
   const products = Array.from({ length: 1 + (i % 3) }, (_, k) => ({
@@ -29,7 +41,7 @@ function event(i: number): string {
     pricing: { list_price: 49.99 + k, sale_price: 39.99 + k, cost_basis: 20.5, margin_percentage: 0.42, tax_category: 'standard', currency: 'EUR' },
     inventory: { sku_availability: 'in_stock', quantity_available: 120 - k, warehouse_location: 'FRA-1', supplier_id: `sup-${k}` },
   }));
-  return JSON.stringify({
+  return {
     schema_version: '2.1',
     tenant_id: tenant,
     partition_key: `${tenant}:user-${i % 50_000}`,
@@ -67,7 +79,7 @@ function event(i: number): string {
       technical_context: { performance_telemetry: { request_id: randomUUID(), trace_id: randomBytes(16).toString('hex'), processing_time_ms: 12 }, security_context: { api_key_hash: 'k', rate_limit_remaining: 900, security_flags: { suspicious_user_agent: false, tor_exit_node: false, known_bot: false, geo_blocked: false } } },
     },
     ml_context: { feature_vectors: { v: [0.1, 0.2, 0.3, 0.4] }, model_scores: { fraud_detection: 0.03, recommendation: 0.5, churn_prediction: 0.1 } },
-  });
+  };
 }
 
 async function run(): Promise<void> {
@@ -84,16 +96,18 @@ async function run(): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
   await producer.connect();
   let bytes = 0;
+  let withHeader = 0;
   for (let i = 0; i < N; i += 500) {
     const messages = Array.from({ length: Math.min(500, N - i) }, (_, k) => {
-      const value = event(i + k);
+      const { value, headers } = event(i + k);
       bytes += value.length;
-      return { key: `k${i + k}`, value };
+      if (headers) withHeader++;
+      return { key: `k${i + k}`, value, headers };
     });
     await producer.send({ topic, acks: -1, messages });
   }
   await producer.disconnect();
-  process.stdout.write(`produced ${N} events (${(bytes / N).toFixed(0)} B avg) to ${topic} (${PARTITIONS} partitions)\n`);
+  process.stdout.write(`produced ${N} events (${(bytes / N).toFixed(0)} B avg, ${withHeader} with a lake header) to ${topic} (${PARTITIONS} partitions)\n`);
 
   // Baseline: read everything with eachBatch, touching only the value length.
   const baseline = kafka.consumer({ groupId: name('bench-baseline') });

@@ -8,14 +8,15 @@ import { FIELD_COLUMNS, isNumberField, type MeasureField, type MeasureInput } fr
 
 export type MeasureInputResult = { ok: true; input: MeasureInput } | { ok: false; reason: RejectReason };
 
-type Step = string | number;
+export type Step = string | number;
 
 interface Reader {
   column: FlatColumn;
   paths: Step[][];
 }
 
-function compilePath(path: string): Step[] {
+/** A JSON path of core/lake-columns.ts (`$.a.b[0].c`) as its steps. */
+export function compilePath(path: string): Step[] {
   const steps: Step[] = [];
   const re = /\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]/y;
   if (!path.startsWith('$')) throw new Error(`unsupported JSON path ${path}`);

@@ -7,6 +7,7 @@ import type { Kafka } from 'kafkajs';
 import { REPO_ROOT } from '../../core/config';
 import { createKafka } from '../../core/kafka';
 import { LAKE_FORMAT, highWaterCovers, normalizePrefix, parseRawChunkKey, rawRoot } from '../../core/lake';
+import { encodeLakeHeader, LAKE_HEADER } from '../../core/lake-record';
 import { createS3, ensureBucket } from '../../core/s3';
 import { waitUntil } from '../../core/retry';
 import { createLakeSink } from '../../ingest/sink';
@@ -61,6 +62,24 @@ function buildEvent(i: number, hourOffset: number): Record<string, unknown> {
   };
 }
 
+/**
+ * The lake record header (core/lake-record.ts) of most events, as the ingestion API writes it: the
+ * sink takes their columns from it, and extracts the others' (every third event has none, every
+ * seventh a malformed one, which the sink must ignore), so one flush mixes both paths.
+ */
+function lakeHeaders(value: string, n: number): Record<string, string> | undefined {
+  if (n % 7 === 0) return { [LAKE_HEADER]: '2\u0001not\u0001a header' };
+  if (n % 3 === 0) return undefined;
+  let event: unknown;
+  try {
+    event = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  const header = encodeLakeHeader(event);
+  return header === undefined ? undefined : { [LAKE_HEADER]: header };
+}
+
 /** Produces per partition in one send each, so offsets are baseOffset + index, as Kafka reports them. */
 async function produce(kafka: Kafka, topic: string, partitions: number, perPartition: number, invalid: string[] = []): Promise<{ events: Produced[]; ends: Record<string, number> }> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -83,7 +102,7 @@ async function produce(kafka: Kafka, topic: string, partitions: number, perParti
       const [meta] = await producer.send({
         topic,
         acks: -1,
-        messages: [...values, ...extra].map((value) => ({ partition: p, key: `k${p}`, value })),
+        messages: [...values, ...extra].map((value, i) => ({ partition: p, key: `k${p}`, value, headers: lakeHeaders(value, p * perPartition + i + 1) })),
       });
       const base = Number(meta.baseOffset);
       built.forEach((b, i) => events.push({ ...b, offset: base + i }));
