@@ -1,9 +1,13 @@
 // Batch views at an offset cut (DESIGN "The one rule that makes the merge exact"; docs/lake.md
 // "Batch views"). A run: chooseCut → planViews → computeViewsHour for each planned hour →
-// computeViewsDays → publishViews. DuckDB reads the raw chunks and writes the views on S3
-// directly; a view file is a pure function of (view, unit, rows below the cut), written under a
+// computeViewsDays → publishViews. DuckDB reads the raw chunks on S3 directly and writes the
+// views (hour views to local files, each uploaded while the next is computed; day views straight
+// to s3://); a view file is a pure function of (view, unit, rows below the cut), written under a
 // deterministic name, so every activity is idempotent and a retry simply overwrites.
-import type { S3Client } from '@aws-sdk/client-s3';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { s3Url } from '../core/duckdb';
@@ -55,7 +59,8 @@ import {
   fraudEventsSql,
   fraudLabelsSql,
   funnelDaySql,
-  hourCellsSql,
+  hourCellsFromEventsSql,
+  hourEventsSql,
   hourRowsSql,
   sessionStepsSql,
   userActivitySql,
@@ -153,6 +158,8 @@ export interface ComputeViewsHourResult {
   rows: number;
   files: number;
   ms: number;
+  /** Where the time went: listing, reading raw (scan, cut, dedup), cells, writing the files (COPY to local files, uploads overlapped), the record. */
+  phasesMs?: { list: number; rows: number; cells: number; write: number; record: number };
 }
 
 export interface ComputeViewsDaysInput {
@@ -207,6 +214,8 @@ const DAY_VIEWS = VIEWS.filter((v) => v.unit === 'day');
 const FEEDBACK_VIEWS = VIEWS.filter((v) => v.unit === 'feedback_day');
 const VERSION_VIEWS = VIEWS.filter((v) => v.unit === 'version');
 const PARQUET = '(FORMAT parquet, COMPRESSION zstd)';
+/** Hour view files uploaded at once while the next ones are written (computeViewsHour). */
+const UPLOADS_IN_FLIGHT = 4;
 /** Well inside the workflow's 2-minute heartbeat timeout (docs/batch-layer.md). */
 const HEARTBEAT_EVERY_MS = 20_000;
 
@@ -249,6 +258,11 @@ export function createViewsActivities(deps: ViewsDeps) {
       signal.removeEventListener('abort', interrupt);
       conn.closeSync();
     }
+  }
+
+  async function putFile(key: string, file: string, signal: AbortSignal): Promise<void> {
+    const body = await fs.readFile(file);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/vnd.apache.parquet' }), { abortSignal: signal });
   }
 
   async function copy(conn: DuckDBConnection, sql: string, key: string): Promise<void> {
@@ -311,26 +325,58 @@ export function createViewsActivities(deps: ViewsDeps) {
           await record(0, []);
           return { hour: label, chunks: 0, rows: 0, files: 0, ms: Date.now() - started };
         }
-        return withConnection(async (conn, beat) => {
-          beat({ hour: label, step: 'reading raw', chunks: chunks.length });
-          await conn.run(`CREATE OR REPLACE TEMP TABLE hour_rows AS ${hourRowsSql(chunks.map((c) => url(c.key)), cutMap(cut))}`);
-          const rows = Number((await conn.runAndReadAll('SELECT count(*)::BIGINT AS n FROM hour_rows')).getRowObjectsJson()[0].n);
-          if (rows === 0) {
-            await record(0, []);
-            return { hour: label, chunks: chunks.length, rows: 0, files: 0, ms: Date.now() - started };
-          }
-          await conn.run(`CREATE OR REPLACE TEMP TABLE hour_cells AS ${hourCellsSql(MEASURES, 'hour_rows')}`);
-          const files: string[] = [];
-          for (const view of HOUR_VIEWS) {
-            const key = viewFileKey(prefix, view, version, label);
-            await copy(conn, hourViewSql(view), key);
-            files.push(key);
-            beat({ hour: label, step: 'writing views', done: files.length, of: HOUR_VIEWS.length });
-          }
-          // the record last: its presence says every file of the hour is written
-          await record(rows, files);
-          return { hour: label, chunks: chunks.length, rows, files: files.length, ms: Date.now() - started };
-        });
+        const listedAt = Date.now();
+        const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-views-'));
+        try {
+          return await withConnection(async (conn, beat) => {
+            const phasesMs = { list: listedAt - started, rows: 0, cells: 0, write: 0, record: 0 };
+            let t = Date.now();
+            const lap = (phase: keyof typeof phasesMs) => {
+              const now = Date.now();
+              phasesMs[phase] += now - t;
+              t = now;
+            };
+            const stmts = hourStatements(chunks.map((c) => url(c.key)), cutMap(cut));
+            beat({ hour: label, step: 'reading raw', chunks: chunks.length });
+            await conn.run(stmts.rows);
+            const rows = Number((await conn.runAndReadAll('SELECT count(*)::BIGINT AS n FROM hour_rows')).getRowObjectsJson()[0].n);
+            lap('rows');
+            if (rows === 0) {
+              await record(0, []);
+              return { hour: label, chunks: chunks.length, rows: 0, files: 0, ms: Date.now() - started, phasesMs };
+            }
+            for (const st of stmts.setup) await conn.run(st.sql);
+            lap('cells');
+            // Each file is written locally by DuckDB, then uploaded (one PUT) while the next ones
+            // are computed: a COPY straight to s3:// waits for its multipart upload before the
+            // next statement can start. Same Parquet writer, same names.
+            const files: string[] = [];
+            const uploads = uploader(UPLOADS_IN_FLIGHT);
+            try {
+              for (const v of stmts.views) {
+                const key = viewFileKey(prefix, byName(v.view), version, label);
+                const file = path.join(tmp, `${v.view}.parquet`);
+                await conn.run(`COPY (${v.sql}) TO '${file.replace(/'/g, "''")}' ${PARQUET}`);
+                uploads.add(async () => {
+                  await putFile(key, file, signal);
+                  files.push(key);
+                  beat({ hour: label, step: 'writing views', done: files.length, of: stmts.views.length });
+                });
+              }
+            } catch (err) {
+              await uploads.settle(); // none left reading the files removed below
+              throw err;
+            }
+            await uploads.done();
+            lap('write');
+            // the record last: its presence says every file of the hour is written
+            await record(rows, stmts.views.map((v) => viewFileKey(prefix, byName(v.view), version, label)));
+            lap('record');
+            return { hour: label, chunks: chunks.length, rows, files: files.length, ms: Date.now() - started, phasesMs };
+          });
+        } finally {
+          await fs.rm(tmp, { recursive: true, force: true });
+        }
       });
     },
 
@@ -519,6 +565,66 @@ export function createViewsActivities(deps: ViewsDeps) {
   }
 }
 
+
+/**
+ * Runs added tasks, at most `limit` at a time, in the order added. settle() waits for all of them;
+ * done() also throws the first failure (after the others settled, so none is left running).
+ */
+function uploader(limit: number): { add: (task: () => Promise<void>) => void; settle: () => Promise<PromiseSettledResult<void>[]>; done: () => Promise<void> } {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const all: Promise<void>[] = [];
+  const acquire = async () => {
+    if (active < limit) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve)); // the releaser hands its slot over
+  };
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  };
+  const settle = () => Promise.allSettled(all);
+  return {
+    add(task) {
+      const run = (async () => {
+        await acquire();
+        try {
+          await task();
+        } finally {
+          release();
+        }
+      })();
+      run.catch(() => undefined); // reported by done()
+      all.push(run);
+    },
+    settle,
+    async done() {
+      const failed = (await settle()).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
+}
+
+/** The statements of one hour's views, in order (computeViewsHour runs them; bench/batch/profile.ts times them). */
+export interface HourStatements {
+  /** Creates the temp table `hour_rows`: the hour's deduplicated rows below the cut. */
+  rows: string;
+  /** Temp tables the views are read from, once `hour_rows` has rows. */
+  setup: { label: string; sql: string }[];
+  /** One query per hour view, in VIEWS order. */
+  views: { view: string; sql: string }[];
+}
+
+export function hourStatements(files: readonly string[], cut: ReadonlyMap<number, number>): HourStatements {
+  return {
+    rows: `CREATE OR REPLACE TEMP TABLE hour_rows AS ${hourRowsSql(files, cut)}`,
+    setup: [
+      { label: 'hour_events', sql: `CREATE OR REPLACE TEMP TABLE hour_events AS ${hourEventsSql(MEASURES, 'hour_rows')}` },
+      { label: 'hour_cells', sql: `CREATE OR REPLACE TEMP TABLE hour_cells AS ${hourCellsFromEventsSql(MEASURES, 'hour_events')}` },
+    ],
+    views: HOUR_VIEWS.map((view) => ({ view: view.name, sql: hourViewSql(view) })),
+  };
+}
 
 function hourViewSql(view: ViewDef): string {
   switch (view.kind) {

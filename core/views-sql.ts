@@ -5,7 +5,7 @@
 // the unit tests against local Parquet.
 import { rawEventsRelation } from './lake';
 import { dayStartUs as dayUs, FEEDBACK_DAYS, FUNNEL_STEPS, type ViewDef } from './lake-views';
-import { cutPredicateSql, firstSeenSql, FIELD_COLUMNS, measuresSql, mergeCellsSql, type MeasuresDeclaration } from './measures';
+import { cellsFromEventsSql, cutPredicateSql, FIELD_COLUMNS, measureEventsSql, measuresSql, mergeCellsSql, type MeasuresDeclaration } from './measures';
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const DAY_US = 86_400_000_000;
@@ -48,11 +48,23 @@ export const HOUR_ROW_COLUMNS: readonly string[] = [
  * event_id) only: what every hour view of those objects' hour is computed from. Duplicates share
  * their event time (a re-sent event is the same event), so deduplicating within the hour is the
  * same as over the whole lake; a re-send with a different timestamp would count in both hours.
+ *
+ * The rule is firstSeenSql's (keep the lowest `(_offset, _partition)` of each id), applied without
+ * sorting every row by id: duplicates are rare, so the ids seen more than once and their first
+ * coordinates are found with one hash aggregate, and a row is dropped when its id is among them
+ * at other coordinates (`IS NOT DISTINCT FROM`: a NULL id groups with NULL ids, as the window's
+ * PARTITION BY does).
  */
 export function hourRowsSql(files: readonly string[], cut: ReadonlyMap<number, number>): string {
-  return `SELECT ${HOUR_ROW_COLUMNS.join(', ')} FROM ${rawEventsRelation(files, { hivePartitioning: false })} AS raw
-WHERE ${cutPredicateSql(cut)}
-${firstSeenSql()}`;
+  return `WITH raw_rows AS MATERIALIZED (
+  SELECT ${HOUR_ROW_COLUMNS.join(', ')} FROM ${rawEventsRelation(files, { hivePartitioning: false })} AS raw
+  WHERE ${cutPredicateSql(cut)}
+), repeated AS (
+  SELECT tenant_id, event_id, min({'o': _offset, 'p': _partition}) AS first FROM raw_rows
+  GROUP BY tenant_id, event_id HAVING count(*) > 1
+)
+SELECT r.* FROM raw_rows r LEFT JOIN repeated d ON d.tenant_id IS NOT DISTINCT FROM r.tenant_id AND d.event_id IS NOT DISTINCT FROM r.event_id
+WHERE d.first IS NULL OR (r._offset = d.first.o AND r._partition = d.first.p)`;
 }
 
 const CELL_ORDER = 'ORDER BY tenant_id, window_start_us, dimension NULLS FIRST';
@@ -60,6 +72,20 @@ const CELL_ORDER = 'ORDER BY tenant_id, window_start_us, dimension NULLS FIRST';
 /** Every rollup's cells of the rows (measuresSql, partitions and buckets folded): the minute and hour cells views filter it. */
 export function hourCellsSql(decl: MeasuresDeclaration, rows: string): string {
   return measuresSql(decl, { source: rows, byOffsetBucket: false });
+}
+
+/**
+ * The rows of hourRowsSql (already deduplicated) reduced to what measures read, with each part's
+ * helper values computed once (measureEventsSql): materialize it as a temp table and compute the
+ * cells from it with hourCellsFromEventsSql, instead of hourCellsSql's second deduplication.
+ */
+export function hourEventsSql(decl: MeasuresDeclaration, rows: string): string {
+  return measureEventsSql(decl, { source: rows, deduplicated: true });
+}
+
+/** hourCellsSql's output, from hourEventsSql rows. */
+export function hourCellsFromEventsSql(decl: MeasuresDeclaration, events: string): string {
+  return cellsFromEventsSql(decl, { events, byOffsetBucket: false });
 }
 
 /**

@@ -2,7 +2,7 @@
 // day of generated events, against DuckDB's own aggregate over the same raw Parquet on S3 in the
 // same run, with the same thread cap (DUCKDB_THREADS) — target: ours ≤ 1.5 × the baseline.
 //   npm run bench:batch -- [--events 10000000] [--tenants 1000] [--partitions 6] [--concurrency 2]
-//                          [--flush-seconds 30] [--keep]
+//                          [--flush-seconds 30] [--keep] [--reuse <prefix>] [--skip-compaction]
 // 1. Lays the day's raw chunks down directly in the sink's format (bench/batch/synthetic.ts:
 //    DuckDB SQL from generator templates, straight to s3://, names and manifests as the sink's;
 //    how that differs from generator traffic is described there).
@@ -17,6 +17,11 @@
 // Wall seconds and CPU seconds of this process are both reported: the machine is shared, and CPU
 // seconds move less with other people's load than wall seconds do.
 // The lake prefix is removed at the end (also on Ctrl-C) unless --keep.
+// --reuse <prefix>: skip the lay-down (set-up, minutes) and measure over the raw day a previous
+// `--keep` run left under that prefix (its lay-down summary is stored there); what earlier runs
+// computed from it (compacted files, views, manifests, baseline outputs) is deleted first, so the
+// lake is as a fresh lay-down leaves it. The prefix is kept afterwards. --skip-compaction leaves
+// compaction out (views read raw chunks, not compacted files, so their figures do not change).
 import '../../scripts/quiet-warnings.cjs';
 import './log-level';
 import { randomBytes } from 'node:crypto';
@@ -31,17 +36,29 @@ import type { HourRef } from '../../core/hours';
 import { rawRoot } from '../../core/lake';
 import { compactedRoot } from '../../core/lake-compacted';
 import { DEFAULT_OFFSET_BUCKET_SIZE } from '../../core/measures';
-import { createS3, deleteKeys, ensureBucket, listObjects } from '../../core/s3';
+import { createS3, deleteKeys, ensureBucket, getText, listObjects, putJson } from '../../core/s3';
 import { machineCpuSeconds } from '../ingest/cpu';
 import { layDownSynthetic } from './synthetic';
 import { positiveArg } from '../args';
+import type { SyntheticResult } from './synthetic';
+
+/** The value after `--name`, or undefined when the flag is absent. */
+function stringArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (!v || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return v;
+}
 
 const EVENTS = positiveArg('events', 10_000_000);
 const TENANTS = positiveArg('tenants', 1000);
 const PARTITIONS = positiveArg('partitions', 6);
 const CONCURRENCY = positiveArg('concurrency', 2);
 const FLUSH_SECONDS = positiveArg('flush-seconds', 30);
-const KEEP = process.argv.includes('--keep');
+const REUSE = stringArg('reuse');
+const KEEP = process.argv.includes('--keep') || REUSE !== undefined;
+const SKIP_COMPACTION = process.argv.includes('--skip-compaction');
 const DAY = '2026-05-01';
 const B = DEFAULT_OFFSET_BUCKET_SIZE;
 const TARGET = 1.5;
@@ -132,8 +149,13 @@ async function main(): Promise<void> {
   const s3 = createS3(cfg.s3);
   const bucket = cfg.s3.bucket;
   await ensureBucket(s3, bucket);
-  const prefix = `bench-batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const prefix = REUSE ?? `bench-batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const removePrefix = async () => deleteKeys(s3, bucket, (await listObjects(s3, bucket, `${prefix}/`)).map((o) => o.key));
+  const summaryKey = `${prefix}/bench/laydown.json`;
+  /** Deletes what the measured phases wrote under the prefix (all but raw chunks, sink manifests and the lay-down summary). */
+  const removeDerived = async (roots: string[]) => {
+    for (const root of roots) await deleteKeys(s3, bucket, (await listObjects(s3, bucket, `${prefix}/${root}`)).map((o) => o.key));
+  };
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`lake prefix ${prefix}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} on ${os.availableParallelism()} cores`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -146,11 +168,21 @@ async function main(): Promise<void> {
   const loadStart = os.loadavg();
   const lake = await openLakeDuckDb({ ...cfg.duckdb, s3: cfg.s3, cacheDir: cfg.cacheDir });
   try {
-    // 1. the day's raw chunks
-    const laid = await layDownSynthetic(
-      { s3, s3Config: cfg.s3, bucket, cacheDir: cfg.cacheDir },
-      { prefix, partitions: PARTITIONS, firstDay: DAY, days: 1, eventsPerDay: EVENTS, tenants: TENANTS, users: Math.max(50_000, TENANTS * 50), flushMs: FLUSH_SECONDS * 1000, alignTo: B, onProgress: log },
-    );
+    // 1. the day's raw chunks (or those a --keep run left)
+    let laid: SyntheticResult;
+    if (REUSE) {
+      const text = await getText(s3, bucket, summaryKey);
+      if (!text) throw new Error(`--reuse ${prefix}: no lay-down summary at s3://${bucket}/${summaryKey} (lay a day down with --keep first)`);
+      laid = JSON.parse(text) as SyntheticResult;
+      await removeDerived(['compacted/', 'views/', 'baseline/', 'manifests/compaction/', 'manifests/views/']);
+      log(`[lay-down] reusing ${laid.rows} rows in ${laid.objects} objects under ${prefix}`);
+    } else {
+      laid = await layDownSynthetic(
+        { s3, s3Config: cfg.s3, bucket, cacheDir: cfg.cacheDir },
+        { prefix, partitions: PARTITIONS, firstDay: DAY, days: 1, eventsPerDay: EVENTS, tenants: TENANTS, users: Math.max(50_000, TENANTS * 50), flushMs: FLUSH_SECONDS * 1000, alignTo: B, onProgress: log },
+      );
+      await putJson(s3, bucket, summaryKey, laid);
+    }
     const raw = await listObjects(s3, bucket, rawRoot(prefix));
     const rawBytes = raw.reduce((n, o) => n + o.size, 0);
     log(`[lay-down] ${laid.messages} messages → ${laid.rows} rows in ${laid.objects} objects (${(rawBytes / 1e6).toFixed(0)} MB) in ${(laid.ms / 1000).toFixed(0)} s`);
@@ -164,6 +196,7 @@ async function main(): Promise<void> {
     // 3. ours: compaction
     const compaction = createCompactionActivities({ s3, bucket, lake: lake.instance });
     const compacted = await measure(async () => {
+      if (SKIP_COMPACTION) return [] as CompactHourResult[];
       const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
       const plan = (await env.run(compaction.planCompaction, { prefix })) as Awaited<ReturnType<typeof compaction.planCompaction>>;
       return pool(plan.hours, CONCURRENCY, async (e, h) => {
@@ -192,7 +225,7 @@ async function main(): Promise<void> {
       const hours: ComputeViewsHourResult[] = await step('computeViewsHour', () =>
         pool(plan.hours, CONCURRENCY, async (e, h: HourRef) => {
           const r = (await e.run(views.computeViewsHour, { prefix, version, cut, dt: h.dt, hour: h.hour })) as ComputeViewsHourResult;
-          log(`[views] ${r.hour}: ${r.chunks} objects, ${r.rows} rows, ${r.files} files, ${r.ms} ms`);
+          log(`[views] ${r.hour}: ${r.chunks} objects, ${r.rows} rows, ${r.files} files, ${r.ms} ms ${JSON.stringify(r.phasesMs ?? {})}`);
           return r;
         }),
       );
@@ -236,10 +269,14 @@ async function main(): Promise<void> {
     line('  (before / after ours)', `${s(base1.ms).toFixed(1)} / ${s(base2.ms).toFixed(1)} s, ${base1.value} rows out`);
     show('baseline, all 8 rollups (GROUPING SETS):', all);
     line('  (before / after ours)', `${s(all1.ms).toFixed(1)} / ${s(all2.ms).toFixed(1)} s, ${all1.value} rows out`);
-    show('compaction (planCompaction + compactHour × hours):', compacted);
+    if (SKIP_COMPACTION) line('compaction:', 'skipped (--skip-compaction)');
+    else show('compaction (planCompaction + compactHour × hours):', compacted);
     line('  hours, compacted files, bytes', `${compacted.value.length}, ${compactedObjects.length}, ${(compactedObjects.reduce((n, o) => n + o.size, 0) / 1e6).toFixed(0)} MB`);
     show('views (cut, plan, hours, days, publish):', viewed);
     line('  steps (ms)', JSON.stringify(steps));
+    const phases: Record<string, number> = {};
+    for (const h of viewed.value.hours) for (const [k, v] of Object.entries(h.phasesMs ?? {})) phases[k] = (phases[k] ?? 0) + v;
+    line('  computeViewsHour phases (ms, summed over hours)', JSON.stringify(phases));
     line('  view rows (deduplicated, below the cut), files', `${viewRows.toLocaleString('en')}, ${viewObjects.length}; cut = high-water: ${cutCovers}`);
     show('compaction + views:', { ms: compacted.ms + viewed.ms, cpuS: compacted.cpuS + viewed.cpuS });
     line('ratio views / baseline (wall, CPU):', `${ratio(viewed.ms, base.ms)}, ${ratio(viewed.cpuS, base.cpuS)}  (target ≤ ${TARGET}: ${viewed.ms / base.ms <= TARGET ? 'met' : 'NOT met'})`);

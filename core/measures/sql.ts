@@ -49,8 +49,9 @@ function aggregateSql(p: PartDecl): string {
     case 'max':
       return `${p.kind}(${p.field})${filterSql(p.where)}::DOUBLE AS ${name}`;
     case 'hll':
-      // sorted distinct packed values; the outer query keeps each register's largest rank
-      return `list_sort(list_distinct(coalesce(list(${helper(p)})${filterSql(p.where, `${helper(p)} IS NOT NULL`)}, []))) AS ${name}`;
+      // sorted packed values; the outer query keeps each register's largest rank (equal values
+      // are neighbours in the sorted list, so that also drops repeats: no list_distinct needed)
+      return `list_sort(coalesce(list(${helper(p)})${filterSql(p.where, `${helper(p)} IS NOT NULL`)}, [])) AS ${name}`;
     case 'digest':
       return `list_sort(coalesce(map_entries(histogram(${helper(p)})${filterSql(p.where, `${helper(p)} IS NOT NULL`)}), [])) AS ${name}`;
   }
@@ -64,13 +65,33 @@ function aggregateSql(p: PartDecl): string {
  * lowest offset. Read rows into cells with cells.ts cellFromSqlRow, or COPY them to a batch view.
  */
 export function measuresSql(decl: MeasuresDeclaration, opts: MeasuresSqlOptions): string {
+  return `WITH events AS MATERIALIZED (
+${measureEventsSql(decl, opts)}
+)
+${cellsFromEventsSql(decl, { ...opts, events: 'events' })}`;
+}
+
+export interface MeasureEventsOptions {
+  /** A relation of raw lake rows (as MeasuresSqlOptions.source). */
+  source: string;
+  offsetBucketSize?: number;
+  cut?: ReadonlyMap<number, number>;
+  /**
+   * The source holds each (tenant_id, event_id) once already (e.g. core/views-sql.ts hourRowsSql,
+   * which applies the same firstSeenSql rule): skip the deduplication window.
+   */
+  deduplicated?: boolean;
+}
+
+/**
+ * The first half of measuresSql: one row per distinct event below the cut, with the key fields,
+ * the offset bucket and each part's helper values (sketch hashes, digest buckets) computed once.
+ * Materialize it (a CTE or a temp table) and compute cells from it with cellsFromEventsSql.
+ */
+export function measureEventsSql(decl: MeasuresDeclaration, opts: MeasureEventsOptions): string {
   validateDeclaration(decl);
   const B = opts.offsetBucketSize ?? DEFAULT_OFFSET_BUCKET_SIZE;
   if (!Number.isSafeInteger(B) || B < 1) throw new RangeError(`offset bucket size ${B} is not a positive integer`);
-  const names = opts.rollups ?? decl.rollups.map((r) => r.name);
-  const rollups = names.map((n) => decl.rollups.find((r) => r.name === n) ?? fail(`unknown rollup ${n}`));
-  if (rollups.length === 0) fail('no rollups to compute');
-
   const fields = Object.keys(FIELD_COLUMNS) as MeasureField[];
   const cut = opts.cut ? `WHERE ${cutPredicateSql(opts.cut)}` : '';
   const helpers = decl.parts.flatMap((p) => {
@@ -78,33 +99,44 @@ export function measuresSql(decl: MeasuresDeclaration, opts: MeasuresSqlOptions)
     if (p.kind === 'digest') return digestBucketSql(p.field, decl.digestSubBuckets, helper(p));
     return [];
   });
-  const aggregates = decl.parts.map(aggregateSql);
-  const selects = rollups.map((r) => {
-    const w = WINDOW_US[r.window];
-    const offsets = opts.byOffsetBucket === false ? '-1::INTEGER AS "partition", -1::BIGINT AS bucket' : '"partition", bucket';
-    return `  SELECT ${quote(r.name)} AS rollup, tenant_id, event_time_us // ${w} * ${w} AS window_start_us, ${r.dimension ?? 'NULL::VARCHAR'} AS dimension, ${offsets},
-    ${aggregates.join(',\n    ')}
-  FROM events GROUP BY ALL`;
-  });
-  const canonical = decl.parts.filter((p) => p.kind === 'hll').map((p) => `${hllCanonicalSql(ident(p.name))} AS ${ident(p.name)}`);
-
   return `WITH src AS (
   SELECT tenant_id, event_id, epoch_us(event_time) AS event_time_us, _partition AS "partition", _offset AS "offset",
     ${fields.map((f) => `${FIELD_COLUMNS[f]} AS ${f}`).join(', ')}
   FROM ${opts.source} AS raw ${cut}
 ),
 first_seen AS (
-  SELECT * FROM src ${firstSeenSql('"offset"', '"partition"')}
-),
-events AS MATERIALIZED (
-  SELECT *, "offset" // ${B} AS bucket${helpers.map((h) => `,\n    ${h}`).join('')}
-  FROM first_seen
-),
-cells AS (
-${selects.join('\n  UNION ALL\n')}
+  SELECT * FROM src ${opts.deduplicated ? '' : firstSeenSql('"offset"', '"partition"')}
 )
-SELECT ${[...CELL_KEY_COLUMNS.map(ident), ...decl.parts.map((p) => ident(p.name))].join(', ')} FROM (
-  SELECT * ${canonical.length > 0 ? `REPLACE (${canonical.join(', ')})` : ''} FROM cells
+SELECT *, "offset" // ${B} AS bucket${helpers.map((h) => `,\n    ${h}`).join('')}
+FROM first_seen`;
+}
+
+export interface CellsFromEventsOptions {
+  /** A relation of measureEventsSql rows. */
+  events: string;
+  rollups?: readonly string[];
+  byOffsetBucket?: boolean;
+}
+
+/** The second half of measuresSql: every rollup's cells of measureEventsSql rows (its output columns and types). */
+export function cellsFromEventsSql(decl: MeasuresDeclaration, opts: CellsFromEventsOptions): string {
+  validateDeclaration(decl);
+  const names = opts.rollups ?? decl.rollups.map((r) => r.name);
+  const rollups = names.map((n) => decl.rollups.find((r) => r.name === n) ?? fail(`unknown rollup ${n}`));
+  if (rollups.length === 0) fail('no rollups to compute');
+  const aggregates = decl.parts.map(aggregateSql);
+  const selects = rollups.map((r) => {
+    const w = WINDOW_US[r.window];
+    const offsets = opts.byOffsetBucket === false ? '-1::INTEGER AS "partition", -1::BIGINT AS bucket' : '"partition", bucket';
+    return `  SELECT ${quote(r.name)} AS rollup, tenant_id, event_time_us // ${w} * ${w} AS window_start_us, ${r.dimension ?? 'NULL::VARCHAR'} AS dimension, ${offsets},
+    ${aggregates.join(',\n    ')}
+  FROM ${opts.events} GROUP BY ALL`;
+  });
+  const canonical = decl.parts.filter((p) => p.kind === 'hll').map((p) => `${hllCanonicalSql(ident(p.name))} AS ${ident(p.name)}`);
+  return `SELECT ${[...CELL_KEY_COLUMNS.map(ident), ...decl.parts.map((p) => ident(p.name))].join(', ')} FROM (
+  SELECT * ${canonical.length > 0 ? `REPLACE (${canonical.join(', ')})` : ''} FROM (
+${selects.join('\n  UNION ALL\n')}
+  )
 )`;
 }
 
@@ -156,33 +188,56 @@ export function mergeCellsSql(decl: MeasuresDeclaration, opts: MergeCellsOptions
         return `sum(${name})::BIGINT AS ${name}`;
       case 'sum':
         // in window order: the same cells always add up to the same bits, whatever the threads
-        return `sum(${name} ORDER BY window_start_us)::DOUBLE AS ${name}`;
+        // (collected with their windows below and added in the outer query: cheaper than ORDER BY)
+        return [];
       case 'min':
       case 'max':
         return `${p.kind}(${name})::DOUBLE AS ${name}`;
       case 'hll':
-        return `list_sort(list_distinct(flatten(list(${name})))) AS ${name}`;
+        return `list_sort(flatten(list(${name}))) AS ${name}`;
       case 'digest':
-        return `flatten(list(${name})) AS ${name}`;
+        return [];
     }
   });
-  const finish = decl.parts.flatMap((p) => {
+  // Sums added in window order, bit for bit what `sum(x ORDER BY window_start_us)` gives (a left
+  // fold from 0 in that order): sorting the collected (window, sums…) structs sorts by window, and
+  // list_sum adds in list order. Where windows tie (cells of several partitions or buckets folded
+  // together) the values break the tie: still one defined order, where ORDER BY left it open.
+  const sums = decl.parts.filter((p) => p.kind === 'sum');
+  const sumList = sums.length === 0 ? [] : [`list_sort(list({'w': window_start_us, ${sums.map((p, i) => `'s${i}': ${ident(p.name)}`).join(', ')}})) AS _sums`];
+  // Digests: their (bucket, count) entries unnested and added per bucket in a join, not in a
+  // correlated subquery per cell (what the merge spent most of its time on).
+  const digests = decl.parts.filter((p) => p.kind === 'digest');
+  const out = decl.parts.map((p) => {
     const name = ident(p.name);
-    if (p.kind === 'hll') return [`${hllCanonicalSql(name)} AS ${name}`];
-    if (p.kind === 'digest') {
-      return [
-        `(SELECT coalesce(list({'key': k, 'value': v} ORDER BY k), [])::STRUCT(key INTEGER, value UBIGINT)[] FROM (SELECT e.key AS k, sum(e.value)::UBIGINT AS v FROM unnest(${name}) AS t(e) GROUP BY k)) AS ${name}`,
-      ];
+    switch (p.kind) {
+      case 'sum':
+        return `list_sum(list_transform(m._sums, x -> x.s${sums.indexOf(p)}))::DOUBLE AS ${name}`;
+      case 'hll':
+        return `${hllCanonicalSql(`m.${name}`)} AS ${name}`;
+      case 'digest':
+        return `coalesce(d${digests.indexOf(p)}.entries, [])::STRUCT(key INTEGER, value UBIGINT)[] AS ${name}`;
+      default:
+        return `m.${name}`;
     }
-    return [];
   });
-  return `SELECT ${[...CELL_KEY_COLUMNS.map(ident), ...decl.parts.map((p) => ident(p.name))].join(', ')} FROM (
-  SELECT * ${finish.length > 0 ? `REPLACE (${finish.join(', ')})` : ''} FROM (
-    SELECT ${quote(opts.rollup)} AS rollup, tenant_id, merged_window AS window_start_us, dimension,
+  const key = 'tenant_id, merged_window, dimension';
+  const joinOn = (alias: string) => `${alias}.tenant_id = m.tenant_id AND ${alias}.merged_window = m.merged_window AND ${alias}.dimension IS NOT DISTINCT FROM m.dimension`;
+  const digestCtes = digests.map((p, i) => `d${i} AS (
+  SELECT ${key}, list_sort(list({'key': k, 'value': v})) AS entries FROM (
+    SELECT ${key}, e.key AS k, sum(e.value)::UBIGINT AS v FROM (SELECT ${key}, unnest(${ident(p.name)}) AS e FROM src) GROUP BY ${key}, k
+  ) GROUP BY ${key}
+)`);
+  return `SELECT * FROM (
+WITH src AS MATERIALIZED (SELECT *, window_start_us // ${w} * ${w} AS merged_window FROM ${opts.source}),
+m AS (
+    SELECT ${quote(opts.rollup)} AS rollup, ${key},
       -1::INTEGER AS "partition", -1::BIGINT AS bucket,
-      ${merged.join(',\n      ')}
-    FROM (SELECT *, window_start_us // ${w} * ${w} AS merged_window FROM ${opts.source}) GROUP BY tenant_id, merged_window, dimension
-  )
+      ${[...merged.flat(), ...sumList].join(',\n      ')}
+    FROM src GROUP BY ${key}
+)${digestCtes.map((c) => `,\n${c}`).join('')}
+SELECT m.rollup, m.tenant_id, m.merged_window AS window_start_us, m.dimension, m."partition", m.bucket, ${out.join(', ')}
+FROM m${digests.map((_, i) => ` LEFT JOIN d${i} ON ${joinOn(`d${i}`)}`).join('')}
 )`;
 }
 

@@ -1,0 +1,53 @@
+// Checks that a change to the views' SQL leaves their results alone: snapshot the view files a
+// `bench:batch --keep` run published under its prefix, change the code, run the bench again with
+// `--reuse <prefix>`, and compare every file with its snapshot (EXCEPT ALL both ways: rows as
+// multisets, values exact, column names and types equal).
+//   npx tsx bench/batch/views-snapshot.ts snap <prefix> <dir>
+//   npx tsx bench/batch/views-snapshot.ts compare <prefix> <dir>
+import '../../scripts/quiet-warnings.cjs';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { loadConfig } from '../../core/config';
+import { openLakeDuckDb, s3Url } from '../../core/duckdb';
+import { createS3, listObjects } from '../../core/s3';
+const [mode, PREFIX, dir] = process.argv.slice(2);
+async function main() {
+  const cfg = loadConfig();
+  const s3 = createS3(cfg.s3);
+  const bucket = cfg.s3.bucket;
+  const files = (await listObjects(s3, bucket, `${PREFIX}/views/`)).map((o) => o.key);
+  const rel = (k: string) => k.slice(`${PREFIX}/views/`.length).replace(/version=[^/]+\//, '');
+  if (mode === 'snap') {
+    for (const k of files) {
+      const out = path.join(dir, rel(k));
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }));
+      fs.writeFileSync(out, Buffer.from(await r.Body!.transformToByteArray()));
+    }
+    console.log(`snapshot ${files.length} files`);
+  } else {
+    const lake = await openLakeDuckDb({ ...cfg.duckdb, s3: cfg.s3, cacheDir: cfg.cacheDir });
+    const c = lake.connection;
+    let bad = 0; let n = 0;
+    const seen = new Set<string>();
+    for (const k of files) {
+      const old = path.join(dir, rel(k));
+      seen.add(old);
+      if (!fs.existsSync(old)) { console.log(`new only: ${rel(k)}`); bad++; continue; }
+      const a = `read_parquet('${old}', hive_partitioning = false)`; const b = `read_parquet('${s3Url(bucket, k)}', hive_partitioning = false)`;
+      let r: Record<string, unknown>;
+      try { r = (await c.runAndReadAll(`SELECT (SELECT count(*) FROM (FROM ${a} EXCEPT ALL FROM ${b})) AS x, (SELECT count(*) FROM (FROM ${b} EXCEPT ALL FROM ${a})) AS y, (SELECT count(*) FROM ${a}) AS na, (SELECT count(*) FROM ${b}) AS nb`)).getRowObjectsJson()[0]; } catch (e) { console.log(`ERR ${rel(k)} ${String(e).slice(0, 200)}`); bad++; continue; }
+      const ta = JSON.stringify((await c.runAndReadAll(`DESCRIBE SELECT * FROM ${a}`)).getRows());
+      const tb = JSON.stringify((await c.runAndReadAll(`DESCRIBE SELECT * FROM ${b}`)).getRows());
+      n++;
+      if (Number(r.x) || Number(r.y) || r.na !== r.nb || ta !== tb) { bad++; console.log(`DIFF ${rel(k)} ${JSON.stringify(r)} types ${ta === tb}`); }
+    }
+    const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
+    for (const f of walk(dir)) if (!seen.has(f)) { console.log(`old only: ${f}`); bad++; }
+    console.log(`compared ${n} files, ${bad} differ`);
+    lake.close();
+  }
+  s3.destroy();
+}
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
