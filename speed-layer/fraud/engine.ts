@@ -12,6 +12,7 @@ import { combine, DEFAULT_WEIGHT, DEFAULT_WEIGHTS, SEVERITY_THRESHOLDS, severity
 import { createFraudMemory, type FraudMemory, type MemoryOptions } from './memory';
 import { featureVector } from './model/features';
 import { scoreOf, type FraudModel } from './model/model';
+import { createRetroTracker, type Implication, type RetroOptions, type RetroTracker, type TravelParams } from './retro';
 import type { FraudEvent } from './signals';
 
 /** Where the engine gets its trained models from (model/provider.ts polls the lake's champion pointer). */
@@ -48,6 +49,12 @@ export interface FraudEngineOptions {
   models?: FraudModelSource;
   /** Keep each event's model feature vector in the verdict (training, evaluation). */
   keepFeatures?: boolean;
+  /**
+   * Retroactive flagging on impossible travel (retro.ts): its bounds, and `minScore`, the verdict
+   * score from which a trigger implicates the other end (default the `low` severity's; the speed
+   * layer emits only implications at or above its anomaly threshold). false: off.
+   */
+  retroactive?: (RetroOptions & { minScore?: number }) | false;
 }
 
 export interface FraudVerdict extends EnsembleResult {
@@ -65,6 +72,8 @@ export interface FraudVerdict extends EnsembleResult {
   challenger: ModelScore | null;
   /** The model's feature vector (only with keepFeatures). */
   features?: number[];
+  /** Earlier events of the account this event implicates (impossible travel; retro.ts). Absent when none. */
+  retroactive?: Implication[];
 }
 
 export interface FraudEngine {
@@ -82,6 +91,8 @@ export interface FraudEngine {
   paramsFor(tenant: string, detectorId: string): Params;
   readonly baselines: Baselines;
   readonly memory: FraudMemory;
+  /** The retroactive tracker (null when off). */
+  readonly retro: RetroTracker | null;
 }
 
 /** The feature store's snapshots of an event's entities, from any `get` (a store or the processor's merged view). */
@@ -105,6 +116,8 @@ export function createFraudEngine(opts: FraudEngineOptions = {}): FraudEngine {
   const top = opts.top ?? 3;
   const baselines = createBaselines(opts.baselines);
   const memory = createFraudMemory(opts.memory);
+  const retro = opts.retroactive === false ? null : createRetroTracker(opts.retroactive);
+  const retroMin = (opts.retroactive ? opts.retroactive.minScore : undefined) ?? thresholds.low;
   /** tenant → detector id → override */
   const overrides = new Map<string, Map<string, DetectorOverride>>();
   /** tenant\0id → merged params (cleared when that tenant's overrides change) */
@@ -138,8 +151,11 @@ export function createFraudEngine(opts: FraudEngineOptions = {}): FraudEngine {
     baselines,
     learn(event, entity) {
       observe(event, { ...entity, context: memory.update(event) });
+      // its verdict before the restart is not known: replayed events may be implicated again
+      retro?.remember(event, 0);
     },
     memory,
+    retro,
     paramsFor,
     setOverride(tenant, id, override) {
       if (!byId.has(id)) throw new RangeError(`unknown detector ${JSON.stringify(id)}`);
@@ -178,6 +194,15 @@ export function createFraudEngine(opts: FraudEngineOptions = {}): FraudEngine {
       if (model) opts.models?.record?.('champion', model);
       if (challenged) opts.models?.record?.('challenger', challenged);
       const score = model ? model.score : ensemble.score;
+      let implicated: Implication[] | undefined;
+      if (retro) {
+        retro.remember(event, score);
+        const travel = scores.find((d) => d.id === 'impossible_travel');
+        if (travel && score >= retroMin) {
+          const found = retro.implicate(event, score, travel.score, paramsFor(t, 'impossible_travel') as unknown as TravelParams);
+          if (found.length > 0) implicated = found;
+        }
+      }
       return {
         score,
         severity: model ? severityOf(score, thresholds) : ensemble.severity,
@@ -190,6 +215,7 @@ export function createFraudEngine(opts: FraudEngineOptions = {}): FraudEngine {
         model,
         challenger: challenged,
         ...(opts.keepFeatures && vector ? { features: vector } : {}),
+        ...(implicated ? { retroactive: implicated } : {}),
       };
     },
   };

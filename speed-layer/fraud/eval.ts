@@ -66,11 +66,36 @@ export interface EvalReport {
   detectors: { id: string; fraud: number; legit: number }[];
   /** Legitimate events at or above medium, by their strongest reason: what the false positives are. */
   falsePositiveReasons: Record<string, number>;
+  /**
+   * Events flagged only retroactively (impossible travel implicating the other end, retro.ts) at
+   * medium: an event counts as flagged above when its own verdict or any implication names it at
+   * or above the threshold; these are the ones its own verdict missed, and the delay from the
+   * event's time to the trigger's (detected_at − event time). null when graded without them.
+   */
+  retroactive: RetroFigures | null;
   /** Scoring cost per event (memory + detectors + ensemble), µs; and the whole loop per event. */
   scoreUsPerEvent: number;
   loopUsPerEvent: number;
 }
 
+
+export interface RetroFigures {
+  /** Fraud events caught only retroactively at medium, in all and per scenario. */
+  fraud: number;
+  byScenario: Partial<Record<FraudScenario, number>>;
+  /** Legitimate events (and transactions) flagged only retroactively at medium: false positives. */
+  legit: number;
+  legitTransactions: number;
+  /** detected_at − event time of the retroactive-only flags (fraud and legitimate), seconds. */
+  delaySeconds: { n: number; p50: number; p90: number; max: number };
+  /** The same traffic graded on the on-arrival verdicts alone, at medium (what it was without them). */
+  onArrival: { precision: number; recall: number; fprTransactions: number; recallByScenario: Partial<Record<FraudScenario, number>> };
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
 
 function confusion(threshold: number, tp: number, fp: number, fn: number): Confusion {
   const precision = tp + fp === 0 ? 1 : tp / (tp + fp);
@@ -90,6 +115,8 @@ export interface ScoredRow {
   timeUs: number;
   /** The model's feature vector (with keepFeatures). */
   features?: number[];
+  /** Implications of this event by later events (impossible travel, retroactive): their scores and event times. */
+  retro?: { score: number; atUs: number }[];
 }
 
 export interface ScoredTraffic {
@@ -107,6 +134,8 @@ export function scoreTraffic(o: EvalOptions): ScoredTraffic {
   const gen = new EventGenerator({ seed: o.seed, tenants: o.tenants, users: o.users, rate: o.rate, fraudRate: o.fraudRate });
   const replay = createScoringReplay(o.engine);
   const rows: ScoredRow[] = [];
+  /** event id → row, for implications of earlier events */
+  const rowOf = new Map<string, ScoredRow>();
   const fired = new Map<string, { fraud: number; legit: number }>(replay.engine.detectors.map((d) => [d.id, { fraud: 0, legit: 0 }]));
   const fpReasons: Record<string, number> = {};
   let deadLettered = 0;
@@ -132,6 +161,11 @@ export function scoreTraffic(o: EvalOptions): ScoredTraffic {
       timeUs: fe.timeUs,
       ...(v.features ? { features: v.features } : {}),
     });
+    rowOf.set(v.eventId, rows[rows.length - 1]);
+    for (const i of v.retroactive ?? []) {
+      const r = rowOf.get(i.eventId);
+      if (r) (r.retro ??= []).push({ score: i.score, atUs: i.triggerUs });
+    }
     for (const d of v.detectors) if (d.score >= 0.5) fired.get(d.id)![fraud ? 'fraud' : 'legit']++;
     if (!fraud && v.score >= SEVERITY_THRESHOLDS.medium) {
       const why = v.reasons.map((x) => x.id).join('+');
@@ -145,9 +179,15 @@ export function evaluate(o: EvalOptions): EvalReport {
   return report(o, scoreTraffic(o));
 }
 
-/** The figures of scored traffic; `scoreOf` picks which score to grade (default the verdict's). */
-export function report(o: EvalOptions, t: ScoredTraffic, scoreOfRow: (r: ScoredRow) => number = (r) => r.score): EvalReport {
-  const rows = t.rows.map((r) => ({ ...r, score: scoreOfRow(r) }));
+/**
+ * The figures of scored traffic; `scoreOf` picks which score to grade (default the verdict's).
+ * `retroactive`: an event's score is the best of its own and of the implications naming it (the
+ * triggers' verdict scores), so an event counts as flagged at a threshold when any anomaly, on
+ * arrival or retroactive, names it there.
+ */
+export function report(o: EvalOptions, t: ScoredTraffic, scoreOfRow: (r: ScoredRow) => number = (r) => r.score, retroactive = true): EvalReport {
+  const best = (r: ScoredRow) => (r.retro ?? []).reduce((m, x) => Math.max(m, x.score), 0);
+  const rows = t.rows.map((r) => ({ ...r, own: scoreOfRow(r), score: retroactive ? Math.max(scoreOfRow(r), best(r)) : scoreOfRow(r) }));
   const { deadLettered, duplicates, fired, fpReasons, scoreNs, loopNs } = t;
 
   const legit = rows.filter((r) => r.scenario === null);
@@ -176,6 +216,30 @@ export function report(o: EvalOptions, t: ScoredTraffic, scoreOfRow: (r: ScoredR
     }
     scenarios.push({ scenario: sc, events: mine.length, campaigns: campaigns.size, at, auc: rocAuc(mine.map((r) => r.score), legitScores) });
   }
+  let retro: RetroFigures | null = null;
+  if (retroactive) {
+    const thr = SEVERITY_THRESHOLDS.medium;
+    const only = rows.filter((r) => r.own < thr && r.score >= thr);
+    const byScenario: RetroFigures['byScenario'] = {};
+    for (const r of only) if (r.scenario !== null) byScenario[r.scenario] = (byScenario[r.scenario] ?? 0) + 1;
+    const delays = only.map((r) => (Math.min(...r.retro!.filter((x) => x.score >= thr).map((x) => x.atUs)) - r.timeUs) / 1e6).sort((a, b) => a - b);
+    const legitOnly = only.filter((r) => r.scenario === null);
+    const tp = fraudRows.filter((r) => r.own >= thr).length;
+    const fp = legit.filter((r) => r.own >= thr).length;
+    const recallByScenario: RetroFigures['onArrival']['recallByScenario'] = {};
+    for (const sc of scenarios) {
+      const mine = fraudRows.filter((r) => r.scenario === sc.scenario);
+      recallByScenario[sc.scenario] = mine.filter((r) => r.own >= thr).length / mine.length;
+    }
+    retro = {
+      onArrival: { ...confusion(thr, tp, fp, fraudRows.length - tp), fprTransactions: legitTx.length ? legitTx.filter((r) => r.own >= thr).length / legitTx.length : 0, recallByScenario },
+      fraud: only.length - legitOnly.length,
+      byScenario,
+      legit: legitOnly.length,
+      legitTransactions: legitOnly.filter((r) => r.transaction).length,
+      delaySeconds: { n: delays.length, p50: quantile(delays, 0.5), p90: quantile(delays, 0.9), max: delays.length ? delays[delays.length - 1] : NaN },
+    };
+  }
   const n = rows.length || 1;
   const { engine: _engine, ...options } = o;
   return {
@@ -191,6 +255,7 @@ export function report(o: EvalOptions, t: ScoredTraffic, scoreOfRow: (r: ScoredR
     scenarios,
     detectors: [...fired].map(([id, c]) => ({ id, ...c })),
     falsePositiveReasons: fpReasons,
+    retroactive: retro,
     scoreUsPerEvent: Number(scoreNs / 1000n) / n,
     loopUsPerEvent: Number(loopNs / 1000n) / n,
   };
@@ -212,10 +277,20 @@ export function formatReport(r: EvalReport, title: string): string {
       return `| ${s} ≥ ${c.threshold} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${(c.fpr * 100).toFixed(2)}% | ${(c.fprTransactions * 100).toFixed(2)}% |`;
     }),
     '',
-    '| scenario | events | campaigns | AUC | recall ≥ medium | campaigns caught ≥ medium | precision ≥ medium | F1 ≥ medium | recall ≥ high | campaigns ≥ high |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...r.scenarios.map((s) => `| ${s.scenario} | ${s.events} | ${s.campaigns} | ${s.auc.toFixed(3)} | ${pct(s.at.medium.recall)} | ${pct(s.at.medium.campaignRecall)} | ${pct(s.at.medium.precision)} | ${pct(s.at.medium.f1)} | ${pct(s.at.high.recall)} | ${pct(s.at.high.campaignRecall)} |`),
+    '| scenario | events | campaigns | AUC | recall ≥ medium | of which only retroactive | campaigns caught ≥ medium | precision ≥ medium | F1 ≥ medium | recall ≥ high | campaigns ≥ high |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.scenarios.map((s) => `| ${s.scenario} | ${s.events} | ${s.campaigns} | ${s.auc.toFixed(3)} | ${pct(s.at.medium.recall)} | ${r.retroactive ? (r.retroactive.byScenario[s.scenario] ?? 0) : 'n/a'} | ${pct(s.at.medium.campaignRecall)} | ${pct(s.at.medium.precision)} | ${pct(s.at.medium.f1)} | ${pct(s.at.high.recall)} | ${pct(s.at.high.campaignRecall)} |`),
   ];
+  const rr = r.retroactive;
+  if (rr) {
+    const d = rr.delaySeconds;
+    const sec = (x: number) => (Number.isNaN(x) ? 'n/a' : `${x.toFixed(1)} s`);
+    lines.push(
+      '',
+      `retroactive (impossible travel implicating the other end; counted above when any anomaly names the event): ${rr.fraud} fraud events flagged ≥ medium only retroactively, ${rr.legit} legitimate (${rr.legitTransactions} transactions) — false positives, included above; delay detected_at − event time over the ${d.n}: p50 ${sec(d.p50)}, p90 ${sec(d.p90)}, max ${sec(d.max)}`,
+      `on-arrival verdicts alone at medium: precision ${pct(rr.onArrival.precision)}, recall ${pct(rr.onArrival.recall)}, FP ${(rr.onArrival.fprTransactions * 100).toFixed(2)}% of legitimate transactions; recall by scenario: ${Object.entries(rr.onArrival.recallByScenario).map(([k, v]) => `${k} ${pct(v!).trim()}`).join(', ')}`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -250,7 +325,8 @@ export function evaluateTrained(seen: EvalOptions, unseen: EvalOptions, train: T
   const model = compileModel(doc);
   progress(`scoring unseen seed ${unseen.seed} (${unseen.events} events) with the model`);
   const t = scoreTraffic({ ...unseen, engine: { ...unseen.engine, models: { current: () => ({ champion: model, challenger: null }) } } });
-  return { model: doc, metrics, unseen: report(unseen, t), fallback: report(unseen, t, (r) => r.fallbackScore) };
+  // the fallback is graded on its own verdicts: the implications came from the model's scores
+  return { model: doc, metrics, unseen: report(unseen, t), fallback: report(unseen, t, (r) => r.fallbackScore, false) };
 }
 
 /** The training summary and the unseen run's tables, as `rtap eval fraud` prints them. */

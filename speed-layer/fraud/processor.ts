@@ -13,6 +13,14 @@
 // model (the champion's version, null on the hand-set weights), challenger? {version, score},
 // entities, partition, offset }, keyed by tenant.
 //
+// Retroactive records (impossible travel, ./retro): when an event's impossible travel implicates
+// earlier events of the account that were below the threshold, each becomes a record with the same
+// fields plus `retroactive: true`, `implicated_by` (the trigger's event id), `event_time` (the
+// implicated event's time); `anomaly_id = "<event_id>:fraud:retro"`, `detected_at` = the trigger's
+// event time (when it was found), `score`/`severity` the trigger's, `detectors` [impossible_travel
+// with the pair's evidence], the trigger's incident, partition/offset the trigger's (the record is
+// committed with the trigger's offset). Additive only: readers of the on-arrival record read these.
+//
 // What it reads of an event: the parsed event when the speed layer hands it one (`event` as an
 // object, or the record value as text/Buffer, parsed here); with neither — the layer read only the
 // ingestion header — the header's fields (signalsFromSpeedRecord), with which the detectors that
@@ -31,9 +39,10 @@ import type { EntityIds } from '../../core/speed-record';
 import type { FeatureProcessor } from '../features/processor';
 import type { DetectorOverride } from './engine';
 import { createFraudEngine, entityFeatures, type FraudEngine, type FraudEngineOptions, type FraudVerdict } from './engine';
-import { SEVERITY_THRESHOLDS } from './ensemble';
+import { SEVERITY_THRESHOLDS, severityOf } from './ensemble';
 import { createIncidents, type Incident, type IncidentEntity, type IncidentOptions } from './incidents';
 import { fraudMetrics } from './metrics';
+import type { Implication } from './retro';
 import { emptyFraudEvent, signalsFromEvent, signalsFromSpeedRecord, type FraudEvent } from './signals';
 
 export interface FraudProcessorOptions extends FraudEngineOptions {
@@ -112,6 +121,31 @@ export function anomalyRecord(v: FraudVerdict, e: FraudEvent, coords: { partitio
   };
 }
 
+/** The anomaly record of an earlier event implicated by `trigger`'s impossible travel (retroactive). */
+export function retroactiveRecord(i: Implication, v: FraudVerdict, trigger: FraudEvent, coords: { partition: number; offset: number }, extra: { incident?: Incident; scoredAtMs?: number } = {}): Record<string, unknown> {
+  const score = Math.round(i.score * 1000) / 1000;
+  return {
+    anomaly_id: `${i.eventId}:fraud:retro`,
+    tenant_id: v.tenant,
+    event_id: i.eventId,
+    ...(extra.incident ? { incident_id: extra.incident.incident_id } : {}),
+    detected_at: new Date(i.triggerUs / 1000).toISOString(),
+    ...(extra.scoredAtMs !== undefined ? { scored_at: new Date(extra.scoredAtMs).toISOString() } : {}),
+    anomaly_type: 'fraud',
+    score,
+    severity: severityOf(i.score),
+    detectors: [{ id: 'impossible_travel', family: 'financial', score, explanation: i.explanation, evidence: i.evidence }],
+    explanation: `impossible_travel: ${i.explanation}`,
+    model: v.model?.version ?? null,
+    entities: trigger.userId ? [`user:${trigger.userId}`] : [],
+    partition: coords.partition,
+    offset: coords.offset,
+    retroactive: true,
+    implicated_by: i.implicatedBy,
+    event_time: new Date(i.timeUs / 1000).toISOString(),
+  };
+}
+
 function eventView(input: MeasureInput, event: unknown, entities: EntityIds | undefined): FraudEvent {
   let parsed: unknown = event;
   if (typeof event === 'string' || Buffer.isBuffer(event)) {
@@ -171,6 +205,13 @@ export function createFraudProcessor(features: Pick<FeatureProcessor, 'get'>, op
         if (a.opened) fraudMetrics.incidentsOpened.inc();
         pending.push({ partition: input.partition, key: v.tenant, value: JSON.stringify(anomalyRecord(v, e, input, { incident: a.incident, scoredAtMs: now() })) });
         fraudMetrics.anomalies.inc({ severity: v.severity ?? 'none' });
+        // earlier events of the account lifted over the threshold by this one's impossible travel
+        for (const i of v.retroactive ?? []) {
+          if (i.score < threshold || i.previousScore >= threshold) continue;
+          const r = incidents.assign(input.partition, v.tenant, i.eventId, i.timeUs, incidentEntities(e), i.score, ['impossible_travel']);
+          pending.push({ partition: input.partition, key: v.tenant, value: JSON.stringify(retroactiveRecord(i, v, e, input, { incident: r.incident, scoredAtMs: now() })) });
+          fraudMetrics.anomalies.inc({ severity: severityOf(i.score) ?? 'none' });
+        }
       }
       const ms = performance.now() - started;
       fraudMetrics.scoring.observe(ms);
