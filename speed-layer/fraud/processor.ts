@@ -99,47 +99,49 @@ export function incidentEntities(e: FraudEvent): IncidentEntity[] {
   return out;
 }
 
-/** The anomaly record of a verdict (the `anomalies` topic's value). */
-export function anomalyRecord(v: FraudVerdict, e: FraudEvent, coords: { partition: number; offset: number }, extra: { incident?: Incident; scoredAtMs?: number } = {}): Record<string, unknown> {
+type RecordExtra = { incident?: Incident; scoredAtMs?: number };
+
+/** What every anomaly record carries, on arrival or retroactive: ids, incident, times, model, coordinates. */
+function recordEnvelope(anomalyId: string, eventId: string, detectedUs: number, v: FraudVerdict, coords: { partition: number; offset: number }, extra: RecordExtra) {
   return {
-    anomaly_id: `${v.eventId}:fraud`,
+    anomaly_id: anomalyId,
     tenant_id: v.tenant,
-    event_id: v.eventId,
+    event_id: eventId,
     ...(extra.incident ? { incident_id: extra.incident.incident_id } : {}),
-    detected_at: new Date(e.timeUs / 1000).toISOString(),
+    detected_at: new Date(detectedUs / 1000).toISOString(),
     ...(extra.scoredAtMs !== undefined ? { scored_at: new Date(extra.scoredAtMs).toISOString() } : {}),
     anomaly_type: 'fraud',
-    score: Math.round(v.score * 1000) / 1000,
-    severity: v.severity,
-    detectors: v.reasons.map((r) => ({ id: r.id, family: r.family, score: Math.round(r.score * 1000) / 1000, explanation: r.explanation })),
-    explanation: v.explanation,
     model: v.model?.version ?? null,
-    ...(v.challenger ? { challenger: { version: v.challenger.version, score: Math.round(v.challenger.score * 1000) / 1000 } } : {}),
-    entities: incidentEntities(e).map((x) => `${x.kind}:${x.id}`),
     partition: coords.partition,
     offset: coords.offset,
   };
 }
 
-/** The anomaly record of an earlier event implicated by `trigger`'s impossible travel (retroactive). */
-export function retroactiveRecord(i: Implication, v: FraudVerdict, trigger: FraudEvent, coords: { partition: number; offset: number }, extra: { incident?: Incident; scoredAtMs?: number } = {}): Record<string, unknown> {
-  const score = Math.round(i.score * 1000) / 1000;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The anomaly record of a verdict (the `anomalies` topic's value). */
+export function anomalyRecord(v: FraudVerdict, e: FraudEvent, coords: { partition: number; offset: number }, extra: RecordExtra = {}): Record<string, unknown> {
   return {
-    anomaly_id: `${i.eventId}:fraud:retro`,
-    tenant_id: v.tenant,
-    event_id: i.eventId,
-    ...(extra.incident ? { incident_id: extra.incident.incident_id } : {}),
-    detected_at: new Date(i.triggerUs / 1000).toISOString(),
-    ...(extra.scoredAtMs !== undefined ? { scored_at: new Date(extra.scoredAtMs).toISOString() } : {}),
-    anomaly_type: 'fraud',
+    ...recordEnvelope(`${v.eventId}:fraud`, v.eventId, e.timeUs, v, coords, extra),
+    score: round3(v.score),
+    severity: v.severity,
+    detectors: v.reasons.map((r) => ({ id: r.id, family: r.family, score: round3(r.score), explanation: r.explanation })),
+    explanation: v.explanation,
+    ...(v.challenger ? { challenger: { version: v.challenger.version, score: round3(v.challenger.score) } } : {}),
+    entities: incidentEntities(e).map((x) => `${x.kind}:${x.id}`),
+  };
+}
+
+/** The anomaly record of an earlier event implicated by `trigger`'s impossible travel (retroactive). */
+export function retroactiveRecord(i: Implication, v: FraudVerdict, trigger: FraudEvent, coords: { partition: number; offset: number }, extra: RecordExtra = {}): Record<string, unknown> {
+  const score = round3(i.score);
+  return {
+    ...recordEnvelope(`${i.eventId}:fraud:retro`, i.eventId, i.triggerUs, v, coords, extra),
     score,
     severity: severityOf(i.score),
     detectors: [{ id: 'impossible_travel', family: 'financial', score, explanation: i.explanation, evidence: i.evidence }],
     explanation: `impossible_travel: ${i.explanation}`,
-    model: v.model?.version ?? null,
     entities: trigger.userId ? [`user:${trigger.userId}`] : [],
-    partition: coords.partition,
-    offset: coords.offset,
     retroactive: true,
     implicated_by: i.implicatedBy,
     event_time: new Date(i.timeUs / 1000).toISOString(),
