@@ -94,6 +94,8 @@ export interface SpeedConfig {
   sessionGapMs: number;
   /** Offsets of a partition within which a repeated (tenant, event_id) is counted once. */
   dedupHorizonOffsets: number;
+  /** Stream threads of `rtap speed` (worker threads splitting the partitions; docs/speed-layer.md). */
+  threads: number;
 }
 
 /** Asymmetric JWS algorithms only: `none` and HS* are never accepted, so no HS/RS confusion is possible. */
@@ -280,6 +282,7 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       commitIntervalMs: read.int('SPEED_COMMIT_INTERVAL_MS', 300, 10, 60_000),
       sessionGapMs: read.int('SPEED_SESSION_GAP_MS', 30 * 60_000, 1000, 24 * 3600 * 1000),
       dedupHorizonOffsets: read.int('SPEED_DEDUP_HORIZON_OFFSETS', 50_000, 1, 10_000_000),
+      threads: read.int('SPEED_THREADS', 1, 1, 64),
     },
     dataDir: path.resolve(read.string('RTAP_DATA_DIR', path.join(REPO_ROOT, '.rtap'))),
     cacheDir: path.resolve(read.string('RTAP_CACHE_DIR', path.join(os.homedir(), '.cache', 'rtap'))),

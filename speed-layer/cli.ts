@@ -6,18 +6,14 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { faultInjectionCount, positiveInt } from '../cli/options';
 import { config } from '../core/config';
-import { createKafka, TOPICS } from '../core/kafka';
+import { TOPICS } from '../core/kafka';
 import { createLogger } from '../core/logger';
 import { DEFAULT_OFFSET_BUCKET_SIZE } from '../core/measures';
-import { createS3 } from '../core/s3';
-import { createCutReader } from './cut';
-import { createFeatureProcessor } from './features';
 import { SEVERITY_THRESHOLDS } from './fraud/ensemble';
-import { startLiveScoring } from './fraud/live';
-import { createFraudModelProvider, lakeModelLoader } from './fraud/model/provider';
 import { DEFAULT_WARMUP_OFFSETS } from './fraud/processor';
-import { createSpeedLayer, DEFAULT_SPEED_OPTIONS, type SpeedLayerOptions } from './runtime';
-import type { EventProcessor } from './state';
+import type { SpeedLaunchOptions } from './launch';
+import { DEFAULT_SPEED_OPTIONS, type SpeedLayerOptions } from './runtime';
+import { startSpeedLayers } from './threads';
 
 interface SpeedCliOptions {
   topic: string;
@@ -37,6 +33,7 @@ interface SpeedCliOptions {
   fraud: boolean;
   fraudThreshold: number;
   fraudWarmupOffsets: number;
+  threads?: number;
 }
 
 function unitInterval(value: string): number {
@@ -70,64 +67,53 @@ export function registerSpeedCommands(program: Command): void {
     .option('--control-topic <topic>', 'the control topic followed for detector rules', TOPICS.control)
     .option('--anomaly-commit-ms <ms>', 'commit this soon after the last commit while an anomaly waits (event → anomaly latency)', positiveInt, d.anomalyCommitMs)
     .addOption(new Option('--anomaly-delivery <mode>', 'transaction: anomalies in the checkpoint transaction (exactly once); immediate: sent as soon as scored (at least once, lowest latency)').choices(['transaction', 'immediate']).default(d.anomalyDelivery))
+    .option('--threads <n>', 'stream threads: copies of the layer in worker threads of this process, splitting its partitions (default SPEED_THREADS)', positiveInt)
     .option('--no-fraud', 'run without fraud scoring (windows and features only)')
     .option('--fraud-threshold <score>', 'lowest ensemble score that makes an anomaly record', unitInterval, SEVERITY_THRESHOLDS.medium)
     .option('--fraud-warmup-offsets <n>', "events per partition replayed into the fraud engine's memory and baselines after a restore (0: none)", nonNegativeInt, DEFAULT_WARMUP_OFFSETS)
     .addHelpText(
       'after',
       '\nWindow settings come from the environment (docs/configuration.md): SPEED_ALLOWED_LATENESS_MS, SPEED_COMMIT_INTERVAL_MS,\n' +
-        'SPEED_SESSION_GAP_MS, SPEED_DEDUP_HORIZON_OFFSETS.\n' +
+        'SPEED_SESSION_GAP_MS, SPEED_DEDUP_HORIZON_OFFSETS, SPEED_THREADS.\n' +
         'Fault injection (tests only): RTAP_SPEED_CRASH_IN_TX=n SIGKILLs the process inside its n-th transaction, before the commit.',
     )
     .action(async (cli: SpeedCliOptions) => {
       const cfg = config();
-      const opts: Partial<SpeedLayerOptions> = {
-        topic: cli.topic,
-        groupId: cli.group,
-        changelogTopic: cli.changelogTopic,
-        resultsTopic: cli.resultsTopic,
-        instanceId: cli.instance,
-        deadLetter: cli.deadLetter === true,
-        sessionTimeoutMs: cli.sessionTimeout,
-        cutPollMs: cli.cutPollMs,
-        offsetBucketSize: cli.offsetBucketSize,
-        anomaliesTopic: cli.anomaliesTopic,
-        anomalyCommitMs: cli.anomalyCommitMs,
-        anomalyDelivery: cli.anomalyDelivery,
-        allowedLatenessMs: cfg.speed.allowedLatenessMs,
-        commitIntervalMs: cfg.speed.commitIntervalMs,
-        sessionGapMs: cfg.speed.sessionGapMs,
-        dedupHorizonOffsets: cfg.speed.dedupHorizonOffsets,
-        crashInTransaction: faultInjectionCount(process.env, 'RTAP_SPEED_CRASH_IN_TX'),
+      const threads = cli.threads ?? cfg.speed.threads;
+      const launch: SpeedLaunchOptions = {
+        layer: {
+          topic: cli.topic,
+          groupId: cli.group,
+          changelogTopic: cli.changelogTopic,
+          resultsTopic: cli.resultsTopic,
+          instanceId: cli.instance,
+          deadLetter: cli.deadLetter === true,
+          sessionTimeoutMs: cli.sessionTimeout,
+          cutPollMs: cli.cutPollMs,
+          offsetBucketSize: cli.offsetBucketSize,
+          anomaliesTopic: cli.anomaliesTopic,
+          anomalyCommitMs: cli.anomalyCommitMs,
+          anomalyDelivery: cli.anomalyDelivery,
+          crashInTransaction: faultInjectionCount(process.env, 'RTAP_SPEED_CRASH_IN_TX'),
+        },
+        prefix: cli.prefix,
+        readCut: true,
+        // the trained champion/challenger, hot-loaded from the lake (none published: the hand-set weights)
+        fraud: cli.fraud ? { controlTopic: cli.controlTopic, threshold: cli.fraudThreshold, warmupOffsets: cli.fraudWarmupOffsets, models: true } : false,
+        clientSuffix: cli.instance,
       };
       const log = createLogger('speed');
-      const kafka = createKafka(cfg.kafka, { clientId: `${cfg.kafka.clientId}-speed-${cli.instance}` });
-      const s3 = createS3(cfg.s3);
-      const readCut = createCutReader(s3, cfg.s3.bucket, cli.prefix);
-      // the trained champion/challenger, hot-loaded from the lake (none published: the hand-set weights)
-      const models = cli.fraud ? createFraudModelProvider({ load: lakeModelLoader(s3, cfg.s3.bucket, cli.prefix), onError: (err) => log.warn({ err: (err as Error).message }, 'fraud model poll failed; keeping the models in use') }) : undefined;
-      await models?.start();
-      // The feature store rides in the same transactions as the windows (checkpointed with them);
-      // the fraud processor after it reads the features holding the event.
-      const live = cli.fraud ? await startLiveScoring({ kafka, logger: log }, { controlTopic: cli.controlTopic, threshold: cli.fraudThreshold, warmupOffsets: cli.fraudWarmupOffsets, models }) : undefined;
-      const processors: EventProcessor[] = live?.processors ?? [createFeatureProcessor()];
-      const speed = createSpeedLayer({ kafka, logger: log, readCut, processors }, opts);
+      const layers = await startSpeedLayers(cfg, threads, launch, log);
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals += 1;
         if (signals > 1) process.exit(130);
         log.info({ signal }, 'stopping: commit the open interval, leave the group, disconnect');
-        speed.stop().catch(() => undefined);
+        layers.stop().catch(() => undefined);
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
-      await speed.start();
-      try {
-        await speed.done;
-      } finally {
-        await live?.stop().catch(() => undefined);
-        models?.stop();
-      }
+      await layers.done;
       log.info('speed layer stopped');
     });
 }

@@ -89,6 +89,8 @@ export interface SpeedLayerDeps {
  * serving reader, following the changelog read_committed, sees).
  */
 export interface SpeedObserver {
+  /** The group assigned these partitions of the topic to this layer (every join). */
+  joined?(partitions: readonly number[]): void;
   updated?(timestampMs: number, atMs: number): void;
   committed?(timestampsMs: readonly number[], atMs: number): void;
 }
@@ -406,7 +408,8 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
         pendingTimestamps = [];
         letters = [];
         assigned = e.payload.memberAssignment[o.topic] ?? [];
-        log.info({ assignment: assigned, generation }, 'joined group');
+        log.info({ instance: o.instanceId, assignment: assigned, generation }, 'joined group');
+        deps.observer?.joined?.(assigned);
       });
       consumer.on(consumer.events.CRASH, (e) => {
         log.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');

@@ -3,20 +3,23 @@
 // changelog records, window results and the consumer offsets in one Kafka transaction — into a
 // changelog and a results topic of its own (deleted afterwards). Timed from start until the
 // group's committed offsets reach the end of the topic. Prints one `RESULT` line.
-//   node -r tsx/cjs bench/speed/instance.ts <topic>
+// With --threads N (N > 1) the layer runs as `rtap speed --threads N` runs it: N stream threads
+// (worker threads, one consumer and transactional producer each) in this one process.
+//   node -r tsx/cjs bench/speed/instance.ts <topic> [--threads N]
 import '../../scripts/quiet-warnings.cjs';
 import { logLevel } from 'kafkajs';
 import { loadConfig } from '../../core/config';
 import { createKafka } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
-import { createFeatureProcessor } from '../../speed-layer/features';
-import { speedMetrics } from '../../speed-layer/metrics';
-import { createSpeedLayer } from '../../speed-layer/runtime';
+import type { SpeedLaunchOptions, SpeedLayerFigures } from '../../speed-layer/launch';
+import { startSpeedLayers } from '../../speed-layer/threads';
 import { observeGc } from './gc';
 
 async function main(): Promise<void> {
   const topic = process.argv[2];
-  if (!topic) throw new Error('usage: instance.ts <topic>');
+  const t = process.argv.indexOf('--threads');
+  const threads = t < 0 ? 1 : Number(process.argv[t + 1]);
+  if (!topic || !(Number.isSafeInteger(threads) && threads >= 1)) throw new Error('usage: instance.ts <topic> [--threads N]');
   const cfg = loadConfig();
   const kafka = createKafka(cfg.kafka, { clientId: 'rtap-bench-speed-instance', logLevel: logLevel.ERROR });
   const run = `${Date.now()}`;
@@ -36,15 +39,18 @@ async function main(): Promise<void> {
     waitForLeaders: true,
   });
 
-  const features = createFeatureProcessor();
-  const speed = createSpeedLayer(
-    { kafka, logger: createLogger('bench.speed'), processors: [features] },
-    { topic, groupId, changelogTopic, resultsTopic, instanceId: `bench-${run}`, commitIntervalMs: cfg.speed.commitIntervalMs },
-  );
+  const launch: SpeedLaunchOptions = {
+    layer: { topic, groupId, changelogTopic, resultsTopic, instanceId: `bench-${run}`, commitIntervalMs: cfg.speed.commitIntervalMs },
+    prefix: '',
+    readCut: false,
+    fraud: false,
+    clientSuffix: `bench-${run}`,
+    logName: 'bench.speed',
+  };
   const gc = observeGc();
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
-  await speed.start();
+  const layers = await startSpeedLayers(cfg, threads, launch, createLogger('bench.speed'));
   // done when the group's committed offsets (written in the checkpoint transactions) reach the end
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
@@ -53,17 +59,20 @@ async function main(): Promise<void> {
   }
   const seconds = (Date.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const transactions = (await speedMetrics.transactions.get()).values.find((v) => v.labels.result === 'committed')?.value ?? 0;
-  const records = (await speedMetrics.changelogRecords.get()).values[0]?.value ?? 0;
-  const txMs = (await speedMetrics.transaction.get()).values.find((v) => v.metricName === 'rtap_speed_transaction_ms_sum')?.value ?? 0;
-  const cells = speed.state().aggregator.size;
   const mem = Math.round(process.memoryUsage().rss / 2 ** 20);
-  await speed.stop();
+  await layers.stop();
+  const stats = await layers.figures();
+  const sum = (f: (x: SpeedLayerFigures) => number) => stats.reduce((acc, x) => acc + f(x), 0);
+  const transactions = sum((x) => x.transactions);
+  const records = sum((x) => x.changelogRecords);
+  const txMs = sum((x) => x.transactionMsSum);
+  const cells = sum((x) => x.cells);
+  const entities = sum((x) => x.entities);
   await new Promise((r) => setImmediate(r));
   process.stdout.write(
-    `RESULT instance: ${total} events in ${seconds.toFixed(2)}s -> ${Math.round(total / seconds)} events/s | cpu ${((cpu.user + cpu.system) / total).toFixed(1)} µs/event | ` +
+    `RESULT instance: ${threads} thread(s), ${total} events in ${seconds.toFixed(2)}s -> ${Math.round(total / seconds)} events/s | cpu ${((cpu.user + cpu.system) / total).toFixed(1)} µs/event | ` +
       `${transactions} transactions (${(txMs / Math.max(1, transactions)).toFixed(0)} ms each), ${records} changelog records (${(records / total).toFixed(2)} per event) | ` +
-      `cells ${cells} entities ${features.size} rss ${mem} MiB | ${gc.text()}\n`,
+      `cells ${cells} entities ${entities} rss ${mem} MiB | ${gc.text()}\n`,
   );
   await admin.deleteTopics({ topics: [changelogTopic, resultsTopic] }).catch(() => undefined);
   await admin.deleteGroups([groupId]).catch(() => undefined);

@@ -8,15 +8,17 @@
 //     event (what in-process readers such as detectors see); "committed": the transaction carrying
 //     its changelog records has committed (what the serving reader sees);
 //   core: the per-event loop alone (core-loop.ts, no transactions), "updated" only.
-//   node -r tsx/cjs bench/speed/latency.ts <topic> <events after the warm-up> [instance|core]
+// With --threads N the instance runs N stream threads (`rtap speed --threads N`).
+//   node -r tsx/cjs bench/speed/latency.ts <topic> <events after the warm-up> [instance|core] [--threads N]
 import '../../scripts/quiet-warnings.cjs';
 import { logLevel, type Kafka } from 'kafkajs';
 import { loadConfig } from '../../core/config';
 import { createKafka } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import { createFeatureProcessor } from '../../speed-layer/features';
-import { createSpeedLayer, DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
+import { DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
 import { createSpeedState } from '../../speed-layer/state';
+import { startSpeedLayers } from '../../speed-layer/threads';
 import { percentiles } from '../stats';
 import { observeGc } from './gc';
 
@@ -65,7 +67,7 @@ async function core(kafka: Kafka, topic: string, updated: Samples, ready: () => 
   await consumer.disconnect();
 }
 
-async function instance(kafka: Kafka, topic: string, updated: Samples, committed: Samples, ready: () => void): Promise<string> {
+async function instance(kafka: Kafka, topic: string, threads: number, updated: Samples, committed: Samples, ready: () => void): Promise<string> {
   const run = `${Date.now()}`;
   const changelogTopic = `${topic}-windows`;
   const resultsTopic = `${topic}-results`;
@@ -82,11 +84,24 @@ async function instance(kafka: Kafka, topic: string, updated: Samples, committed
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
   let warm = 0; // 1: the warm-up event is in the state, 2: committed too
-  const speed = createSpeedLayer(
+  const cfg = loadConfig();
+  // READY once the warm-up is committed and every stream thread holds its partitions (the
+  // rebalances of threads joining one after the other are over)
+  let pending = 2;
+  const warmedUp = () => --pending === 0 && ready();
+  const layers = await startSpeedLayers(
+    cfg,
+    threads,
     {
-      kafka,
-      logger: createLogger('bench.speed'),
-      processors: [createFeatureProcessor()],
+      layer: { topic, groupId: `rtap-bench-speed-latency-${run}`, changelogTopic, resultsTopic, instanceId: `bench-latency-${run}`, commitIntervalMs: cfg.speed.commitIntervalMs },
+      prefix: '',
+      readCut: false,
+      fraud: false,
+      clientSuffix: `bench-latency-${run}`,
+      logName: 'bench.speed',
+    },
+    createLogger('bench.speed'),
+    {
       observer: {
         updated: (t, at) => {
           if (warm > 0) updated.add(at - t);
@@ -96,18 +111,17 @@ async function instance(kafka: Kafka, topic: string, updated: Samples, committed
           if (warm === 1 && ts.length > 0) {
             warm = 2;
             ts = ts.slice(1);
-            ready();
+            warmedUp();
           }
           for (const t of ts) committed.add(at - t);
           if (committed.full) done();
         },
       },
     },
-    { topic, groupId: `rtap-bench-speed-latency-${run}`, changelogTopic, resultsTopic, instanceId: `bench-latency-${run}`, commitIntervalMs: loadConfig().speed.commitIntervalMs },
   );
-  await speed.start();
+  warmedUp();
   await finished;
-  await speed.stop();
+  await layers.stop();
   await admin.deleteTopics({ topics: [changelogTopic, resultsTopic] }).catch(() => undefined);
   await admin.disconnect();
   return `committed ${committed.text()}`;
@@ -117,6 +131,8 @@ async function main(): Promise<void> {
   const topic = process.argv[2];
   const expected = Number(process.argv[3]);
   const mode = process.argv[4] ?? 'instance';
+  const t = process.argv.indexOf('--threads');
+  const threads = t < 0 ? 1 : Number(process.argv[t + 1]);
   if (!topic || !(expected > 0) || (mode !== 'instance' && mode !== 'core')) throw new Error('usage: latency.ts <topic> <events after the warm-up> [instance|core]');
   const kafka = createKafka(loadConfig().kafka, { clientId: 'rtap-bench-speed-latency', logLevel: logLevel.ERROR });
   const updated = new Samples(expected);
@@ -124,7 +140,7 @@ async function main(): Promise<void> {
   const gc = observeGc();
   let extra = '';
   if (mode === 'core') await core(kafka, topic, updated, ready);
-  else extra = await instance(kafka, topic, updated, new Samples(expected), ready);
+  else extra = await instance(kafka, topic, threads, updated, new Samples(expected), ready);
   await new Promise((r) => setImmediate(r));
   process.stdout.write(`RESULT latency ${mode}: ${updated.n} events, event→update ms: updated ${updated.text()}${extra ? `; ${extra}` : ''} | ${gc.text()}\n`);
 }

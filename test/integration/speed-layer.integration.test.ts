@@ -2,7 +2,7 @@
 // events, duplicates, defects) on a fresh topic; the speed layer runs as a child process
 // (`rtap speed`), is SIGKILLed mid-stream from outside, then SIGKILLs itself inside a transaction
 // (between producing the changelog and committing), then runs as two instances sharing the
-// partitions while more traffic arrives. Every rollup cell materialized by the speed reader from
+// partitions while more traffic arrives, the second with two stream threads (`SPEED_THREADS=2`). Every rollup cell materialized by the speed reader from
 // the committed changelog must equal DuckDB over the same raw events up to the processed offsets
 // (the lake sink's own flatten + core/measures' derived SQL): counts, min, max exact, sums to
 // 1e-9, sketch registers and digest buckets identical.
@@ -118,10 +118,10 @@ describe('speed layer: exactly once through SIGKILLs and a second instance', () 
     expect(a2.out()).toContain('fault injection');
     await produce(2500);
 
-    step('phase 3: two instances');
-    // 3. two instances share the partitions while more traffic arrives
+    step('phase 3: two instances, the second with two stream threads');
+    // 3. two instances share the partitions while more traffic arrives; b runs two stream threads
     const a3 = speed('a');
-    const b = speed('b');
+    const b = speed('b', { SPEED_THREADS: '2' });
     await new Promise((r) => setTimeout(r, 3000));
     await produce(2500);
     const target = await ends();
@@ -138,9 +138,12 @@ describe('speed layer: exactly once through SIGKILLs and a second instance', () 
       b.child.kill('SIGTERM');
       expect(await a3.exit).toEqual({ code: 0, signal: null });
       expect(await b.exit).toEqual({ code: 0, signal: null });
-      // both instances got partitions
+      // both instances got partitions, and each of b's threads (its own client id) did
       expect(a3.out()).toMatch(/"assignment":\[\d/);
-      expect(b.out()).toMatch(/"assignment":\[\d/);
+      expect(b.out()).toMatch(/"stream threads started"/);
+      const assignments = (instance: string) => b.out().split('\n').filter((l) => l.includes(`"instance":"${instance}"`) && /"assignment":\[\d/.test(l)).length;
+      expect(assignments('b-t0')).toBeGreaterThan(0);
+      expect(assignments('b-t1')).toBeGreaterThan(0);
 
       // the oracle: the raw events up to the processed offsets, through the sink's flatten and the derived SQL
       step('oracle: DuckDB over the raw events');

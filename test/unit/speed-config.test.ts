@@ -7,7 +7,9 @@ import { parseChangelogKey, progressKey, sessionKey } from '../../core/speed-cha
 
 describe('speed layer configuration', () => {
   test('defaults', () => {
-    expect(loadConfig({}).speed).toEqual({ allowedLatenessMs: 60_000, commitIntervalMs: 300, sessionGapMs: 1_800_000, dedupHorizonOffsets: 50_000 });
+    expect(loadConfig({}).speed).toEqual({ allowedLatenessMs: 60_000, commitIntervalMs: 300, sessionGapMs: 1_800_000, dedupHorizonOffsets: 50_000, threads: 1 });
+    expect(loadConfig({ SPEED_THREADS: '2' }).speed.threads).toBe(2);
+    expect(() => loadConfig({ SPEED_THREADS: '0' })).toThrow(/SPEED_THREADS/);
   });
   test('a bad SPEED_ALLOWED_LATENESS_MS is refused with its name and the expected range', () => {
     expect(() => loadConfig({ SPEED_ALLOWED_LATENESS_MS: '-5' })).toThrow(ConfigError);

@@ -1,0 +1,58 @@
+// One stream thread (./threads.ts): launches the speed layer as the main thread describes it,
+// forwards observations in batches (benches), stops on request, and reports its figures.
+import { parentPort, workerData } from 'node:worker_threads';
+import { config } from '../core/config';
+import { launchSpeedLayer } from './launch';
+import type { StreamThreadMessage, StreamThreadSpec } from './threads';
+
+/** Observations are sent this often (they carry their own times, so batching delays nothing measured). */
+const FORWARD_EVERY_MS = 50;
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('stream-thread.ts runs as a worker thread of speed-layer/threads.ts');
+  const spec = workerData as StreamThreadSpec;
+  const post = (m: StreamThreadMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+  let updated: number[] = [];
+  let committed: number[] = [];
+  let scored: number[] = [];
+  const forward = () => {
+    if (updated.length + committed.length + scored.length === 0) return;
+    const m = { type: 'observed' as const, updated: Float64Array.from(updated), committed: Float64Array.from(committed), scored: Float64Array.from(scored) };
+    updated = [];
+    committed = [];
+    scored = [];
+    post(m, [m.updated.buffer, m.committed.buffer, m.scored.buffer]);
+  };
+  const observing = spec.observe.updated || spec.observe.committed || spec.observe.scored;
+  const timer = observing ? setInterval(forward, FORWARD_EVERY_MS) : undefined;
+  const layer = await launchSpeedLayer(config(), spec.launch, {
+    observer: {
+      joined: (partitions) => post({ type: 'joined', partitions: [...partitions] }),
+      updated: spec.observe.updated ? (t, at) => void updated.push(t, at) : undefined,
+      committed: spec.observe.committed ? (ts, at) => ts.forEach((t) => committed.push(t, at)) : undefined,
+    },
+    onScored: spec.observe.scored ? (ms) => void scored.push(ms) : undefined,
+  });
+  port.on('message', (m: { type: string }) => {
+    if (m.type === 'stop') layer.stop().catch(() => undefined);
+  });
+  post({ type: 'started' });
+  try {
+    await layer.speed.done;
+  } finally {
+    await layer.close();
+    if (timer) clearInterval(timer);
+    forward();
+  }
+  post({ type: 'stopped', stats: await layer.figures() });
+  // a client left open must not keep the thread alive; the message above is already queued
+  setTimeout(() => process.exit(0), 200).unref();
+}
+
+main().catch((err: unknown) => {
+  // rethrown outside the promise: the worker's 'error' event carries it to the main thread
+  setImmediate(() => {
+    throw err;
+  });
+});

@@ -1,0 +1,179 @@
+// Stream threads: one speed-layer process running N copies of the layer, each in its own worker
+// thread with its own consumer (same group: the partitions are split between them), its own
+// transactional producer (`<group>-<instance>-t<i>`) and its own state — Kafka Streams'
+// `num.stream.threads`. Threads share nothing but the process: a thread's state covers exactly
+// its partitions, as a separate instance's would, so the exactly-once argument is unchanged.
+// A thread that fails stops the others (gracefully: they commit) and fails the whole group, so
+// the process exits non-zero and its supervisor restarts it.
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { RtapConfig } from '../core/config';
+import type { Logger } from '../core/logger';
+import { launchSpeedLayer, type SpeedLaunchOptions, type SpeedLayerFigures } from './launch';
+import type { SpeedObserver } from './runtime';
+
+/** workerData of a stream thread. */
+export interface StreamThreadSpec {
+  launch: SpeedLaunchOptions;
+  /** Forward per-event observations to the main thread (benches). */
+  observe: { updated: boolean; committed: boolean; scored: boolean };
+}
+
+/** Messages from a stream thread. Observations are pairs (Kafka timestamp, time observed) in ms. */
+export type StreamThreadMessage =
+  | { type: 'started' }
+  | { type: 'joined'; partitions: number[] }
+  | { type: 'observed'; updated: Float64Array; committed: Float64Array; scored: Float64Array }
+  | { type: 'stopped'; stats: SpeedLayerFigures };
+
+export interface StreamThreadHooks {
+  observer?: SpeedObserver;
+  onScored?: (ms: number) => void;
+}
+
+export interface StreamThreads {
+  /**
+   * Resolves once every thread has started and joined the group, and their assignments are
+   * disjoint: the first rebalances (one per thread joining) are over.
+   */
+  start(): Promise<void>;
+  /** Asks every thread to stop (each commits its open interval and leaves the group). */
+  stop(): Promise<void>;
+  /** Settles when every thread has exited; rejects when one failed. */
+  readonly done: Promise<void>;
+  /** Per-thread figures, once the threads have stopped. */
+  stats(): SpeedLayerFigures[];
+}
+
+const ENTRY = path.join(__dirname, 'stream-thread.cjs');
+
+export function createStreamThreads(count: number, launch: SpeedLaunchOptions, logger: Logger, hooks: StreamThreadHooks = {}): StreamThreads {
+  if (!Number.isSafeInteger(count) || count < 1) throw new RangeError('stream threads: expected a whole number ≥ 1');
+  const instanceId = launch.layer.instanceId ?? '0';
+  const observe = { updated: hooks.observer?.updated !== undefined, committed: hooks.observer?.committed !== undefined, scored: hooks.onScored !== undefined };
+  const collected: SpeedLayerFigures[] = [];
+  /** Each thread's latest assignment (undefined: not joined yet). */
+  const assignments: (number[] | undefined)[] = Array.from({ length: count }, () => undefined);
+  let balanced: () => void = () => undefined;
+  const isBalanced = () => {
+    const seen = new Set<number>();
+    for (const a of assignments) {
+      if (a === undefined) return false;
+      for (const p of a) {
+        if (seen.has(p)) return false;
+        seen.add(p);
+      }
+    }
+    return true;
+  };
+  let workers: Worker[] = [];
+  let stopping = false;
+  let failure: unknown;
+
+  let settle!: { resolve: () => void; reject: (err: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  done.catch(() => undefined);
+
+  function deliver(m: Extract<StreamThreadMessage, { type: 'observed' }>): void {
+    const { observer, onScored } = hooks;
+    for (let i = 0; i + 1 < m.updated.length; i += 2) observer?.updated?.(m.updated[i], m.updated[i + 1]);
+    // committed pairs share their commit time per transaction: group consecutive equal times
+    for (let i = 0; i + 1 < m.committed.length; ) {
+      const at = m.committed[i + 1];
+      const ts: number[] = [];
+      for (; i + 1 < m.committed.length && m.committed[i + 1] === at; i += 2) ts.push(m.committed[i]);
+      observer?.committed?.(ts, at);
+    }
+    for (const ms of m.scored) onScored?.(ms);
+  }
+
+  function stopAll(): void {
+    for (const w of workers) w.postMessage({ type: 'stop' });
+  }
+
+  return {
+    done,
+    stats: () => collected,
+    async start() {
+      const started: Promise<void>[] = [];
+      let exited = 0;
+      workers = Array.from({ length: count }, (_, i) => {
+        const spec: StreamThreadSpec = {
+          launch: { ...launch, clientSuffix: `${launch.clientSuffix}-t${i}`, layer: { ...launch.layer, instanceId: count === 1 ? instanceId : `${instanceId}-t${i}` } },
+          observe,
+        };
+        const worker = new Worker(ENTRY, { workerData: spec });
+        let ready!: () => void;
+        let notReady!: (err: unknown) => void;
+        started.push(new Promise<void>((resolve, reject) => ((ready = resolve), (notReady = reject))));
+        worker.on('message', (m: StreamThreadMessage) => {
+          if (m.type === 'started') ready();
+          else if (m.type === 'joined') {
+            assignments[i] = m.partitions;
+            if (isBalanced()) balanced();
+          }
+          else if (m.type === 'observed') deliver(m);
+          else if (m.type === 'stopped') collected.push(m.stats);
+        });
+        worker.on('error', (err) => {
+          // an uncaught error in the thread: it exits next; the others stop and commit
+          failure ??= err;
+          logger.error({ thread: i, err: err.message }, 'stream thread failed; stopping the others');
+          notReady(err);
+          if (!stopping) {
+            stopping = true;
+            stopAll();
+          }
+        });
+        worker.on('exit', (code) => {
+          if (code !== 0 && failure === undefined) failure = new Error(`stream thread ${i} exited with code ${code}`);
+          notReady(failure ?? new Error(`stream thread ${i} exited before it started`));
+          if (failure !== undefined && !stopping) {
+            stopping = true;
+            stopAll();
+          }
+          exited += 1;
+          if (exited === count) {
+            if (failure !== undefined) settle.reject(failure);
+            else settle.resolve();
+          }
+        });
+        return worker;
+      });
+      const joined = new Promise<void>((resolve) => (balanced = resolve));
+      await Promise.all(started);
+      await Promise.race([joined, done]);
+      logger.info({ threads: count, assignments }, 'stream threads started');
+    },
+    async stop() {
+      if (!stopping) {
+        stopping = true;
+        stopAll();
+      }
+      return done;
+    },
+  };
+}
+
+/** The speed layer of one process: in this thread (1) or in stream threads (N > 1). */
+export interface RunningSpeedLayers {
+  /** Stops every layer (each commits its open interval and leaves the group). */
+  stop(): Promise<void>;
+  /** Settles when every layer has stopped; rejects when one failed. */
+  readonly done: Promise<void>;
+  /** Figures of each layer, once stopped. */
+  figures(): Promise<SpeedLayerFigures[]>;
+}
+
+/** Starts `threads` speed layers as `rtap speed --threads` does; resolves once all have started. */
+export async function startSpeedLayers(cfg: RtapConfig, threads: number, launch: SpeedLaunchOptions, logger: Logger, hooks: StreamThreadHooks = {}): Promise<RunningSpeedLayers> {
+  if (threads > 1) {
+    const group = createStreamThreads(threads, launch, logger, hooks);
+    await group.start();
+    return { stop: () => group.stop(), done: group.done, figures: async () => group.stats() };
+  }
+  const layer = await launchSpeedLayer(cfg, launch, hooks);
+  const done = layer.speed.done.finally(() => layer.close());
+  done.catch(() => undefined);
+  return { stop: () => layer.stop(), done, figures: async () => [await layer.figures()] };
+}
