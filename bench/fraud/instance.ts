@@ -7,6 +7,7 @@
 // only) and event → commit (Kafka record timestamp → the commit of the transaction carrying it).
 //   node -r tsx/cjs bench/fraud/instance.ts <events topic> baseline|transaction|immediate <events after the warm-up> <anomalies topic> <control topic>
 import '../../scripts/quiet-warnings.cjs';
+import '../../core/kafkajs-preload.cjs';
 import { logLevel } from 'kafkajs';
 import { loadConfig } from '../../core/config';
 import { createKafka } from '../../core/kafka';

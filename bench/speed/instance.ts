@@ -7,6 +7,7 @@
 // (worker threads, one consumer and transactional producer each) in this one process.
 //   node -r tsx/cjs bench/speed/instance.ts <topic> [--threads N]
 import '../../scripts/quiet-warnings.cjs';
+import '../../core/kafkajs-preload.cjs';
 import { logLevel } from 'kafkajs';
 import { loadConfig } from '../../core/config';
 import { createKafka } from '../../core/kafka';

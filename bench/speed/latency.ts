@@ -11,6 +11,7 @@
 // With --threads N the instance runs N stream threads (`rtap speed --threads N`).
 //   node -r tsx/cjs bench/speed/latency.ts <topic> <events after the warm-up> [instance|core] [--threads N]
 import '../../scripts/quiet-warnings.cjs';
+import '../../core/kafkajs-preload.cjs';
 import { logLevel, type Kafka } from 'kafkajs';
 import { loadConfig } from '../../core/config';
 import { createKafka } from '../../core/kafka';
