@@ -5,6 +5,7 @@
 // and are checkpointed and restored with the rest.
 import {
   createAggregator,
+  cellKeyText,
   createDeduplicator,
   decodeCellKey,
   decodeParts,
@@ -262,7 +263,7 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
     checkpoint(nowMs) {
       const changelog: OutRecord[] = tombstones;
       tombstones = [];
-      for (const c of aggregator.takeChanged()) changelog.push({ partition: c.key.partition, key: encodeCellKey(c.key), value: encodeParts(decl, c.parts) });
+      for (const c of aggregator.takeChanged()) changelog.push({ partition: c.key.partition, key: cellKeyText(c), value: encodeParts(decl, c.parts) });
       const ranges = new Map<number, { fromUs: number; untilUs: number }>();
       const results: OutRecord[] = [];
       for (const p of moved) {

@@ -32,6 +32,8 @@ interface UserSessions {
   tenant_id: string;
   user_id: string;
   sessions: SessionState[];
+  /** The minute of event time under which the user is queued for closeSessions() (undefined: not queued). */
+  due: number | undefined;
 }
 
 export interface WindowState {
@@ -66,13 +68,36 @@ export function createWindowState(opts: WindowOptions): WindowState {
   const users = new Map<number, Map<string, Map<string, UserSessions>>>();
   let changed = new Set<UserSessions>();
   /**
-   * partition → a lower bound of its open sessions' last event times (exact after each scan; new
-   * sessions lower it, extended ones only raise the true minimum): closeSessions() scans the
-   * partition's users only once a session can have ended.
+   * partition → minute → users to check then: each user with open sessions is queued once, under
+   * the minute its earliest session can end (last event + gap) or earlier, so closeSessions()
+   * visits only users whose session may have ended instead of every user of the partition.
+   * Extending a session makes its end later and keeps the entry (checked, then queued again).
    */
-  const earliestLast = new Map<number, number>();
-  const lowerEarliest = (p: number, us: number) => {
-    if (!(us >= (earliestLast.get(p) ?? Infinity))) earliestLast.set(p, us);
+  const due = new Map<number, Map<number, Set<UserSessions>>>();
+  const unschedule = (u: UserSessions) => {
+    if (u.due === undefined) return;
+    const byMinute = due.get(u.partition);
+    const set = byMinute?.get(u.due);
+    if (set) {
+      set.delete(u);
+      if (set.size === 0) byMinute!.delete(u.due);
+    }
+    u.due = undefined;
+  };
+  const schedule = (u: UserSessions) => {
+    if (u.sessions.length === 0) return unschedule(u);
+    let earliest = Infinity;
+    for (const s of u.sessions) if (s.last_us < earliest) earliest = s.last_us;
+    const minute = Math.floor((earliest + gapUs) / MINUTE_US);
+    // queued at or before the minute needed: the check then finds it and queues it again
+    if (u.due !== undefined && u.due <= minute) return;
+    unschedule(u);
+    let byMinute = due.get(u.partition);
+    if (!byMinute) due.set(u.partition, (byMinute = new Map()));
+    let set = byMinute.get(minute);
+    if (!set) byMinute.set(minute, (set = new Set()));
+    set.add(u);
+    u.due = minute;
   };
   let sessionCount = 0;
 
@@ -110,7 +135,7 @@ export function createWindowState(opts: WindowOptions): WindowState {
       const m = usersOf(partition, tenant);
       let u = m.get(user);
       if (!u) {
-        u = { partition, tenant_id: tenant, user_id: user, sessions: [] };
+        u = { partition, tenant_id: tenant, user_id: user, sessions: [], due: undefined };
         m.set(user, u);
       }
       changed.add(u);
@@ -122,7 +147,6 @@ export function createWindowState(opts: WindowOptions): WindowState {
         only.events++;
         return;
       }
-      lowerEarliest(partition, eventUs);
       const merged: SessionState = { start_us: eventUs, last_us: eventUs, events: 1 };
       const keep: SessionState[] = [];
       for (const s of u.sessions) {
@@ -136,6 +160,7 @@ export function createWindowState(opts: WindowOptions): WindowState {
       keep.push(merged);
       keep.sort((a, b) => a.start_us - b.start_us);
       u.sessions = keep;
+      schedule(u);
     },
     closeMinutes(partition) {
       const c = clocks.get(partition);
@@ -148,33 +173,39 @@ export function createWindowState(opts: WindowOptions): WindowState {
     },
     closeSessions(partition) {
       const c = clocks.get(partition);
-      const byTenant = users.get(partition);
-      if (!c || c.watermarkUs === null || !byTenant) return [];
+      const byMinute = due.get(partition);
+      if (!c || c.watermarkUs === null || !byMinute) return [];
       const wm = c.watermarkUs;
-      // no open session can have ended yet: skip the scan of every user
-      if ((earliestLast.get(partition) ?? -Infinity) + gapUs > wm) return [];
-      const closed: ClosedSession[] = [];
-      let earliest = Infinity;
-      for (const [tenant, m] of byTenant) {
-        for (const [user, u] of m) {
-          let open: SessionState[] | undefined;
-          for (const s of u.sessions) {
-            if (s.last_us + gapUs <= wm) {
-              closed.push({ partition, tenant_id: u.tenant_id, user_id: u.user_id, ...s });
-              open ??= u.sessions.filter((x) => x.last_us + gapUs > wm);
-            }
-          }
-          if (open) {
-            sessionCount -= u.sessions.length - open.length;
-            u.sessions = open;
-            changed.add(u);
-            if (open.length === 0) m.delete(user);
-          }
-          for (const s of u.sessions) if (s.last_us < earliest) earliest = s.last_us;
-        }
-        if (m.size === 0) byTenant.delete(tenant);
+      const wmMinute = Math.floor(wm / MINUTE_US);
+      // taken out of the queue first: a user checked now may be queued again under the same minute
+      const candidates: UserSessions[] = [];
+      for (const [minute, set] of byMinute) {
+        if (minute > wmMinute) continue;
+        for (const u of set) candidates.push(u);
+        byMinute.delete(minute);
       }
-      earliestLast.set(partition, earliest);
+      const closed: ClosedSession[] = [];
+      for (const u of candidates) {
+        u.due = undefined;
+        let open: SessionState[] | undefined;
+        for (const s of u.sessions) {
+          if (s.last_us + gapUs <= wm) {
+            closed.push({ partition, tenant_id: u.tenant_id, user_id: u.user_id, start_us: s.start_us, last_us: s.last_us, events: s.events });
+            open ??= u.sessions.filter((x) => x.last_us + gapUs > wm);
+          }
+        }
+        if (open) {
+          sessionCount -= u.sessions.length - open.length;
+          u.sessions = open;
+          changed.add(u);
+          if (open.length === 0) {
+            const m = users.get(partition)?.get(u.tenant_id);
+            if (m?.get(u.user_id) === u) m.delete(u.user_id);
+            if (m?.size === 0) users.get(partition)!.delete(u.tenant_id);
+          }
+        }
+        schedule(u);
+      }
       return closed;
     },
     takeChangedSessions() {
@@ -187,10 +218,15 @@ export function createWindowState(opts: WindowOptions): WindowState {
     },
     restoreSessions(partition, tenant, user, sessions) {
       const m = usersOf(partition, tenant);
-      const had = m.get(user)?.sessions.length ?? 0;
+      const before = m.get(user);
+      const had = before?.sessions.length ?? 0;
+      if (before) unschedule(before);
       if (sessions.length === 0) m.delete(user);
-      else m.set(user, { partition, tenant_id: tenant, user_id: user, sessions: sessions.map((s) => ({ ...s })).sort((a, b) => a.start_us - b.start_us) });
-      for (const s of sessions) lowerEarliest(partition, s.last_us);
+      else {
+        const u: UserSessions = { partition, tenant_id: tenant, user_id: user, sessions: sessions.map((s) => ({ ...s })).sort((a, b) => a.start_us - b.start_us), due: undefined };
+        m.set(user, u);
+        schedule(u);
+      }
       sessionCount += sessions.length - had;
     },
     dropPartition(partition) {
@@ -198,7 +234,7 @@ export function createWindowState(opts: WindowOptions): WindowState {
       const byTenant = users.get(partition);
       if (byTenant) for (const m of byTenant.values()) for (const u of m.values()) sessionCount -= u.sessions.length;
       users.delete(partition);
-      earliestLast.delete(partition);
+      due.delete(partition);
       for (const u of changed) if (u.partition === partition) changed.delete(u);
     },
     get sessionCount() {

@@ -8,7 +8,7 @@
 // through a small dictionary of dimension values. An event then costs a few lookups with short or
 // integer keys instead of building and hashing one long string key per rollup in a map of every
 // cell, and the cells of a partition, a bucket or a tenant's minute are found without a scan.
-import { cloneParts, emptyParts, mergeParts, type Cell, type CellKey, type PartValue } from './cells';
+import { cloneParts, emptyParts, encodeCellKey, mergeParts, type Cell, type CellKey, type PartValue } from './cells';
 import { DEFAULT_OFFSET_BUCKET_SIZE, validateDeclaration, WINDOW_US, type MeasuresDeclaration } from './declaration';
 import { digestBucket, type Digest } from './digest';
 import type { MeasureInput } from './fields';
@@ -71,6 +71,15 @@ interface LiveCell extends Cell {
   changed: boolean;
   /** Deleted or dropped (a stale entry of the changed list). */
   removed: boolean;
+  /** encodeCellKey(key), once it was needed (a held cell is written to the changelog again and again; its key never changes). */
+  keyText: string | undefined;
+}
+
+/** A cell's changelog key text (`encodeCellKey`): computed once for a held cell, then reused. */
+export function cellKeyText(cell: Cell): string {
+  const live = cell as Partial<LiveCell>;
+  if (!('keyText' in live)) return encodeCellKey(cell.key);
+  return (live.keyText ??= encodeCellKey(cell.key));
 }
 
 type Slots = Map<number | string, LiveCell>;
@@ -148,7 +157,7 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
     const old = at.slots.get(at.slot);
     if (old) old.removed = true;
     else size++;
-    const c: LiveCell = { key: { ...k }, parts: p, changed: false, removed: false };
+    const c: LiveCell = { key: { ...k }, parts: p, changed: false, removed: false, keyText: undefined };
     at.slots.set(at.slot, c);
     markChanged(c);
   }
@@ -240,6 +249,7 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
               parts: emptyParts(decl),
               changed: false,
               removed: false,
+              keyText: undefined,
             };
             slots.set(slot, cell);
             size++;

@@ -4,6 +4,7 @@
 import {
   createAggregator,
   createDeduplicator,
+  cellKeyText,
   decodeCellKey,
   decodeParts,
   encodeCellKey,
@@ -163,6 +164,22 @@ describe('createAggregator', () => {
     for (const c of other.cells()) restored.merge(c);
     expect(totals(restored.cells()).events).toBe(4);
     expect(totals(restored.cells()).distinct_users).toBeCloseTo(3, 2);
+  });
+
+  it('cellKeyText is encodeCellKey, computed once for a held cell', () => {
+    const agg = createAggregator(MEASURES);
+    const countries = ['DE', 'FR', 'US', null];
+    for (let i = 0; i < 200; i++) agg.add(input({ offset: i, user_id: `u${i % 37}`, country: countries[i % 4], event_time_us: T0 + (i % 3) * 60_000_000 }));
+    const changed = agg.takeChanged();
+    expect(changed.length).toBeGreaterThan(20);
+    for (const c of changed) {
+      expect(cellKeyText(c)).toBe(encodeCellKey(c.key));
+      expect((c as unknown as { keyText: string }).keyText).toBe(encodeCellKey(c.key)); // kept on the held cell
+    }
+    // a cell that is not held (a plain object) gets its key encoded each time, and is not changed
+    const plain = { key: changed[0].key, parts: changed[0].parts };
+    expect(cellKeyText(plain)).toBe(encodeCellKey(changed[0].key));
+    expect('keyText' in plain).toBe(false);
   });
 
   it('dropCovered drops exactly the cells whose bucket a cut covers, and says which', () => {

@@ -236,3 +236,65 @@ describe('speed layer windows', () => {
     expect(w.clock(3).emittedUntilUs).toBe((T0 + 3 * MINUTE_US / 1000) * 1000);
   });
 });
+
+describe('sessions close exactly when the watermark passes their gap (the due queue)', () => {
+  test('random in-order traffic of many users: every close returns exactly the sessions a brute-force model says have ended', () => {
+    const gapMs = 60_000;
+    const w = createWindowState({ allowedLatenessMs: 0, sessionGapMs: gapMs });
+    const gapUs = gapMs * 1000;
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    // the model: per user, clusters of event times no more than the gap apart (events arrive in order)
+    const model = new Map<string, { start: number; last: number; events: number; closed: boolean }[]>();
+    const key = (s: { user_id: string; start_us: number; last_us: number; events: number }) => `${s.user_id}|${s.start_us}|${s.last_us}|${s.events}`;
+    let t = T0 * 1000;
+    let closes = 0;
+    let closedTotal = 0;
+    for (let i = 0; i < 20_000; i++) {
+      t += Math.floor(random() * 40_000_000) + 1; // up to 40 s apart, odd microseconds: no ties with a gap's end
+      const user = `u${Math.floor(random() ** 2 * 300)}`;
+      w.observe(0, t);
+      w.addToSession(0, 'acme', user, t);
+      const list = model.get(user) ?? [];
+      const open = list.filter((s) => !s.closed);
+      const last = open[open.length - 1];
+      if (last && t <= last.last + gapUs) {
+        last.last = t;
+        last.events++;
+      } else list.push({ start: t, last: t, events: 1, closed: false });
+      model.set(user, list);
+      if (random() < 0.02) {
+        const wm = w.clock(0).watermarkUs!;
+        const expected: string[] = [];
+        for (const [u, sessions] of model)
+          for (const s of sessions)
+            if (!s.closed && s.last + gapUs <= wm) {
+              s.closed = true;
+              expected.push(key({ user_id: u, start_us: s.start, last_us: s.last, events: s.events }));
+            }
+        const got = w.closeSessions(0).map(key);
+        expect(got.sort()).toEqual(expected.sort());
+        closes++;
+        closedTotal += got.length;
+      }
+    }
+    expect(closes).toBeGreaterThan(100);
+    expect(closedTotal).toBeGreaterThan(1000);
+    const open = [...model.values()].flat().filter((s) => !s.closed).length;
+    expect(w.sessionCount).toBe(open);
+  });
+
+  test('restored sessions are queued too: they close when the watermark passes them', () => {
+    const w = createWindowState({ allowedLatenessMs: 0, sessionGapMs: 60_000 });
+    const t = T0 * 1000;
+    w.restoreClock(0, { next_offset: 5, max_event_us: t, watermark_us: t, emitted_until_us: t, committed_at_ms: 0 });
+    w.restoreSessions(0, 'acme', 'u1', [{ start_us: t - 30_000_000, last_us: t - 10_000_000, events: 3 }]);
+    w.restoreSessions(0, 'acme', 'u2', [{ start_us: t - 5_000_000, last_us: t, events: 1 }]);
+    expect(w.closeSessions(0)).toEqual([]);
+    w.observe(0, t + 55_000_000);
+    expect(w.closeSessions(0).map((s) => s.user_id)).toEqual(['u1']);
+    w.observe(0, t + 61_000_000);
+    expect(w.closeSessions(0).map((s) => s.user_id)).toEqual(['u2']);
+    expect(w.sessionCount).toBe(0);
+  });
+});
