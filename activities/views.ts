@@ -1,8 +1,9 @@
 // Batch views at an offset cut (DESIGN "The one rule that makes the merge exact"; docs/lake.md
 // "Batch views"). A run: chooseCut → planViews → computeViewsHour for each planned hour →
-// computeViewsDays → publishViews. DuckDB reads the raw chunks on S3 directly and writes the
-// views (hour views to local files, each uploaded while the next is computed; day views straight
-// to s3://); a view file is a pure function of (view, unit, rows below the cut), written under a
+// computeViewsDays → publishViews. DuckDB reads the hour's raw chunks on S3 directly (or its
+// compacted files, deduplicated already, when their manifest covers exactly the raw chunks below
+// the cut: core/views-sql.ts compactedCoversHour) and writes the views (hour views to local
+// files, each uploaded while the next is computed; day views straight to s3://); a view file is a pure function of (view, unit, rows below the cut), written under a
 // deterministic name, so every activity is idempotent and a retry simply overwrites.
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -49,6 +50,7 @@ import {
   type ViewsVersionManifest,
   type ViewUnits,
 } from '../core/lake-views';
+import { liveFiles } from '../core/lake-compacted';
 import { DEFAULT_OFFSET_BUCKET_SIZE, MEASURES } from '../core/measures';
 import { deleteKeys, getText, getTextWithEtag, listObjects, putJson, putJsonIfUnchanged } from '../core/s3';
 import {
@@ -56,6 +58,7 @@ import {
   cellsDayViewSql,
   cellsHourViewSql,
   cohortsSql,
+  compactedCoversHour,
   fraudEventsSql,
   fraudLabelsSql,
   funnelDaySql,
@@ -68,6 +71,7 @@ import {
 } from '../core/views-sql';
 import { readHighWaterMarks } from '../ingest/manifests';
 import { durationOf, mapLimit } from './compaction';
+import { readCurrentHourManifest } from './compaction-store';
 
 export interface ViewsDeps {
   s3: S3Client;
@@ -78,6 +82,12 @@ export interface ViewsDeps {
   offsetBucketSize?: number;
   /** The sweep's clock (tests move it forward); default Date.now. */
   nowMs?: () => number;
+  /**
+   * Read an hour's compacted files instead of its raw chunks when its compaction manifest covers
+   * exactly the raw chunks below the cut (core/views-sql.ts compactedCoversHour). Default true;
+   * false always reads raw (the benchmark compares the two).
+   */
+  readCompacted?: boolean;
 }
 
 export interface SweepViewsInput {
@@ -152,8 +162,12 @@ export interface ComputeViewsHourInput {
 
 export interface ComputeViewsHourResult {
   hour: string;
-  /** Raw objects read (those of the hour holding offsets below the cut). */
+  /** Raw chunks of the hour holding offsets below the cut. */
   chunks: number;
+  /** What was read: the raw chunks, or the hour's compacted files when they cover those chunks exactly. */
+  source?: 'raw' | 'compacted';
+  /** Objects read (the raw chunks, or the compacted files). */
+  objects?: number;
   /** Rows below the cut after deduplication; 0 means the hour has no views. */
   rows: number;
   files: number;
@@ -223,6 +237,7 @@ export function createViewsActivities(deps: ViewsDeps) {
   const { s3, bucket, lake } = deps;
   const defaultB = deps.offsetBucketSize ?? DEFAULT_OFFSET_BUCKET_SIZE;
   const now = deps.nowMs ?? Date.now;
+  const readCompacted = deps.readCompacted ?? true;
   const url = (key: string) => s3Url(bucket, key);
 
   async function readState(prefix: string, signal?: AbortSignal): Promise<ViewsState> {
@@ -311,7 +326,10 @@ export function createViewsActivities(deps: ViewsDeps) {
         const h = hourOf(input);
         const label = hourLabel(h);
         const signal = cancellationSignal();
-        const listed = await listObjects(s3, bucket, rawHourPrefix(prefix, h), signal);
+        const [listed, compaction] = await Promise.all([
+          listObjects(s3, bucket, rawHourPrefix(prefix, h), signal),
+          readCompacted ? readCurrentHourManifest(s3, bucket, prefix, h, signal) : undefined,
+        ]);
         const chunks = chunksBelowCut(
           listed.flatMap((o) => {
             const ref = parseRawChunkKey(o.key);
@@ -319,11 +337,15 @@ export function createViewsActivities(deps: ViewsDeps) {
           }),
           cut,
         );
+        // The compacted files when they hold exactly the rows of those chunks (deduplicated already)
+        const compactedFiles = compaction?.manifest && compactedCoversHour(compaction.manifest.inputs, listed, cut) ? liveFiles(compaction.manifest).map((f) => f.key) : [];
+        const source = compactedFiles.length > 0 ? ('compacted' as const) : ('raw' as const);
+        const objects = source === 'compacted' ? compactedFiles : chunks.map((c) => c.key);
         const record = async (rows: number, files: string[]) =>
-          putJson(s3, bucket, hourRecordKey(prefix, version, h, rows === 0), { format: VIEWS_FORMAT, version, hour: label, cut, chunks: chunks.length, rows, files, computed_at: new Date().toISOString() });
+          putJson(s3, bucket, hourRecordKey(prefix, version, h, rows === 0), { format: VIEWS_FORMAT, version, hour: label, cut, chunks: chunks.length, source, objects: objects.length, rows, files, computed_at: new Date().toISOString() });
         if (chunks.length === 0) {
           await record(0, []);
-          return { hour: label, chunks: 0, rows: 0, files: 0, ms: Date.now() - started };
+          return { hour: label, chunks: 0, source, objects: 0, rows: 0, files: 0, ms: Date.now() - started };
         }
         const listedAt = Date.now();
         const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-views-'));
@@ -336,14 +358,14 @@ export function createViewsActivities(deps: ViewsDeps) {
               phasesMs[phase] += now - t;
               t = now;
             };
-            const stmts = hourStatements(chunks.map((c) => url(c.key)), cutMap(cut));
-            beat({ hour: label, step: 'reading raw', chunks: chunks.length });
+            const stmts = hourStatements(objects.map(url), cutMap(cut), { compacted: source === 'compacted' });
+            beat({ hour: label, step: `reading ${source}`, chunks: chunks.length, objects: objects.length });
             await conn.run(stmts.rows);
             const rows = Number((await conn.runAndReadAll('SELECT count(*)::BIGINT AS n FROM hour_rows')).getRowObjectsJson()[0].n);
             lap('rows');
             if (rows === 0) {
               await record(0, []);
-              return { hour: label, chunks: chunks.length, rows: 0, files: 0, ms: Date.now() - started, phasesMs };
+              return { hour: label, chunks: chunks.length, source, objects: objects.length, rows: 0, files: 0, ms: Date.now() - started, phasesMs };
             }
             for (const st of stmts.setup) await conn.run(st.sql);
             lap('cells');
@@ -372,7 +394,7 @@ export function createViewsActivities(deps: ViewsDeps) {
             // the record last: its presence says every file of the hour is written
             await record(rows, stmts.views.map((v) => viewFileKey(prefix, byName(v.view), version, label)));
             lap('record');
-            return { hour: label, chunks: chunks.length, rows, files: files.length, ms: Date.now() - started, phasesMs };
+            return { hour: label, chunks: chunks.length, source, objects: objects.length, rows, files: files.length, ms: Date.now() - started, phasesMs };
           });
         } finally {
           await fs.rm(tmp, { recursive: true, force: true });
@@ -607,7 +629,7 @@ function uploader(limit: number): { add: (task: () => Promise<void>) => void; se
 
 /** The statements of one hour's views, in order (computeViewsHour runs them; bench/batch/profile.ts times them). */
 export interface HourStatements {
-  /** Creates the temp table `hour_rows`: the hour's deduplicated rows below the cut. */
+  /** Creates the temp table `hour_rows`: the hour's deduplicated rows below the cut (from raw chunks, or compacted files: `files`). */
   rows: string;
   /** Temp tables the views are read from, once `hour_rows` has rows. */
   setup: { label: string; sql: string }[];
@@ -615,9 +637,9 @@ export interface HourStatements {
   views: { view: string; sql: string }[];
 }
 
-export function hourStatements(files: readonly string[], cut: ReadonlyMap<number, number>): HourStatements {
+export function hourStatements(files: readonly string[], cut: ReadonlyMap<number, number>, opts: { compacted?: boolean } = {}): HourStatements {
   return {
-    rows: `CREATE OR REPLACE TEMP TABLE hour_rows AS ${hourRowsSql(files, cut)}`,
+    rows: `CREATE OR REPLACE TEMP TABLE hour_rows AS ${hourRowsSql(files, cut, opts)}`,
     setup: [
       { label: 'hour_events', sql: `CREATE OR REPLACE TEMP TABLE hour_events AS ${hourEventsSql(MEASURES, 'hour_rows')}` },
       { label: 'hour_cells', sql: `CREATE OR REPLACE TEMP TABLE hour_cells AS ${hourCellsFromEventsSql(MEASURES, 'hour_events')}` },

@@ -3,8 +3,8 @@
 // (hourRowsSql); day and version views from the hour or day files of the views they are built
 // from, never from raw again. Pure string builders: activities/views.ts runs them against S3,
 // the unit tests against local Parquet.
-import { rawEventsRelation } from './lake';
-import { dayStartUs as dayUs, FEEDBACK_DAYS, FUNNEL_STEPS, type ViewDef } from './lake-views';
+import { parseRawChunkKey, rawEventsRelation } from './lake';
+import { chunksBelowCut, dayStartUs as dayUs, FEEDBACK_DAYS, FUNNEL_STEPS, type Cut, type ViewDef } from './lake-views';
 import { cellsFromEventsSql, cutPredicateSql, FIELD_COLUMNS, measureEventsSql, measuresSql, mergeCellsSql, type MeasuresDeclaration } from './measures';
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -55,16 +55,56 @@ export const HOUR_ROW_COLUMNS: readonly string[] = [
  * at other coordinates (`IS NOT DISTINCT FROM`: a NULL id groups with NULL ids, as the window's
  * PARTITION BY does).
  */
-export function hourRowsSql(files: readonly string[], cut: ReadonlyMap<number, number>): string {
+export function hourRowsSql(files: readonly string[], cut: ReadonlyMap<number, number>, opts: { compacted?: boolean } = {}): string {
+  const scan = `SELECT ${HOUR_ROW_COLUMNS.join(', ')} FROM ${rawEventsRelation(files, { hivePartitioning: false })} AS raw
+  WHERE ${cutPredicateSql(cut)}`;
+  // Compacted files hold each event once already, its lowest-offset copy: the copy below the cut
+  // whenever any copy is (compactedCoversHour), so the cut alone gives the deduplicated rows.
+  if (opts.compacted) return scan;
   return `WITH raw_rows AS MATERIALIZED (
-  SELECT ${HOUR_ROW_COLUMNS.join(', ')} FROM ${rawEventsRelation(files, { hivePartitioning: false })} AS raw
-  WHERE ${cutPredicateSql(cut)}
+  ${scan}
 ), repeated AS (
   SELECT tenant_id, event_id, min({'o': _offset, 'p': _partition}) AS first FROM raw_rows
   GROUP BY tenant_id, event_id HAVING count(*) > 1
 )
 SELECT r.* FROM raw_rows r LEFT JOIN repeated d ON d.tenant_id IS NOT DISTINCT FROM r.tenant_id AND d.event_id IS NOT DISTINCT FROM r.event_id
 WHERE d.first IS NULL OR (r._offset = d.first.o AND r._partition = d.first.p)`;
+}
+
+/** A raw chunk as listed: its key and ETag (a rewrite in place, e.g. a GDPR erase, changes the ETag). */
+export interface ListedRawChunk {
+  key: string;
+  etag: string;
+}
+
+/**
+ * Whether an hour's compacted files (the current compaction manifest, `inputs` the raw chunks it
+ * was built from) give exactly the rows hourRowsSql gives over `listed`, the hour's raw chunks
+ * as listed now, at `cut`: true when the inputs holding offsets below the cut are exactly the
+ * listed chunks holding offsets below the cut, same keys and same ETags. Then the compacted
+ * rows below the cut are the deduplicated raw rows below the cut: compaction kept the
+ * lowest-offset copy of each (tenant_id, event_id), and since every copy of an event is in one
+ * Kafka partition (the partition key is tenant:user; DESIGN "Duplicates"), that copy is below the
+ * partition's cut whenever any copy is. Chunks of the inputs wholly at or above the cut do not
+ * matter (their rows are cut off either way); a chunk added below the cut since, rewritten in
+ * place or removed makes the manifest stale for this cut, and the views read raw.
+ */
+export function compactedCoversHour(inputs: readonly ListedRawChunk[], listed: readonly ListedRawChunk[], cut: Cut): boolean {
+  const below = (chunks: readonly ListedRawChunk[]) =>
+    new Map(
+      chunksBelowCut(
+        chunks.flatMap((c) => {
+          const ref = parseRawChunkKey(c.key);
+          return ref ? [{ ...ref, key: c.key, etag: c.etag }] : [];
+        }),
+        cut,
+      ).map((c) => [c.key, c.etag]),
+    );
+  const a = below(inputs);
+  const b = below(listed);
+  if (a.size !== b.size) return false;
+  for (const [key, etag] of a) if (b.get(key) !== etag) return false;
+  return true;
 }
 
 const CELL_ORDER = 'ORDER BY tenant_id, window_start_us, dimension NULLS FIRST';

@@ -1,7 +1,9 @@
 // Per-statement profile of the batch views (issue 9): times each SQL statement computeViewsHour
 // runs for a few hours of a day laid down by `npm run bench:batch -- --keep`, on one connection of
 // a lake DuckDB configured as the worker's (DUCKDB_THREADS, DUCKDB_MEMORY_LIMIT).
-//   npx tsx bench/batch/profile.ts --prefix <kept prefix> [--hours 2] [--explain]
+//   npx tsx bench/batch/profile.ts --prefix <kept prefix> [--hours 2] [--explain] [--compacted]
+// --compacted: read each hour's compacted files (a bench run without --skip-compaction leaves
+// them) when they cover the raw chunks below the cut, as computeViewsHour does.
 // Prints one line per statement: wall ms and CPU ms of this process. With --explain, the
 // EXPLAIN ANALYZE of the cells statement is written to stderr.
 import '../../scripts/quiet-warnings.cjs';
@@ -16,6 +18,9 @@ import { chunksBelowCut, VIEWS } from '../../core/lake-views';
 import { MEASURES } from '../../core/measures';
 import { createS3, listObjects } from '../../core/s3';
 import { hourStatements } from '../../activities/views';
+import { readCurrentHourManifest } from '../../activities/compaction-store';
+import { liveFiles } from '../../core/lake-compacted';
+import { compactedCoversHour } from '../../core/views-sql';
 import { readHighWaterMarks } from '../../ingest/manifests';
 import { positiveArg } from '../args';
 
@@ -23,6 +28,7 @@ const i = process.argv.indexOf('--prefix');
 const PREFIX = i >= 0 ? process.argv[i + 1] : undefined;
 const HOURS = positiveArg('hours', 2, { integer: true });
 const EXPLAIN = process.argv.includes('--explain');
+const COMPACTED = process.argv.includes('--compacted');
 
 async function main(): Promise<void> {
   if (!PREFIX) throw new Error('--prefix <a prefix kept by bench:batch --keep> is required');
@@ -48,8 +54,12 @@ async function main(): Promise<void> {
       const h = { dt: '2026-05-01', hour };
       const listed = await listObjects(s3, bucket, rawHourPrefix(PREFIX, h));
       const chunks = chunksBelowCut(listed.flatMap((o) => { const r = parseRawChunkKey(o.key); return r ? [{ ...r, key: o.key }] : []; }), cut);
-      process.stdout.write(`\nhour ${hour}: ${chunks.length} raw objects\n`);
-      const stmts = hourStatements(chunks.map((c) => s3Url(bucket, c.key)), new Map(Object.entries(cut).map(([p, o]) => [Number(p), o])));
+      const manifest = COMPACTED ? (await readCurrentHourManifest(s3, bucket, PREFIX, h))?.manifest : undefined;
+      const compacted = manifest && compactedCoversHour(manifest.inputs, listed, cut) ? liveFiles(manifest).map((f) => f.key) : [];
+      if (COMPACTED && compacted.length === 0) throw new Error(`hour ${hour}: no compacted files covering the raw chunks below the cut`);
+      const objects = compacted.length > 0 ? compacted : chunks.map((c) => c.key);
+      process.stdout.write(`\nhour ${hour}: ${chunks.length} raw objects${compacted.length > 0 ? `, reading ${compacted.length} compacted files` : ''}\n`);
+      const stmts = hourStatements(objects.map((k) => s3Url(bucket, k)), new Map(Object.entries(cut).map(([p, o]) => [Number(p), o])), { compacted: compacted.length > 0 });
       let total = 0;
       total += await timed('hour_rows (scan, cut, dedup)', stmts.rows);
       for (const st of stmts.setup) total += await timed(st.label, st.sql);

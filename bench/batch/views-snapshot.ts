@@ -4,6 +4,10 @@
 // multisets, values exact, column names and types equal).
 //   npx tsx bench/batch/views-snapshot.ts snap <prefix> <dir>
 //   npx tsx bench/batch/views-snapshot.ts compare <prefix> <dir>
+// A file whose rows differ is then compared again with its DOUBLE columns apart: rows joined on
+// every other column (IS NOT DISTINCT FROM), and the largest relative difference of the doubles
+// printed ("sums only": every row matched, only floating-point sums differ, e.g. in the order
+// their terms were added). Files differing that way are counted apart from the real differences.
 import '../../scripts/quiet-warnings.cjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,7 +33,7 @@ async function main() {
   } else {
     const lake = await openLakeDuckDb({ ...cfg.duckdb, s3: cfg.s3, cacheDir: cfg.cacheDir });
     const c = lake.connection;
-    let bad = 0; let n = 0;
+    let bad = 0; let n = 0; let sumsOnly = 0; let worst = 0;
     const seen = new Set<string>();
     for (const k of files) {
       const old = path.join(dir, rel(k));
@@ -41,11 +45,29 @@ async function main() {
       const ta = JSON.stringify((await c.runAndReadAll(`DESCRIBE SELECT * FROM ${a}`)).getRows());
       const tb = JSON.stringify((await c.runAndReadAll(`DESCRIBE SELECT * FROM ${b}`)).getRows());
       n++;
-      if (Number(r.x) || Number(r.y) || r.na !== r.nb || ta !== tb) { bad++; console.log(`DIFF ${rel(k)} ${JSON.stringify(r)} types ${ta === tb}`); }
+      if (Number(r.x) || Number(r.y) || r.na !== r.nb || ta !== tb) {
+        // the doubles apart: rows joined on every other column, then the largest relative difference
+        const cols = (await c.runAndReadAll(`DESCRIBE SELECT * FROM ${a}`)).getRowObjectsJson().map((x) => ({ name: String(x.column_name), type: String(x.column_type) }));
+        const dbl = cols.filter((x) => x.type === 'DOUBLE' || x.type === 'FLOAT').map((x) => `"${x.name}"`);
+        const keys = cols.filter((x) => x.type !== 'DOUBLE' && x.type !== 'FLOAT').map((x) => `"${x.name}"`);
+        if (ta === tb && r.na === r.nb && dbl.length > 0) {
+          const rels = dbl.map((d) => `max(CASE WHEN p.${d} IS NOT DISTINCT FROM q.${d} THEN 0 ELSE abs(p.${d} - q.${d}) / greatest(abs(p.${d}), abs(q.${d})) END)`);
+          const s = (await c.runAndReadAll(`SELECT count(*) AS joined, greatest(${rels.join(', ')}) AS rel, count(*) FILTER (WHERE ${dbl.map((d) => `p.${d} IS DISTINCT FROM q.${d}`).join(' OR ')}) AS inexact
+            FROM ${a} p JOIN ${b} q ON ${keys.map((x) => `p.${x} IS NOT DISTINCT FROM q.${x}`).join(' AND ')}`)).getRowObjectsJson()[0];
+          if (Number(s.joined) === Number(r.na)) {
+            sumsOnly++;
+            worst = Math.max(worst, Number(s.rel));
+            console.log(`SUMS ${rel(k)}: ${s.inexact} of ${r.na} rows differ in doubles only, largest relative difference ${Number(s.rel).toExponential(2)}`);
+            continue;
+          }
+        }
+        bad++;
+        console.log(`DIFF ${rel(k)} ${JSON.stringify(r)} types ${ta === tb}`);
+      }
     }
     const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
     for (const f of walk(dir)) if (!seen.has(f)) { console.log(`old only: ${f}`); bad++; }
-    console.log(`compared ${n} files, ${bad} differ`);
+    console.log(`compared ${n} files, ${bad} differ; ${sumsOnly} differ in floating-point values only (largest relative difference ${worst.toExponential(2)})`);
     lake.close();
   }
   s3.destroy();

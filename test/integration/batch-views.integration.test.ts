@@ -22,6 +22,7 @@ import { rawEventsRelation, rawRoot } from '../../core/lake';
 import { parseVersionManifest, VIEWS, viewFileKeys, viewVersionRoot, type Cut, type ViewDef, type ViewsVersionManifest } from '../../core/lake-views';
 import { cellFromSqlRow, Digest, digestRelativeError, FIELD_COLUMNS, HllSketch, MEASURES, type PartDecl } from '../../core/measures';
 import { createS3, deleteKeys, getText, listObjects } from '../../core/s3';
+import { createCompactionActivities } from '../../activities/compaction';
 import { createViewsActivities, type ComputeViewsHourResult, type PlanViewsResult, type PublishViewsResult } from '../../activities/views';
 import { EventGenerator } from '../../generator/generator';
 import { createCutReader } from '../../speed-layer/cut';
@@ -328,6 +329,33 @@ describe('batch views at an offset cut: every view equals DuckDB over the raw ro
     return counts;
   }
 
+  /** Every view of two versions row for row (sums of cells to 1e-12: their terms may be added in another order). */
+  async function sameViews(a: ViewsVersionManifest, b: ViewsVersionManifest): Promise<string[]> {
+    const diffs: string[] = [];
+    for (const view of VIEWS) {
+      const files = (m: ViewsVersionManifest) => viewFileKeys(prefix, m, view).map((k) => q(s3Url(cfg.s3.bucket, k))).join(', ');
+      // hive_partitioning off: the version is in the path, not in the rows. Sums of cells are
+      // compared apart, to 1e-12: DuckDB adds a cell's rows in whatever order its threads took them.
+      const sums = view.kind === 'cells' ? MEASURES.parts.filter((p) => p.kind === 'sum').map((p) => `"${p.name}"`) : [];
+      const all = (m: ViewsVersionManifest) => `read_parquet([${files(m)}], hive_partitioning = false)`;
+      const rel = (m: ViewsVersionManifest) => `(SELECT * ${sums.length > 0 ? `EXCLUDE (${sums.join(', ')})` : ''} FROM ${all(m)})`;
+      const [r] = await query(`SELECT (SELECT count(*) FROM ${rel(a)}) AS n,
+        (SELECT count(*) FROM (SELECT * FROM ${rel(a)} EXCEPT ALL SELECT * FROM ${rel(b)})) AS only2,
+        (SELECT count(*) FROM (SELECT * FROM ${rel(b)} EXCEPT ALL SELECT * FROM ${rel(a)})) AS only3`);
+      if (Number(r.only2) + Number(r.only3) > 0) diffs.push(`${view.name}: ${r.only2} rows only in ${a.version}, ${r.only3} only in ${b.version} (of ${r.n})`);
+      expect(Number(r.n)).toBeGreaterThan(0);
+      if (sums.length > 0) {
+        const [s] = await query(`SELECT count(*) AS n, count(*) FILTER (WHERE ${sums.map((c) => `abs(a.${c} - b.${c}) > 1e-12 * greatest(1, abs(a.${c}))`).join(' OR ')}) AS bad,
+            count(*) FILTER (WHERE ${sums.map((c) => `a.${c} <> b.${c}`).join(' OR ')}) AS inexact
+          FROM ${all(a)} a JOIN ${all(b)} b
+          ON a.tenant_id = b.tenant_id AND a.window_start_us = b.window_start_us AND a.dimension IS NOT DISTINCT FROM b.dimension`);
+        if (Number(s.bad) > 0 || Number(s.n) !== Number(r.n)) diffs.push(`${view.name}: ${s.bad} cells with other sums (${s.n} joined, ${r.n} rows)`);
+        if (Number(s.inexact) > 0) step(`${view.name}: ${s.inexact} cells whose sums differ in the last bits`);
+      }
+    }
+    return diffs;
+  }
+
   let v1: Run;
   let v2: Run;
   let v3Run: Run;
@@ -406,28 +434,7 @@ describe('batch views at an offset cut: every view equals DuckDB over the raw ro
     expect(v3.plan.full).toBe(true);
     expect(Object.keys(v3.manifest.units.hour)).toEqual(Object.keys(v2.manifest.units.hour));
     expect(Object.values(v3.manifest.units.hour).every((v) => v === v3.version)).toBe(true);
-    const diffs: string[] = [];
-    for (const view of VIEWS) {
-      const files = (m: ViewsVersionManifest) => viewFileKeys(prefix, m, view).map((k) => q(s3Url(cfg.s3.bucket, k))).join(', ');
-      // hive_partitioning off: the version is in the path, not in the rows. Sums of cells are
-      // compared apart, to 1e-12: DuckDB adds a cell's rows in whatever order its threads took them.
-      const sums = view.kind === 'cells' ? MEASURES.parts.filter((p) => p.kind === 'sum').map((p) => `"${p.name}"`) : [];
-      const all = (m: ViewsVersionManifest) => `read_parquet([${files(m)}], hive_partitioning = false)`;
-      const rel = (m: ViewsVersionManifest) => `(SELECT * ${sums.length > 0 ? `EXCLUDE (${sums.join(', ')})` : ''} FROM ${all(m)})`;
-      const [r] = await query(`SELECT (SELECT count(*) FROM ${rel(v2.manifest)}) AS n,
-        (SELECT count(*) FROM (SELECT * FROM ${rel(v2.manifest)} EXCEPT ALL SELECT * FROM ${rel(v3.manifest)})) AS only2,
-        (SELECT count(*) FROM (SELECT * FROM ${rel(v3.manifest)} EXCEPT ALL SELECT * FROM ${rel(v2.manifest)})) AS only3`);
-      if (Number(r.only2) + Number(r.only3) > 0) diffs.push(`${view.name}: ${r.only2} rows only in the incremental version, ${r.only3} only in the full recompute (of ${r.n})`);
-      expect(Number(r.n)).toBeGreaterThan(0);
-      if (sums.length > 0) {
-        const [s] = await query(`SELECT count(*) AS n, count(*) FILTER (WHERE ${sums.map((c) => `abs(a.${c} - b.${c}) > 1e-12 * greatest(1, abs(a.${c}))`).join(' OR ')}) AS bad,
-            count(*) FILTER (WHERE ${sums.map((c) => `a.${c} <> b.${c}`).join(' OR ')}) AS inexact
-          FROM ${all(v2.manifest)} a JOIN ${all(v3.manifest)} b
-          ON a.tenant_id = b.tenant_id AND a.window_start_us = b.window_start_us AND a.dimension IS NOT DISTINCT FROM b.dimension`);
-        if (Number(s.bad) > 0 || Number(s.n) !== Number(r.n)) diffs.push(`${view.name}: ${s.bad} cells with other sums (${s.n} joined, ${r.n} rows)`);
-        if (Number(s.inexact) > 0) step(`${view.name}: ${s.inexact} cells whose sums differ in the last bits`);
-      }
-    }
+    const diffs = await sameViews(v2.manifest, v3.manifest);
     expect(diffs).toEqual([]);
     step(`full recompute identical to the incremental version in all ${VIEWS.length} views`);
     v3Run = v3;
@@ -460,5 +467,31 @@ describe('batch views at an offset cut: every view equals DuckDB over the raw ro
     expect(Number(r.n)).toBeGreaterThan(0);
     await expect(act(activities.sweepViews, { prefix, graceMs: -1 })).rejects.toMatchObject({ nonRetryable: true });
     step(`views sweep: ${swept.superseded} files of replaced versions deleted, ${after.length} of the current version kept`);
+  });
+
+  it('compacted hours: the views read the compacted files and equal the raw reading; hours with chunks the manifest lacks read raw', async () => {
+    const compaction = createCompactionActivities({ s3, bucket: cfg.s3.bucket, lake: lake.instance });
+    const plan = await act(compaction.planCompaction, { prefix });
+    expect(plan.hours.length).toBeGreaterThan(0);
+    for (const h of plan.hours) await act(compaction.compactHour, { prefix, ...h });
+    // the same cut (inside chunks: B is small), read from the compacted files, deduplicated there
+    const v4 = await runVersion('v4', true);
+    expect(v4.cut).toEqual(v3Run.cut);
+    const withRows = v4.hours.filter((h) => h.rows > 0);
+    expect(withRows.length).toBeGreaterThan(0);
+    expect(withRows.filter((h) => h.source !== 'compacted').map((h) => h.hour)).toEqual([]);
+    expect(await sameViews(v3Run.manifest, v4.manifest)).toEqual([]);
+    await checkVersion(v4);
+    step(`v4 read ${withRows.length} hours from compacted files: identical to v3 (raw)`);
+
+    // new chunks (week 1 again, re-sends into its early hours), not compacted: those hours read raw
+    await produce([{ gen: week1, n: 200 }], 10);
+    await drain();
+    const v5 = await runVersion('v5', true);
+    const bySource = (s: string) => v5.hours.filter((h) => h.rows > 0 && h.source === s).map((h) => h.hour);
+    expect(bySource('raw').length).toBeGreaterThan(0);
+    expect(bySource('compacted').length).toBeGreaterThan(0);
+    await checkVersion(v5);
+    step(`v5: ${bySource('compacted').length} hours from compacted files, ${bySource('raw').length} from raw (${bySource('raw').join(' ')})`);
   });
 });

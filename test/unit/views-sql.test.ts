@@ -13,11 +13,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDuckDb } from '../../core/duckdb';
 import { hourLabel } from '../../core/hours';
-import { rawEventsRelation } from '../../core/lake';
+import { rawChunkKey, rawEventsRelation } from '../../core/lake';
 import { VIEWS, type ViewDef } from '../../core/lake-views';
 import { murmur2 } from '../../core/kafka-partitioner';
 import { canonicalParts, cellFromSqlRow, mergeAll, measuresSql, MEASURES, type Cell, type MeasuresDeclaration } from '../../core/measures';
-import { cellsDayViewSql, cellsHourViewSql, hourCellsSql, hourRowsSql, parquetList } from '../../core/views-sql';
+import { cellsDayViewSql, cellsHourViewSql, compactedCoversHour, hourCellsSql, hourRowsSql, parquetList } from '../../core/views-sql';
 import { EventGenerator } from '../../generator/generator';
 import { encodeInputLine, flattenToParquet, prepareConnection, writeInputFile } from '../../ingest/flatten';
 
@@ -185,6 +185,29 @@ describe('batch views SQL: hour views at a cut, hour and day grains merged exact
     expect(canonicalParts(MEASURES, big.parts).users).not.toEqual([]);
   });
 
+  it('hour rows from a compacted file (each event once, its lowest offset, all rows of the hour) == hour rows from raw, at the cut', async () => {
+    const hours = new Map<string, string[]>();
+    for (const f of rawFiles) {
+      const m = /p\d+-(\d{4}-\d{2}-\d{2})-(\d+)\.parquet$/.exec(f)!; // flattenToParquet's local names
+      const label = `${m[1]}T${m[2].padStart(2, '0')}`;
+      hours.set(label, [...(hours.get(label) ?? []), f]);
+    }
+    expect(hours.size).toBeGreaterThan(30);
+    let rows = 0;
+    for (const [label, files] of hours) {
+      // compaction's rule (activities/compaction.ts c_keys): first occurrence by (_offset, _partition), over every row, cut or not
+      const compacted = path.join(dir, 'compacted', `${label}.parquet`);
+      await fs.mkdir(path.dirname(compacted), { recursive: true });
+      await db.connection.run(`COPY (SELECT * FROM ${rawEventsRelation(files, { hivePartitioning: false })}
+        QUALIFY row_number() OVER (PARTITION BY tenant_id, event_id ORDER BY _offset, _partition) = 1 ORDER BY tenant_id, event_time) TO '${compacted}' (FORMAT parquet)`);
+      const [r] = (await db.connection.runAndReadAll(`WITH a AS (${hourRowsSql(files, cut)}), b AS (${hourRowsSql([compacted], cut, { compacted: true })})
+        SELECT (SELECT count(*) FROM a) AS n, (SELECT count(*) FROM (FROM a EXCEPT ALL FROM b)) AS only_raw, (SELECT count(*) FROM (FROM b EXCEPT ALL FROM a)) AS only_compacted`)).getRowObjectsJson();
+      expect([label, Number(r.only_raw), Number(r.only_compacted)]).toEqual([label, 0, 0]);
+      rows += Number(r.n);
+    }
+    expect(rows).toBeGreaterThan(4000);
+  });
+
   it('merged cells keep measuresSql types, with partition and bucket folded to −1', async () => {
     const types = async (sql: string) => (await db.connection.runAndReadAll(`DESCRIBE ${sql}`)).getRowObjectsJson().map((r) => `${r.column_name} ${r.column_type}`);
     const raw = await types(measuresSql(MEASURES, { source: rawEventsRelation(rawFiles, { hivePartitioning: false }), byOffsetBucket: false }));
@@ -198,5 +221,37 @@ describe('batch views SQL: hour views at a cut, hour and day grains merged exact
       `SELECT count(*) FILTER (WHERE users <> list_sort(users) OR len(users) <> len(list_distinct(list_transform(users, x -> x // 64)))) AS n FROM ${parquetList(merged)}`,
     )).getRowObjectsJson();
     expect(Number(bad.n)).toBe(0);
+  });
+});
+
+describe('compactedCoversHour: when an hour view may read the compacted files instead of raw', () => {
+  const key = (p: number, start: number, end: number) => rawChunkKey('lake/', { dt: '2026-01-05', hour: 9, partition: p, startOffset: start, endOffset: end });
+  const chunks = [
+    { key: key(0, 0, 99), etag: 'a' },
+    { key: key(0, 100, 199), etag: 'b' },
+    { key: key(1, 0, 49), etag: 'c' },
+  ];
+  const cut = { '0': 150, '1': 50 };
+
+  it('the same chunks below the cut, same ETags: covered (the cut may fall inside a chunk)', () => {
+    expect(compactedCoversHour(chunks, chunks, cut)).toBe(true);
+    expect(compactedCoversHour(chunks, [...chunks].reverse(), cut)).toBe(true);
+  });
+
+  it('chunks at or above the cut on either side do not matter', () => {
+    const above = { key: key(0, 200, 299), etag: 'd' };
+    expect(compactedCoversHour([...chunks, above], chunks, cut)).toBe(true);
+    expect(compactedCoversHour(chunks, [...chunks, above], cut)).toBe(true);
+    // a partition not in the cut is left out of both
+    expect(compactedCoversHour([...chunks, { key: key(2, 0, 9), etag: 'e' }], chunks, cut)).toBe(true);
+  });
+
+  it('a chunk below the cut added since, rewritten in place or removed: not covered', () => {
+    expect(compactedCoversHour(chunks.slice(0, 2), chunks, cut)).toBe(false);
+    expect(compactedCoversHour(chunks, chunks.slice(0, 2), cut)).toBe(false);
+    expect(compactedCoversHour(chunks, [chunks[0], { ...chunks[1], etag: 'b2' }, chunks[2]], cut)).toBe(false);
+    // the straddling chunk below a later cut only
+    expect(compactedCoversHour(chunks.slice(0, 1).concat(chunks[2]), chunks, { '0': 100, '1': 50 })).toBe(true);
+    expect(compactedCoversHour(chunks.slice(0, 1).concat(chunks[2]), chunks, { '0': 101, '1': 50 })).toBe(false);
   });
 });
