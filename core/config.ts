@@ -65,6 +65,12 @@ export interface IngestConfig {
   enqueueTimeoutMs: number;
   /** How long a request waits for Kafka's acknowledgement. */
   ackTimeoutMs: number;
+  /**
+   * Whether accepted events carry the lake record header (`x-rtap-l`, core/lake-record.ts): the
+   * lake's flat columns computed by the API, so the lake sink need not extract them in DuckDB.
+   * Costs the API a few µs of CPU per event; records without it take the sink's extraction path.
+   */
+  lakeHeader: boolean;
 }
 
 export interface ApiConfig {
@@ -270,6 +276,7 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       maxQueuedBytes: read.int('INGEST_QUEUE_BYTES', 64 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
       enqueueTimeoutMs: read.int('INGEST_ENQUEUE_TIMEOUT_MS', 2000, 0, 600000),
       ackTimeoutMs: read.int('INGEST_ACK_TIMEOUT_MS', 10000, 100, 600000),
+      lakeHeader: read.bool('INGEST_LAKE_HEADER', true),
     },
     duckdb: {
       // Capped so a compaction burst leaves a core for the speed layer on small machines.

@@ -8,16 +8,7 @@
 //                  ProducerId:int64 ProducerEpoch:int16 FirstSequence:int32 Records:[Record]
 // (the CRC-32C covers everything from Attributes to the end)
 
-/** kafkajs' Encoder, as far as this module uses it. */
-interface KafkajsEncoder {
-  buf: Buffer;
-  offset: number;
-  writeInt8(v: number): KafkajsEncoder;
-  writeInt16(v: number): KafkajsEncoder;
-  writeInt32(v: number): KafkajsEncoder;
-  writeUInt32(v: number): KafkajsEncoder;
-  writeInt64(v: unknown): KafkajsEncoder;
-}
+import type { KafkajsEncoder } from './kafka-produce-request';
 
 export interface RecordBatchInput {
   compression?: number;

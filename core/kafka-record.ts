@@ -81,7 +81,28 @@ function byteLength(value: Buffer | string): number {
   return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
 }
 
-export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, headers = {} }: RecordInput): EncodedRecord {
+/** A record measured and ready to write: its fields as bytes or text, and their lengths. */
+export interface PreparedRecord {
+  keyBytes: Buffer | string | null;
+  valueBytes: Buffer | string | null;
+  keyLength: number;
+  valueLength: number;
+  headerKeys: string[];
+  headerValues: (Buffer | string | null)[];
+  headerKeyLengths: number[];
+  headerValueLengths: number[];
+  timestamp: number | bigint;
+  offsetDelta: number;
+  /** Bytes after the length prefix. */
+  bodySize: number;
+  /** Bytes of the whole record, length prefix included. */
+  size: number;
+}
+
+const lengthField = (n: number) => sizeOfUVarInt(zigzag(n)) + Math.max(n, 0);
+
+/** Measures a record (one UTF-8 length per text field) for `writeRecord`. */
+export function prepareRecord({ offsetDelta = 0, timestampDelta = 0, key, value, headers = {} }: RecordInput): PreparedRecord {
   const keyBytes = asBytes(key);
   const valueBytes = asBytes(value);
   const keyLength = keyBytes === null ? -1 : byteLength(keyBytes);
@@ -100,29 +121,41 @@ export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, 
   const headerValueLengths = headerValues.map((v) => (v === null ? -1 : byteLength(v)));
 
   const timestamp = zigzag64(timestampDelta);
-  const lengthField = (n: number) => sizeOfUVarInt(zigzag(n)) + Math.max(n, 0);
   let bodySize =
     1 + sizeOfUVarLong(timestamp) + sizeOfUVarInt(zigzag(offsetDelta)) + lengthField(keyLength) + lengthField(valueLength) + sizeOfUVarInt(zigzag(headerKeys.length));
   for (let i = 0; i < headerKeys.length; i++) bodySize += lengthField(headerKeyLengths[i]) + lengthField(headerValueLengths[i]);
+  const size = sizeOfUVarInt(zigzag(bodySize)) + bodySize;
+  return { keyBytes, valueBytes, keyLength, valueLength, headerKeys, headerValues, headerKeyLengths, headerValueLengths, timestamp, offsetDelta, bodySize, size };
+}
 
-  // allocUnsafe is safe here: every byte up to the exact size is written below.
-  const buf = Buffer.allocUnsafe(sizeOfUVarInt(zigzag(bodySize)) + bodySize);
-  let pos = writeUVarInt(buf, 0, zigzag(bodySize));
+function writeBytes(buf: Buffer, pos: number, bytes: Buffer | string | null, length: number): number {
+  pos = writeUVarInt(buf, pos, zigzag(length));
+  if (bytes === null) return pos;
+  return pos + (typeof bytes === 'string' ? buf.write(bytes, pos, length, 'utf8') : bytes.copy(buf, pos));
+}
+
+/** Writes a prepared record at `pos` (the caller made room for `r.size` bytes); returns the position after it. */
+export function writeRecord(buf: Buffer, pos: number, r: PreparedRecord): number {
+  const start = pos;
+  pos = writeUVarInt(buf, pos, zigzag(r.bodySize));
   buf[pos++] = 0; // attributes: none used in records
-  pos = writeUVarLong(buf, pos, timestamp);
-  pos = writeUVarInt(buf, pos, zigzag(offsetDelta));
-  const writeBytes = (bytes: Buffer | string | null, length: number) => {
-    pos = writeUVarInt(buf, pos, zigzag(length));
-    if (bytes === null) return;
-    pos += typeof bytes === 'string' ? buf.write(bytes, pos, length, 'utf8') : bytes.copy(buf, pos);
-  };
-  writeBytes(keyBytes, keyLength);
-  writeBytes(valueBytes, valueLength);
-  pos = writeUVarInt(buf, pos, zigzag(headerKeys.length));
-  for (let i = 0; i < headerKeys.length; i++) {
-    writeBytes(headerKeys[i], headerKeyLengths[i]);
-    writeBytes(headerValues[i], headerValueLengths[i]);
+  pos = writeUVarLong(buf, pos, r.timestamp);
+  pos = writeUVarInt(buf, pos, zigzag(r.offsetDelta));
+  pos = writeBytes(buf, pos, r.keyBytes, r.keyLength);
+  pos = writeBytes(buf, pos, r.valueBytes, r.valueLength);
+  pos = writeUVarInt(buf, pos, zigzag(r.headerKeys.length));
+  for (let i = 0; i < r.headerKeys.length; i++) {
+    pos = writeBytes(buf, pos, r.headerKeys[i], r.headerKeyLengths[i]);
+    pos = writeBytes(buf, pos, r.headerValues[i], r.headerValueLengths[i]);
   }
-  if (pos !== buf.length) throw new Error(`kafka record encoding: wrote ${pos} of ${buf.length} bytes`);
+  if (pos - start !== r.size) throw new Error(`kafka record encoding: wrote ${pos - start} of ${r.size} bytes`);
+  return pos;
+}
+
+export function encodeRecord(input: RecordInput): EncodedRecord {
+  const r = prepareRecord(input);
+  // allocUnsafe is safe here: every byte up to the exact size is written below.
+  const buf = Buffer.allocUnsafe(r.size);
+  writeRecord(buf, 0, r);
   return { buf, buffer: buf };
 }

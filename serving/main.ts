@@ -72,6 +72,7 @@ export async function startApi(
     keyring,
     isActiveTenant: (id) => control.state.activeTenant(id) !== undefined,
     maxEventBytes: cfg.ingest.maxEventBytes,
+    lakeHeader: cfg.ingest.lakeHeader,
   });
   const temporal = lazyTemporal(cfg);
   const analytics = await startAnalytics({ cfg, kafka, control: control.state, log, speedWindowsTopic: topics.speedWindows, anomaliesTopic: topics.anomalies, lakePrefix: opts.lakePrefix, offsetBucketSize: opts.offsetBucketSize });

@@ -86,6 +86,7 @@ const MAX_LAKE_US = Date.UTC(3000, 0, 1) * 1000;
  * optional zone `Z`, `±HH`, `±HHMM`, `±HH:MM[:SS]`, ` UTC`, ` GMT`. DuckDB also reads zone names
  * (`Europe/Berlin`), `epoch` and a few other spellings this does not; the ingestion API only lets
  * RFC 3339 through (normalized to UTC µs), so they can only come from producers straight to Kafka.
+ * Exact up to 2255-06-05 (2^53 µs); later times are rounded down to a double (`microsOf`).
  */
 export function parseLakeTimestamp(text: string): number | null {
   const m = TIMESTAMP.exec(text);
@@ -104,7 +105,33 @@ export function parseLakeTimestamp(text: string): number | null {
   let offsetS = 0;
   if (m[10] !== undefined) offsetS = (m[10] === '-' ? -1 : 1) * (Number(m[11]) * 3600 + Number(m[12] ?? 0) * 60 + Number(m[13] ?? 0));
   const micros = Number(fraction.padEnd(6, '0').slice(0, 6));
-  return (dayMs + ((h * 60 + min) * 60 + s - offsetS) * 1000) * 1000 + micros;
+  return microsOf(dayMs + ((h * 60 + min) * 60 + s - offsetS) * 1000, micros);
+}
+
+/** Beyond this many µs from the epoch (±2^53 − 1000: 2255-06-05, or 1684 before it) ms·1000 + µs may not be exact in a double. */
+const EXACT_US = Number.MAX_SAFE_INTEGER - 1000;
+const bits = new Float64Array(1);
+const bitsAsInt = new BigInt64Array(bits.buffer);
+
+/**
+ * `ms` · 1000 + `micros` (0 ≤ micros < 1000) as a double: exact while it is within ±2^53, else the
+ * largest double not above the exact value (rounded down, never to nearest). Rounding down keeps
+ * the lake's range check exact — `us < MAX_LAKE_US` (a double) holds exactly when the exact time
+ * is before 3000-01-01, where nearest rounding took `2999-12-31T23:59:59.999999Z` to the bound
+ * itself and refused it — and keeps every window boundary a multiple of the double spacing
+ * (4 µs up to 3111) on the same side as the exact time. Computing `ms · 1000` first and adding the
+ * µs rounded twice, to a value up to 2 µs off either way.
+ */
+function microsOf(ms: number, micros: number): number {
+  const approx = ms * 1000;
+  if (approx > -EXACT_US && approx < EXACT_US) return approx + micros;
+  const exact = BigInt(ms) * 1000n + BigInt(micros);
+  const nearest = Number(exact);
+  if (BigInt(nearest) <= exact) return nearest;
+  // One double down: its bit pattern minus one above zero, plus one below (|x| grows).
+  bits[0] = nearest;
+  bitsAsInt[0] += nearest > 0 ? -1n : 1n;
+  return bits[0];
 }
 
 /** Value of a `text`-kind VARCHAR column: first path present. */

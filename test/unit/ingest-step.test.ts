@@ -3,6 +3,7 @@ import type { ApiKeyRecord } from '../../core/control';
 import { DLQ_HEADERS } from '../../core/dlq';
 import { createIngestStep } from '../../core/ingest-step';
 import { headerString } from '../../core/kafka';
+import { LAKE_HEADER } from '../../core/lake-record';
 import { TOKEN_PATTERN, createKeyring, tokenize } from '../../core/pii';
 import type { RtapEvent } from '../../core/schema';
 import { EventGenerator } from '../../generator/generator';
@@ -29,6 +30,19 @@ test('a valid event is accepted, keyed by tenant:token, with PII tokenized and i
   expect(out.message.headers).toMatchObject({ schema_version: '2.1', 'x-rtap-source-version': '2.1' });
   expect(out.eventId).toBe(withUser.event_metadata.event_id);
   expect(out.index).toBe(3);
+});
+
+test('the lake record header is optional (INGEST_LAKE_HEADER): without it the same value, key and other headers', () => {
+  const without = createIngestStep({ keyring, isActiveTenant: (id) => tenants.has(id), now: () => new Date('2026-11-26T10:00:00.123Z'), lakeHeader: false });
+  for (const e of events.slice(0, 10)) {
+    const a = step(e, 0, platformKey);
+    const b = without(e, 0, platformKey);
+    if (a.kind !== 'ok' || b.kind !== 'ok') throw new Error('generator events are valid');
+    expect(a.message.headers).toHaveProperty([LAKE_HEADER]);
+    expect(b.message.headers).not.toHaveProperty([LAKE_HEADER]);
+    const { [LAKE_HEADER]: _lake, ...rest } = a.message.headers as Record<string, string>;
+    expect(b.message).toEqual({ ...a.message, headers: rest });
+  }
 });
 
 test('a schema violation goes to the DLQ with every violation path and the original payload', () => {

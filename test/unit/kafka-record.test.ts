@@ -122,3 +122,92 @@ test('the request queue arms no timer while nothing is pending, and still sends 
     idleTimerAtEnd: false,
   });
 });
+
+describe('the produce request written in one buffer (core/kafka-produce-request.ts)', () => {
+  const REQUEST = 'kafkajs/src/protocol/request';
+  const ENCODER = 'kafkajs/src/protocol/encoder';
+  type Produce = (args: object) => { encode(): Promise<{ buffer: Buffer }> };
+  const messages = (n: number, at: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      key: i % 5 === 0 ? null : `tenant_${i}:tok_v1_${'0'.repeat(i % 3)}`,
+      value: i % 7 === 3 ? Buffer.from(texts[i % texts.length]) : texts[(i + at) % texts.length],
+      // some with their own timestamps (as strings and numbers, sorted by kafkajs as strings), some without
+      timestamp: i % 4 === 0 ? undefined : i % 4 === 1 ? String(1_700_000_000_000 + ((i * 7919) % 5000)) : 1_699_999_999_000 + i,
+      headers: headerSets[i % headerSets.length],
+    }));
+  const argsOf = (transactionalId: string | undefined, compression?: number) => ({
+    transactionalId,
+    acks: -1,
+    timeout: 30000,
+    compression,
+    producerId: Long.fromInt(42),
+    producerEpoch: 1,
+    topicData: [
+      { topic: 'events', partitions: [0, 1, 2, 5].map((partition) => ({ partition, firstSequence: partition * 10, messages: messages(partition === 5 ? 0 : 3 + partition * 4, partition) })) },
+      { topic: 'événements.dlq', partitions: [{ partition: 3, firstSequence: 7, messages: messages(2, 9) }] },
+    ],
+  });
+  /** Whole requests (header, size and payload, as the connection writes them), each of `args`, with the stock or the rtap modules. */
+  const requests = async (rtap: boolean, args: object[]) => {
+    let out: Buffer[] = [];
+    await jest.isolateModulesAsync(async () => {
+      const createRequest = require(REQUEST) as (a: object) => Promise<{ buffer: Buffer }>;
+      let produce = require(PRODUCE) as Produce;
+      if (rtap) {
+        const mod = require('../../core/kafka-produce-request') as typeof import('../../core/kafka-produce-request');
+        const Encoder = require(ENCODER);
+        mod.installEncoderHeadroom(Encoder);
+        produce = mod.createProduceRequest(produce as never, Encoder, require('kafkajs/src/utils/long'), crc32c) as unknown as Produce;
+      }
+      out = await Promise.all(args.map(async (a, i) => (await createRequest({ correlationId: 100 + i, clientId: 'rtap-test', request: produce(a) })).buffer));
+    });
+    return out;
+  };
+
+  test('byte-identical to kafkajs: records, batches, checksums, several topics and partitions, transactional or not, the request header', async () => {
+    const now = Date.now;
+    Date.now = () => 1_700_000_123_456; // partitions without timestamps take the time of encoding
+    try {
+      const args = [argsOf(undefined), argsOf('tx-1')];
+      const stock = await requests(false, args);
+      const rtap = await requests(true, args);
+      expect(rtap.length).toBe(2);
+      rtap.forEach((b, i) => expect(b.equals(stock[i])).toBe(true));
+    } finally {
+      Date.now = now;
+    }
+  });
+
+  test('compressed requests are left to kafkajs', async () => {
+    const { Types } = jest.requireActual('kafkajs/src/protocol/message/compression') as { Types: { GZIP: number } };
+    let encodeWasKafkajs = false;
+    await jest.isolateModulesAsync(async () => {
+      const mod = require('../../core/kafka-produce-request') as typeof import('../../core/kafka-produce-request');
+      const stock = require(PRODUCE) as Produce;
+      const produce = mod.createProduceRequest(stock as never, require(ENCODER), require('kafkajs/src/utils/long'), crc32c) as unknown as Produce;
+      const args = argsOf(undefined, Types.GZIP);
+      encodeWasKafkajs = produce(args).encode.toString() === stock(args).encode.toString();
+    });
+    expect(encodeWasKafkajs).toBe(true);
+  });
+
+  test('an encoder that took a payload in, then was written to again, is copied as kafkajs copies it', async () => {
+    await jest.isolateModulesAsync(async () => {
+      const mod = require('../../core/kafka-produce-request') as typeof import('../../core/kafka-produce-request');
+      const Encoder = require(ENCODER);
+      mod.installEncoderHeadroom(Encoder);
+      const produce = mod.createProduceRequest(require(PRODUCE), Encoder, require('kafkajs/src/utils/long'), crc32c);
+      const payload = await produce(argsOf(undefined) as never).encode();
+      const copy = Buffer.from(payload.buffer);
+      const a = new Encoder().writeInt32(7).writeEncoder(payload);
+      expect(a.buffer.equals(Buffer.concat([Buffer.from([0, 0, 0, 7]), copy]))).toBe(true);
+      expect(a.buf.buffer).toBe(payload.buf.buffer); // put in the room before the payload, not copied
+      a.writeInt8(1); // no longer the payload as made: the next wrap copies
+      const b = new Encoder().writeInt16(2).writeEncoder(a);
+      expect(b.buffer.equals(Buffer.concat([Buffer.from([0, 2, 0, 0, 0, 7]), copy, Buffer.from([1])]))).toBe(true);
+      // a header longer than the room is copied too
+      const big = new Encoder().writeString('x'.repeat(600)).writeEncoder(payload);
+      expect(big.buffer.subarray(602).equals(copy)).toBe(true);
+    });
+  });
+});

@@ -115,7 +115,7 @@ describe('casts agree with DuckDB', () => {
       '2026-11-20T14:03:27+01:30', '2026-11-20T14:03:27-00:30', '2026-11-20T14:03:27.5+14:00', '2026-11-20T14:03:27+01:00:00', '2026-11-20T14:03:27.1234567Z',
       '2026-11-20T14:03:27.4812369999Z', '2026-11-20T14:03:27.Z', '2026-11-20T14:3:7Z', '  2026-11-20T14:03:27Z ', '\t2026-11-20T14:03:27Z\n', '2026-11-20T14:03:27 UTC',
       '2026-11-20 14:03:27 utc', '2026-11-20T14:03:27 GMT', '2026/11/20 14:03:27', '2026-11-20T24:00:00Z', '2024-02-29T00:00:00Z', '1969-12-31T23:59:59Z',
-      '2999-12-31T23:59:59.999999Z', '2026-11-20T14:03:27.481236 ',
+      '2199-12-31T23:59:59.999999Z', '2026-11-20T14:03:27.481236 ', // (past 2255: the test below)
       // refused by both
       '2026-13-45T25:61:00.000000Z', 'yesterday', '', '12/31/2025 23:59', '2026-11-20T14:03:27.481236z', '2026-02-30T00:00:00Z', '2026-11-20T14:03:60Z',
       '2026-11-20T24:30:00Z', '2026-11-20T24:00:00.000001Z', '2026-11-20T14:03Z', '2026-11-20T14Z', '2026-11-20T14:03:27 +01:00', '2026-11-20t14:03:27Z',
@@ -124,6 +124,37 @@ describe('casts agree with DuckDB', () => {
     ];
     const expected = await duck((x) => `epoch_us(TRY_CAST(TRY_CAST(${x} AS TIMESTAMPTZ) AS TIMESTAMP))`, values);
     expect(values.map((v) => [v, parseLakeTimestamp(v)])).toEqual(values.map((v, i) => [v, expected[i]]));
+  });
+
+  it('parseLakeTimestamp past 2^53 µs (after 2255-06-05, before 1685): the exact time rounded down, so the lake range check stays exact', async () => {
+    const values = [
+      '2255-06-05T23:47:34.740991Z', '2255-06-05T23:47:34.740992Z', '2255-06-05T23:47:34.740993Z', '2255-06-06T00:00:00.000001Z', '2300-01-01T00:00:00.000001Z',
+      '2540-12-31T23:59:59.999999Z', '2541-06-01T12:00:00.000003Z', '2999-12-31T23:59:59.999999Z', '2999-12-31T23:59:59.999996Z', '2999-12-31T23:59:59.999995Z',
+      '2999-12-31T23:59:59.999999+01:00', '3000-01-01T00:00:00Z', '9999-12-31T23:59:59.999999Z', '1600-01-01T00:00:00.000001Z', '1684-06-01T00:00:00.000003Z',
+    ];
+    const list = `[${values.map((v) => `'${v}'`).join(', ')}]`;
+    const rows = (await db.connection.runAndReadAll(
+      `SELECT CAST(epoch_us(TRY_CAST(TRY_CAST(x AS TIMESTAMPTZ) AS TIMESTAMP)) AS VARCHAR) AS y FROM (SELECT unnest(${list}) AS x, generate_subscripts(${list}, 1) AS i) ORDER BY i`,
+    )).getRowObjectsJson();
+    const exact = rows.map((r) => BigInt(r.y as string));
+    values.forEach((v, i) => {
+      const us = parseLakeTimestamp(v)!;
+      const e = exact[i];
+      // the largest double not above the exact value: at most it, and less than one spacing of its binade below it
+      const spacing = 2n ** BigInt(Math.max(0, Math.floor(Math.log2(Math.abs(Number(e)))) - 52));
+      expect([v, BigInt(us) <= e && e - BigInt(us) < spacing]).toEqual([v, true]);
+    });
+    // nearest rounding took 23:59:59.999999 of the last day to 3000-01-01 itself, which the lake refuses
+    const lastUs = Date.UTC(3000, 0, 1) * 1000;
+    expect(parseLakeTimestamp('2999-12-31T23:59:59.999999Z')).toBeLessThan(lastUs);
+    expect(parseLakeTimestamp('3000-01-01T00:00:00Z')).toBe(lastUs);
+    const event = (timestamp: string) => ({ tenant_id: 't', event_metadata: { event_id: 'e', timestamp } });
+    const at = { partition: 0, offset: 0 };
+    expect(measureInputFromEvent(event('2999-12-31T23:59:59.999999Z'), at).ok).toBe(true);
+    expect(measureInputFromEvent(event('2999-12-31T23:59:59.999999+01:00'), at).ok).toBe(true);
+    expect(measureInputFromEvent(event('3000-01-01T00:00:00Z'), at)).toEqual({ ok: false, reason: 'invalid_timestamp' });
+    // below 2^53 µs nothing changes: exact
+    expect(parseLakeTimestamp('2255-06-05T23:47:34.740991Z')).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it('known differences: DuckDB also reads zone names, `epoch` and 3-digit fields, which only producers bypassing the API could send', async () => {

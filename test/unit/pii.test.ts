@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { ConfigError } from '../../core/errors';
-import { createKeyring, isToken, loadPiiKeyring, tokenize, tokenizeEvent, tokensForAllVersions, tokenVersion } from '../../core/pii';
+import { createKeyring, hmacHex, isToken, loadPiiKeyring, tokenize, tokenizeEvent, tokensForAllVersions, tokenVersion } from '../../core/pii';
 import type { RtapEvent } from '../../core/schema';
 import { loadFixture } from '../contract/brief-event';
 
@@ -116,4 +116,16 @@ describe('tokenizeEvent', () => {
     expect(b.startsWith('tok_v2_')).toBe(true);
     expect(a.slice(7)).not.toBe(b.slice(7));
   });
+});
+
+test('the one-shot HMAC-SHA256 equals createHmac for short, block-sized and long keys and any value', () => {
+  const keys = ['k'.repeat(16), 'a 64-byte key: '.padEnd(64, '*'), 'a key longer than one SHA-256 block, hashed first as RFC 2104 says '.repeat(2), 'ünïcødé-secret-✓🎉'].map((k) => Buffer.from(k));
+  const values = ['', 'user-123', 'jane.doe@example.com', '4111 1111 1111 1111', 'ünïcødé ✓ 🎉', '\ud800 lone', 'x'.repeat(5000)];
+  for (const key of keys) {
+    for (const kind of ['user', 'email', 'address', 'payment']) {
+      for (const value of values) {
+        expect(hmacHex(key, kind, value)).toBe(createHmac('sha256', key).update(kind).update('\u0000').update(value, 'utf8').digest('hex'));
+      }
+    }
+  }
 });
