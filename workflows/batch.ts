@@ -1,8 +1,9 @@
 // The batch layer's one pipeline, run by the hourly schedule, by a schedule backfill from the
 // Temporal UI, by `rtap backfill` and by POST /api/v2/admin/backfill:
-//   1. compact every event hour touched since the last run (plus the hours asked for);
-//   2. choose a new offset cut and recompute the views of every hour whose input changed
-//      (plus the hours asked for);
+//   1. choose a new offset cut, then compact every event hour touched since the last run (plus
+//      the hours asked for);
+//   2. recompute the views of every hour whose input changed at that cut (plus the hours asked
+//      for), from the compacted files;
 //   3. publish the views version and its cut atomically.
 // Units are coarse — an hour of all tenants — and run with bounded concurrency. Finished units
 // live in the workflow's history, so a worker killed mid-run resumes without redoing them.
@@ -72,6 +73,13 @@ export async function batchRun(input: BatchRunInput = {}): Promise<BatchRunResul
   setHandler(progressQuery, () => progress);
 
   try {
+    // The first round's cut is chosen before compaction (patched: runs recorded before replay
+    // without): every raw chunk below it is then an input of the hours' new compacted files, so
+    // the views of every compacted hour, the one still being written included, read those
+    // (deduplicated already) instead of raw (activities/views.ts, compactedCoversHour). A cut
+    // chosen after compaction is above chunks the sink wrote meanwhile, and the live hour read raw.
+    const earlyCut = patched('cut-before-compaction') ? (await light.chooseCut({ prefix })).cut : undefined;
+
     // 1. compaction of touched hours + the hours asked for
     const planned = await light.planCompaction({ prefix });
     const compactHours = uniqueHours([...planned.hours, ...forced]);
@@ -86,7 +94,7 @@ export async function batchRun(input: BatchRunInput = {}): Promise<BatchRunResul
     let viewHours: HourRef[] = [];
     let published: { version: string; cut: Record<string, number> } | undefined;
     for (let round = 1; round <= MAX_PUBLISH_ROUNDS && !published; round++) {
-      const { cut } = await light.chooseCut({ prefix });
+      const cut = round === 1 && earlyCut ? earlyCut : (await light.chooseCut({ prefix })).cut;
       const version = versionName(round);
       progress.cut = cut;
       progress.version = version;

@@ -28,6 +28,8 @@ interface Recorder {
   refusePublish: number;
   /** Released by the test to let computeViewsHour finish (to query progress meanwhile). */
   gate?: Promise<void>;
+  /** chooseCut and compactHour calls, in order; each cut chosen is the one before plus one bucket. */
+  order: string[];
 }
 
 const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
@@ -51,9 +53,14 @@ function standInActivities(r: Recorder) {
         await new Promise((res) => setTimeout(res, 30));
         if (r.failCompaction.has(label)) throw ApplicationFailure.nonRetryable(`disk on fire for ${label}`);
         r.compacted.push(label);
+        r.order.push('compact');
         return {};
       }),
-    chooseCut: async () => ({ cut: { '0': 10_000, '1': 20_000 } }),
+    chooseCut: async () => {
+      const n = r.order.filter((x) => x.startsWith('cut')).length;
+      r.order.push(`cut ${n}`);
+      return { cut: { '0': 10_000 * (n + 1), '1': 20_000 } };
+    },
     planViews: async () => ({ hours: [h('2026-11-01', 2), h('2026-11-01', 4)] }),
     computeViewsHour: async (i: { version: string; dt: string; hour: number }) =>
       track(async () => {
@@ -80,7 +87,7 @@ function standInActivities(r: Recorder) {
 }
 
 const taskQueue = uniqueName('batch-wf');
-const recorder: Recorder = { compacted: [], viewed: [], published: [], days: [], inFlight: 0, maxInFlight: 0, failCompaction: new Set(), refusePublish: 0 };
+const recorder: Recorder = { compacted: [], viewed: [], published: [], days: [], inFlight: 0, maxInFlight: 0, failCompaction: new Set(), refusePublish: 0, order: [] };
 let worker: TestWorker;
 let client: Client;
 
@@ -94,7 +101,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  Object.assign(recorder, { compacted: [], viewed: [], published: [], days: [], inFlight: 0, maxInFlight: 0, failCompaction: new Set(), refusePublish: 0, gate: undefined });
+  Object.assign(recorder, { compacted: [], viewed: [], published: [], days: [], inFlight: 0, maxInFlight: 0, failCompaction: new Set(), refusePublish: 0, gate: undefined, order: [] });
 });
 
 test('units run with bounded concurrency; a failed compaction unit is reported, the others and the views go on', async () => {
@@ -114,6 +121,8 @@ test('units run with bounded concurrency; a failed compaction unit is reported, 
   expect(recorder.maxInFlight).toBe(2);
   expect(result.published).toBe(true);
   expect(recorder.published).toEqual([result.version]);
+  // the cut is chosen once, before compaction (so every raw chunk below it is compacted and the views read the compacted files)
+  expect(recorder.order).toEqual(['cut 0', 'compact', 'compact', 'compact']);
   expect(result.cut).toEqual({ '0': 10_000, '1': 20_000 });
   // RTAP_RECORD_HISTORIES=1 refreshes the history test/unit/batch-replay.test.ts replays against
   // today's workflow code (do it only when a workflow change is meant to be incompatible).
@@ -129,6 +138,9 @@ test('when another run moved the cut, the views are recomputed under a new versi
   const result: BatchRunResult = await client.workflow.execute(BATCH_WORKFLOW, { taskQueue, workflowId: uniqueName('batch'), args: [{ concurrency: 1 }] });
   const versions = [...new Set(recorder.viewed.map((v) => v.version))];
   expect(versions).toHaveLength(2);
+  // the second round chose a new cut, after compaction
+  expect(recorder.order).toEqual(['cut 0', 'compact', 'compact', 'compact', 'cut 1']);
+  expect(result.cut).toEqual({ '0': 20_000, '1': 20_000 });
   expect(recorder.published).toEqual([versions[1]]);
   expect(result.version).toBe(versions[1]);
   expect(recorder.maxInFlight).toBe(1);

@@ -19,7 +19,8 @@ import { openDuckDb, openLakeDuckDb, sqlLiteral } from '../../core/duckdb';
 import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
 import { rawEventsRelation } from '../../core/lake';
 import { createLogger } from '../../core/logger';
-import { createS3 } from '../../core/s3';
+import { createS3, getText, listObjects } from '../../core/s3';
+import { hourRecordsRoot } from '../../core/lake-views';
 import { EventGenerator } from '../../generator/generator';
 import { encodeInputLine, flattenToParquet, prepareConnection, writeInputFile } from '../../ingest/flatten';
 import { DIMENSIONS } from '../../serving/analytics/query-model';
@@ -182,6 +183,11 @@ describe('serving: the merged answer equals DuckDB over the raw events up to its
       await traffic;
       trackTimes();
       expect(result.published).toBe(true);
+      // the cut was chosen before compaction, so every recomputed hour read its compacted files
+      const records = await listObjects(s3, cfg.s3.bucket, hourRecordsRoot(prefix, result.version!));
+      const sources = await Promise.all(records.map(async (o) => (JSON.parse((await getText(s3, cfg.s3.bucket, o.key)) ?? "{}") as { hour: string; source?: string; rows: number })));
+      expect(sources.length).toBe(result.viewHours.length);
+      expect(sources.filter((h) => h.rows > 0 && h.source !== 'compacted')).toEqual([]);
     }
     await api.analyticsReady;
     const cuts = new Set(asked.map((a) => JSON.stringify(a.meta.batch_cut)));
