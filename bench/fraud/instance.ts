@@ -5,19 +5,17 @@
 // (`transaction`), or sent as soon as scored (`immediate`). The first event is a warm-up (group join, restore); once its transaction commits this
 // prints READY, then measures every following event: the scoring cost inside the loop (fraud
 // only) and event → commit (Kafka record timestamp → the commit of the transaction carrying it).
-//   node -r tsx/cjs bench/fraud/instance.ts <events topic> baseline|transaction|immediate <events after the warm-up> <anomalies topic> <control topic>
+// With --threads N (N > 1) the layer runs as `rtap speed --threads N` runs it: N stream threads
+// (worker threads splitting the partitions, one consumer and transactional producer each).
+//   node -r tsx/cjs bench/fraud/instance.ts <events topic> baseline|transaction|immediate <events after the warm-up> <anomalies topic> <control topic> [--threads N]
 import '../../scripts/quiet-warnings.cjs';
 import '../../core/kafkajs-preload.cjs';
 import { logLevel } from 'kafkajs';
 import { loadConfig } from '../../core/config';
 import { createKafka } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
-import { createFeatureProcessor } from '../../speed-layer/features';
-import { fraudMetrics } from '../../speed-layer/fraud/metrics';
-import { startLiveScoring } from '../../speed-layer/fraud/live';
-import { speedMetrics } from '../../speed-layer/metrics';
-import { createSpeedLayer } from '../../speed-layer/runtime';
-import type { EventProcessor } from '../../speed-layer/state';
+import type { SpeedLaunchOptions } from '../../speed-layer/launch';
+import { startSpeedLayers } from '../../speed-layer/threads';
 import { percentiles } from '../stats';
 
 export const MODES = ['baseline', 'transaction', 'immediate'] as const;
@@ -39,8 +37,10 @@ export interface InstanceResult {
 async function main(): Promise<void> {
   const [topic, mode, expectedText, anomaliesTopic, controlTopic] = process.argv.slice(2);
   const expected = Number(expectedText);
-  if (!topic || !(MODES as readonly string[]).includes(mode) || !(expected > 0) || !anomaliesTopic || !controlTopic) {
-    throw new Error('usage: instance.ts <topic> baseline|transaction|immediate <events after the warm-up> <anomalies topic> <control topic>');
+  const t = process.argv.indexOf('--threads');
+  const threads = t < 0 ? 1 : Number(process.argv[t + 1]);
+  if (!topic || !(MODES as readonly string[]).includes(mode) || !(expected > 0) || !anomaliesTopic || !controlTopic || !(Number.isSafeInteger(threads) && threads >= 1)) {
+    throw new Error('usage: instance.ts <topic> baseline|transaction|immediate <events after the warm-up> <anomalies topic> <control topic> [--threads N]');
   }
   const cfg = loadConfig();
   const kafka = createKafka(cfg.kafka, { clientId: `rtap-bench-fraud-${mode}`, logLevel: logLevel.ERROR });
@@ -58,15 +58,8 @@ async function main(): Promise<void> {
     waitForLeaders: true,
   });
 
-  const scoring = new Float64Array(expected + 1);
+  const scoring = new Float64Array(expected + threads);
   let scored = 0;
-  const live = mode !== 'baseline' ? await startLiveScoring({ kafka, logger: log }, {
-          controlTopic,
-          onScored: (ms) => {
-            if (scored < scoring.length) scoring[scored++] = ms;
-          },
-        }) : undefined;
-  const processors: EventProcessor[] = live?.processors ?? [createFeatureProcessor()];
 
   const commit = new Float64Array(expected);
   let n = 0;
@@ -76,12 +69,29 @@ async function main(): Promise<void> {
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
   const run = `${Date.now()}`;
-  const speed = createSpeedLayer(
-    {
-      kafka,
-      logger: log,
-      processors,
-      observer: {
+  const launch: SpeedLaunchOptions = {
+    layer: {
+      topic,
+      groupId: `rtap-bench-fraud-${mode}-${run}`,
+      changelogTopic,
+      resultsTopic,
+      anomaliesTopic,
+      anomalyDelivery: mode === 'immediate' ? 'immediate' : 'transaction',
+      instanceId: `bench-fraud-${mode}-${run}`,
+      commitIntervalMs: cfg.speed.commitIntervalMs,
+    },
+    prefix: '',
+    readCut: false,
+    // the hand-set weights: the bench measures the cost of scoring, not a model's quality
+    fraud: mode === 'baseline' ? false : { controlTopic, models: false },
+    clientSuffix: `bench-fraud-${mode}-${run}`,
+    logName: 'bench.fraud',
+  };
+  const layers = await startSpeedLayers(cfg, threads, launch, log, {
+    onScored: (ms) => {
+      if (scored < scoring.length) scoring[scored++] = ms;
+    },
+    observer: {
         committed: (ts, at) => {
           let from = 0;
           if (!warm && ts.length > 0) {
@@ -97,13 +107,10 @@ async function main(): Promise<void> {
           if (n === expected) done();
         },
       },
-    },
-    { topic, groupId: `rtap-bench-fraud-${mode}-${run}`, changelogTopic, resultsTopic, anomaliesTopic, anomalyDelivery: mode === 'immediate' ? 'immediate' : 'transaction', instanceId: `bench-fraud-${mode}-${run}`, commitIntervalMs: cfg.speed.commitIntervalMs },
-  );
-  await speed.start();
+  });
   await finished;
-  await speed.stop();
-  await live?.stop();
+  await layers.stop();
+  const figures = await layers.figures();
   await admin.deleteTopics({ topics: [changelogTopic, resultsTopic] }).catch(() => undefined);
   await admin.disconnect();
 
@@ -111,16 +118,15 @@ async function main(): Promise<void> {
   // the first scored event is the warm-up
   const s = scoring.subarray(1, scored);
   const [s50, s99, smax] = s.length > 0 ? percentiles(s, [50, 99, 100]) : [NaN, NaN, NaN];
-  const anomalies = (await fraudMetrics.anomalies.get()).values.reduce((sum, v) => sum + v.value, 0);
-  const tx = (await speedMetrics.transaction.get()).values;
-  const txCount = tx.find((v) => v.metricName === 'rtap_speed_transaction_ms_count')?.value ?? 0;
-  const txSum = tx.find((v) => v.metricName === 'rtap_speed_transaction_ms_sum')?.value ?? 0;
+  const anomalies = figures.reduce((sum, f) => sum + f.anomalies, 0);
+  const txCount = figures.reduce((sum, f) => sum + f.transactions, 0);
+  const txSum = figures.reduce((sum, f) => sum + f.transactionMsSum, 0);
   const result: InstanceResult = {
     mode: mode as Mode,
     events: n,
     processedPerSecond: lastAt > firstAt ? Math.round((n / (lastAt - firstAt)) * 1000) : NaN,
     commitMs: { p50: c50, p99: c99, max: cmax },
-    scoringMs: live ? { p50: s50, p99: s99, max: smax, mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) } : null,
+    scoringMs: mode !== 'baseline' ? { p50: s50, p99: s99, max: smax, mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) } : null,
     anomalies,
     transactions: txCount,
     transactionMeanMs: txCount > 0 ? txSum / txCount : NaN,

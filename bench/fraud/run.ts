@@ -15,7 +15,8 @@
 //     latency = arrival of the anomaly record here − the send time of the event that caused it.
 //     Retroactive records (`retroactive: true`: earlier events implicated by a later event's
 //     impossible travel) are counted apart, not timed: their event did not cause them.
-//   npm run bench:fraud -- [--rate 10000] [--seconds 10] [--fraud-rate 0.02] [--seed 11]
+//   npm run bench:fraud -- [--rate 10000] [--seconds 10] [--fraud-rate 0.02] [--seed 11] [--threads 1]
+// --threads N: each instance runs N stream threads (`rtap speed --threads N`).
 import '../../scripts/quiet-warnings.cjs';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
@@ -99,7 +100,7 @@ async function producePaced(kafka: Kafka, topic: string, msgs: readonly Message[
 }
 
 /** Runs one instance on a fresh topic; also times event → anomaly from here. */
-async function runMode(kafka: Kafka, mode: Mode, input: Produced, warmup: Message, rate: number, partitions: number): Promise<{ instance: InstanceResult; anomalyMs: number[]; retroactive: number; produced: { seconds: number; lagging: number } }> {
+async function runMode(kafka: Kafka, mode: Mode, input: Produced, warmup: Message, rate: number, partitions: number, threads: number): Promise<{ instance: InstanceResult; anomalyMs: number[]; retroactive: number; produced: { seconds: number; lagging: number } }> {
   const run = `${Date.now().toString(36)}`;
   const topic = `bench-fraud-${mode}-${run}`;
   const anomaliesTopic = `${topic}-anomalies`;
@@ -109,7 +110,7 @@ async function runMode(kafka: Kafka, mode: Mode, input: Produced, warmup: Messag
     { topic: anomaliesTopic, numPartitions: partitions },
     { topic: controlTopic, numPartitions: 1, compact: true },
   ]);
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'instance.ts'), topic, mode, String(input.messages.length), anomaliesTopic, controlTopic], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'instance.ts'), topic, mode, String(input.messages.length), anomaliesTopic, controlTopic, '--threads', String(threads)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const ready = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d.toString()), out.includes('READY') && resolve())));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
   const seconds = positiveArg('seconds', 10);
   const fraudRate = positiveArg('fraud-rate', 0.02);
   const seed = positiveArg('seed', 11);
+  const threads = positiveArg('threads', 1, { integer: true });
   const cfg = loadConfig();
   if (!cfg.kafka.brokers.every((b) => /^(127\.0\.0\.1|localhost):\d+$/.test(b))) throw new Error(`bench/fraud sends traffic to 127.0.0.1 only; KAFKA_BROKERS is ${cfg.kafka.brokers.join(',')}`);
   const kafka = createKafka(cfg.kafka, { clientId: 'rtap-bench-fraud', logLevel: logLevel.ERROR });
@@ -168,10 +170,10 @@ async function main(): Promise<void> {
   const input = messages(count + 1, seed, fraudRate);
   const warmup = input.messages.shift()!;
   input.ids.shift();
-  console.log(`bench/fraud: ${count} events (fraud share ${fraudRate}, seed ${seed}) at ${rate}/s over ${cfg.kafka.eventsPartitions} partitions; generated in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`bench/fraud: ${count} events (fraud share ${fraudRate}, seed ${seed}) at ${rate}/s over ${cfg.kafka.eventsPartitions} partitions, ${threads} stream thread(s) per instance; generated in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-  const base = await runMode(kafka, 'baseline', input, warmup, rate, cfg.kafka.eventsPartitions);
-  const runs = [await runMode(kafka, 'transaction', input, warmup, rate, cfg.kafka.eventsPartitions), await runMode(kafka, 'immediate', input, warmup, rate, cfg.kafka.eventsPartitions)];
+  const base = await runMode(kafka, 'baseline', input, warmup, rate, cfg.kafka.eventsPartitions, threads);
+  const runs = [await runMode(kafka, 'transaction', input, warmup, rate, cfg.kafka.eventsPartitions, threads), await runMode(kafka, 'immediate', input, warmup, rate, cfg.kafka.eventsPartitions, threads)];
 
   const b = base.instance;
   const sustained = (r: InstanceResult, p: { seconds: number }) => r.processedPerSecond >= 0.95 * rate && r.commitMs.p50 < 1000 && p.seconds < seconds * 1.1;
