@@ -1,6 +1,6 @@
-// One speed-layer instance for bench/fraud/run.ts, in its own process: the whole runtime
-// (`createSpeedLayer`, checkpoint transactions every commit interval) with the feature store
-// (`baseline`) or with fraud scoring wired as `rtap speed` wires it (speed-layer/fraud/live.ts),
+// One speed-layer instance for bench/fraud/run.ts, in its own process, launched as `rtap speed`
+// launches it (`startSpeedLayers`: the whole runtime, checkpoint transactions every commit
+// interval) with the feature store (`baseline`) or with fraud scoring (hand-set weights),
 // anomalies delivered in the checkpoint transactions, committed early while one waits
 // (`transaction`), or sent as soon as scored (`immediate`). The first event is a warm-up (group join, restore); once its transaction commits this
 // prints READY, then measures every following event: the scoring cost inside the loop (fraud
@@ -92,21 +92,21 @@ async function main(): Promise<void> {
       if (scored < scoring.length) scoring[scored++] = ms;
     },
     observer: {
-        committed: (ts, at) => {
-          let from = 0;
-          if (!warm && ts.length > 0) {
-            warm = true;
-            from = 1;
-            process.stdout.write('READY\n');
-          }
-          for (let i = from; i < ts.length && n < expected; i++) {
-            if (n === 0) firstAt = at;
-            commit[n++] = at - ts[i];
-            lastAt = at;
-          }
-          if (n === expected) done();
-        },
+      committed: (ts, at) => {
+        let from = 0;
+        if (!warm && ts.length > 0) {
+          warm = true;
+          from = 1;
+          process.stdout.write('READY\n');
+        }
+        for (let i = from; i < ts.length && n < expected; i++) {
+          if (n === 0) firstAt = at;
+          commit[n++] = at - ts[i];
+          lastAt = at;
+        }
+        if (n === expected) done();
       },
+    },
   });
   await finished;
   await layers.stop();
