@@ -3,8 +3,9 @@
 // computeViewsDays → publishViews. DuckDB reads the hour's raw chunks on S3 directly (or its
 // compacted files, deduplicated already, when their manifest covers exactly the raw chunks below
 // the cut: core/views-sql.ts compactedCoversHour) and writes the views (hour views to local
-// files, each uploaded while the next is computed; day views straight to s3://); a view file is a pure function of (view, unit, rows below the cut), written under a
-// deterministic name, so every activity is idempotent and a retry simply overwrites.
+// files, each uploaded while the next is computed; day views straight to s3://); a view file is
+// a pure function of (view, unit, rows below the cut), written under a deterministic name, so
+// every activity is idempotent and a retry simply overwrites.
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -50,7 +51,6 @@ import {
   type ViewsVersionManifest,
   type ViewUnits,
 } from '../core/lake-views';
-import { liveFiles } from '../core/lake-compacted';
 import { DEFAULT_OFFSET_BUCKET_SIZE, MEASURES } from '../core/measures';
 import { deleteKeys, getText, getTextWithEtag, listObjects, putJson, putJsonIfUnchanged } from '../core/s3';
 import {
@@ -58,7 +58,7 @@ import {
   cellsDayViewSql,
   cellsHourViewSql,
   cohortsSql,
-  compactedCoversHour,
+  compactedFilesCovering,
   fraudEventsSql,
   fraudLabelsSql,
   funnelDaySql,
@@ -338,7 +338,7 @@ export function createViewsActivities(deps: ViewsDeps) {
           cut,
         );
         // The compacted files when they hold exactly the rows of those chunks (deduplicated already)
-        const compactedFiles = compaction?.manifest && compactedCoversHour(compaction.manifest.inputs, listed, cut) ? liveFiles(compaction.manifest).map((f) => f.key) : [];
+        const compactedFiles = compactedFilesCovering(compaction?.manifest, listed, cut);
         const source = compactedFiles.length > 0 ? ('compacted' as const) : ('raw' as const);
         const objects = source === 'compacted' ? compactedFiles : chunks.map((c) => c.key);
         const record = async (rows: number, files: string[]) =>

@@ -8,20 +8,7 @@
 // request's buffer keeps room in front for that header (`installEncoderHeadroom`), so kafkajs
 // puts it there instead of copying the request. Compressed requests are left to kafkajs.
 import { prepareRecord, writeRecord, type PreparedRecord, type RecordInput } from './kafka-record';
-
-/** kafkajs' Encoder, as far as this module uses it. */
-export interface KafkajsEncoder {
-  buf: Buffer;
-  offset: number;
-  writeInt8(v: number): KafkajsEncoder;
-  writeInt16(v: number): KafkajsEncoder;
-  writeInt32(v: number): KafkajsEncoder;
-  writeUInt32(v: number): KafkajsEncoder;
-  writeInt64(v: unknown): KafkajsEncoder;
-  writeString(v: string | null): KafkajsEncoder;
-  writeEncoder(v: KafkajsEncoder): KafkajsEncoder;
-  readonly buffer: Buffer;
-}
+import { BATCH_HEADER_BYTES, sealBatch, writeBatchHeader, type KafkajsEncoder } from './kafka-record-batch';
 
 export type EncoderClass = (new (initialSize?: number) => KafkajsEncoder) & { prototype: KafkajsEncoder };
 
@@ -51,10 +38,6 @@ export type ProduceRequestV3 = (args: ProduceArgs) => ProduceRequest;
 
 /** Room kept in front of a request for kafkajs' request header (size, api key and version, correlation id, client id). */
 const HEADROOM = 512;
-const MAGIC_BYTE = 2;
-const TRANSACTIONAL_MASK = 16;
-/** Bytes of a record batch before its first record. */
-const BATCH_HEADER_BYTES = 8 + 4 + 4 + 1 + 4 + (2 + 4 + 8 + 8 + 8 + 2 + 4) + 4;
 
 /** Where a payload sits in a buffer with free room before it: `backing[start, end)`, `view` its current bytes. */
 interface Room {
@@ -164,7 +147,7 @@ function encodeProduce(args: ProduceArgs, Encoder: EncoderClass, Long: { fromInt
   return out;
 }
 
-/** One uncompressed record batch, as core/kafka-record-batch.ts writes it, records in place. */
+/** One uncompressed record batch (the header as core/kafka-record-batch.ts writes it), records in place. */
 function writeBatch(
   out: KafkajsEncoder,
   plan: PartitionPlan,
@@ -172,25 +155,23 @@ function writeBatch(
   Long: { fromInt(n: number): unknown },
   crc32c: (bytes: Uint8Array) => number,
 ): void {
-  const start = out.offset;
-  out.writeInt64(Long.fromInt(0)).writeInt32(plan.batchSize - 12).writeInt32(0).writeInt8(MAGIC_BYTE);
-  const crcAt = out.offset;
-  out.writeUInt32(0);
-  const bodyStart = out.offset;
-  out
-    .writeInt16(p.transactional ? TRANSACTIONAL_MASK : 0)
-    .writeInt32(plan.records.length - 1)
-    .writeInt64(plan.firstTimestamp)
-    .writeInt64(plan.maxTimestamp)
-    .writeInt64(p.producerId)
-    .writeInt16(p.producerEpoch)
-    .writeInt32(plan.firstSequence)
-    .writeInt32(plan.records.length);
+  const start = writeBatchHeader(out, {
+    bytes: plan.batchSize,
+    firstOffset: Long.fromInt(0),
+    partitionLeaderEpoch: 0,
+    transactional: p.transactional,
+    lastOffsetDelta: plan.records.length - 1,
+    firstTimestamp: plan.firstTimestamp,
+    maxTimestamp: plan.maxTimestamp,
+    producerId: p.producerId,
+    producerEpoch: p.producerEpoch,
+    firstSequence: plan.firstSequence,
+    records: plan.records.length,
+  });
   let pos = out.offset;
   for (const r of plan.records) pos = writeRecord(out.buf, pos, r);
   out.offset = pos;
-  if (pos - start !== plan.batchSize) throw new Error(`kafka record batch encoding: wrote ${pos - start} of ${plan.batchSize} bytes`);
-  out.buf.writeUInt32BE(crc32c(out.buf.subarray(bodyStart, pos)), crcAt);
+  sealBatch(out, start, plan.batchSize, crc32c);
 }
 
 /** Bytes of a kafkajs `writeString` (int16 length, -1 for null). */

@@ -8,7 +8,19 @@
 //                  ProducerId:int64 ProducerEpoch:int16 FirstSequence:int32 Records:[Record]
 // (the CRC-32C covers everything from Attributes to the end)
 
-import type { KafkajsEncoder } from './kafka-produce-request';
+/** kafkajs' Encoder, as far as rtap's produce path uses it. */
+export interface KafkajsEncoder {
+  buf: Buffer;
+  offset: number;
+  writeInt8(v: number): KafkajsEncoder;
+  writeInt16(v: number): KafkajsEncoder;
+  writeInt32(v: number): KafkajsEncoder;
+  writeUInt32(v: number): KafkajsEncoder;
+  writeInt64(v: unknown): KafkajsEncoder;
+  writeString(v: string | null): KafkajsEncoder;
+  writeEncoder(v: KafkajsEncoder): KafkajsEncoder;
+  readonly buffer: Buffer;
+}
 
 export interface RecordBatchInput {
   compression?: number;
@@ -34,7 +46,49 @@ const Long = require('kafkajs/src/utils/long') as { fromInt(n: number): unknown;
 const MAGIC_BYTE = 2;
 const TRANSACTIONAL_MASK = 16;
 /** Bytes before the first record: offset, length, epoch, magic, CRC, then the batch fields and the record count. */
-const HEADER_BYTES = 8 + 4 + 4 + 1 + 4 + (2 + 4 + 8 + 8 + 8 + 2 + 4) + 4;
+export const BATCH_HEADER_BYTES = 8 + 4 + 4 + 1 + 4 + (2 + 4 + 8 + 8 + 8 + 2 + 4) + 4;
+
+/** A batch's header fields; `bytes` is the whole batch's size, header included. */
+export interface BatchHeader {
+  bytes: number;
+  firstOffset: unknown;
+  partitionLeaderEpoch: number;
+  transactional: boolean;
+  lastOffsetDelta: number;
+  firstTimestamp: unknown;
+  maxTimestamp: unknown;
+  producerId: unknown;
+  producerEpoch: number;
+  firstSequence: number;
+  records: number;
+}
+
+/**
+ * Writes a batch's header at `out.offset` with a zero CRC, to be filled by `sealBatch` once the
+ * records follow it; returns where the batch started.
+ */
+export function writeBatchHeader(out: KafkajsEncoder, h: BatchHeader): number {
+  const start = out.offset;
+  out.writeInt64(h.firstOffset).writeInt32(h.bytes - 12).writeInt32(h.partitionLeaderEpoch).writeInt8(MAGIC_BYTE).writeUInt32(0);
+  out
+    .writeInt16(h.transactional ? TRANSACTIONAL_MASK : 0)
+    .writeInt32(h.lastOffsetDelta)
+    .writeInt64(h.firstTimestamp)
+    .writeInt64(h.maxTimestamp)
+    .writeInt64(h.producerId)
+    .writeInt16(h.producerEpoch)
+    .writeInt32(h.firstSequence)
+    .writeInt32(h.records);
+  return start;
+}
+
+/** Checks that the batch begun at `start` ends at `out.offset` with the size its header gave, and fills in its CRC-32C. */
+export function sealBatch(out: KafkajsEncoder, start: number, bytes: number, crc32c: (bytes: Uint8Array) => number): void {
+  const end = out.offset;
+  if (end - start !== bytes) throw new Error(`kafka record batch encoding: wrote ${end - start} of ${bytes} bytes`);
+  // the CRC (at byte 17) covers everything from the attributes (byte 21) to the end
+  out.buf.writeUInt32BE(crc32c(out.buf.subarray(start + 21, end)), start + 17);
+}
 
 /** kafkajs' RecordBatch for uncompressed batches written in one allocation; `original` handles the rest. */
 export function createRecordBatchEncoder(original: RecordBatchEncoder, crc32c: (bytes: Uint8Array) => number): RecordBatchEncoder {
@@ -53,27 +107,26 @@ export function createRecordBatchEncoder(original: RecordBatchEncoder, crc32c: (
       firstSequence = 0,
     } = input;
     const buffers = records.map((r) => r.buffer as Buffer);
-    const total = HEADER_BYTES + buffers.reduce((sum, b) => sum + b.length, 0);
+    const total = BATCH_HEADER_BYTES + buffers.reduce((sum, b) => sum + b.length, 0);
 
     const out = new Encoder(0);
-    // allocUnsafe is safe: every byte up to `total` is written below (checked at the end).
+    // allocUnsafe is safe: every byte up to `total` is written below (checked by sealBatch).
     out.buf = Buffer.allocUnsafe(total);
-    out.writeInt64(firstOffset).writeInt32(total - 12).writeInt32(partitionLeaderEpoch).writeInt8(MAGIC_BYTE);
-    const crcAt = out.offset;
-    out.writeUInt32(0);
-    const bodyStart = out.offset;
-    out
-      .writeInt16(transactional ? TRANSACTIONAL_MASK : 0)
-      .writeInt32(lastOffsetDelta)
-      .writeInt64(firstTimestamp)
-      .writeInt64(maxTimestamp)
-      .writeInt64(producerId)
-      .writeInt16(producerEpoch)
-      .writeInt32(firstSequence)
-      .writeInt32(buffers.length);
+    const start = writeBatchHeader(out, {
+      bytes: total,
+      firstOffset,
+      partitionLeaderEpoch,
+      transactional,
+      lastOffsetDelta,
+      firstTimestamp,
+      maxTimestamp,
+      producerId,
+      producerEpoch,
+      firstSequence,
+      records: buffers.length,
+    });
     for (const b of buffers) out.offset += b.copy(out.buf, out.offset);
-    if (out.offset !== total) throw new Error(`kafka record batch encoding: wrote ${out.offset} of ${total} bytes`);
-    out.buf.writeUInt32BE(crc32c(out.buf.subarray(bodyStart, total)), crcAt);
+    sealBatch(out, start, total, crc32c);
     return out;
   };
 }

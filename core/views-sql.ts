@@ -4,6 +4,7 @@
 // from, never from raw again. Pure string builders: activities/views.ts runs them against S3,
 // the unit tests against local Parquet.
 import { parseRawChunkKey, rawEventsRelation } from './lake';
+import { liveFiles, type HourManifest } from './lake-compacted';
 import { chunksBelowCut, dayStartUs as dayUs, FEEDBACK_DAYS, FUNNEL_STEPS, type Cut, type ViewDef } from './lake-views';
 import { cellsFromEventsSql, cutPredicateSql, FIELD_COLUMNS, measureEventsSql, measuresSql, mergeCellsSql, type MeasuresDeclaration } from './measures';
 
@@ -105,6 +106,14 @@ export function compactedCoversHour(inputs: readonly ListedRawChunk[], listed: r
   if (a.size !== b.size) return false;
   for (const [key, etag] of a) if (b.get(key) !== etag) return false;
   return true;
+}
+
+/**
+ * The keys of an hour's compacted files when its current compaction manifest covers the raw
+ * chunks listed now at `cut` (compactedCoversHour); [] when there is none or it does not (read raw).
+ */
+export function compactedFilesCovering(manifest: HourManifest | undefined, listed: readonly ListedRawChunk[], cut: Cut): string[] {
+  return manifest && compactedCoversHour(manifest.inputs, listed, cut) ? liveFiles(manifest).map((f) => f.key) : [];
 }
 
 const CELL_ORDER = 'ORDER BY tenant_id, window_start_us, dimension NULLS FIRST';

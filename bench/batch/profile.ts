@@ -19,8 +19,7 @@ import { MEASURES } from '../../core/measures';
 import { createS3, listObjects } from '../../core/s3';
 import { hourStatements } from '../../activities/views';
 import { readCurrentHourManifest } from '../../activities/compaction-store';
-import { liveFiles } from '../../core/lake-compacted';
-import { compactedCoversHour } from '../../core/views-sql';
+import { compactedFilesCovering } from '../../core/views-sql';
 import { readHighWaterMarks } from '../../ingest/manifests';
 import { positiveArg } from '../args';
 
@@ -55,7 +54,7 @@ async function main(): Promise<void> {
       const listed = await listObjects(s3, bucket, rawHourPrefix(PREFIX, h));
       const chunks = chunksBelowCut(listed.flatMap((o) => { const r = parseRawChunkKey(o.key); return r ? [{ ...r, key: o.key }] : []; }), cut);
       const manifest = COMPACTED ? (await readCurrentHourManifest(s3, bucket, PREFIX, h))?.manifest : undefined;
-      const compacted = manifest && compactedCoversHour(manifest.inputs, listed, cut) ? liveFiles(manifest).map((f) => f.key) : [];
+      const compacted = compactedFilesCovering(manifest, listed, cut);
       if (COMPACTED && compacted.length === 0) throw new Error(`hour ${hour}: no compacted files covering the raw chunks below the cut`);
       const objects = compacted.length > 0 ? compacted : chunks.map((c) => c.key);
       process.stdout.write(`\nhour ${hour}: ${chunks.length} raw objects${compacted.length > 0 ? `, reading ${compacted.length} compacted files` : ''}\n`);
