@@ -4,6 +4,7 @@
 // current lake format (core/lake.ts LAKE_FORMAT) and reports the rows that must go to the DLQ
 // with a reason.
 import { isUtf8 } from 'node:buffer';
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -143,18 +144,22 @@ export class InputFileBuilder {
     return true;
   }
 
-  /** Writes the file; returns its size in bytes. */
-  async writeTo(file: string): Promise<number> {
-    const handle = await fs.open(file, 'w');
+  /**
+   * Writes the file; returns its size in bytes. Synchronously: the file is a few tens of MB into
+   * the page cache (tens of ms), and the flush it feeds is the sink's critical path — awaiting each
+   * piece let the next fetch's decoding run in between and delayed the flatten by up to ~0.5 s.
+   */
+  writeTo(file: string): number {
+    const fd = fsSync.openSync(file, 'w');
     let bytes = 0;
     try {
       for (let i = 0; i <= this.current; i++) {
         const length = i < this.current ? this.lengths[i] : this.at;
-        await handle.write(this.pieces[i], 0, length);
+        for (let at = 0; at < length; ) at += fsSync.writeSync(fd, this.pieces[i], at, length - at);
         bytes += length;
       }
     } finally {
-      await handle.close();
+      fsSync.closeSync(fd);
     }
     return bytes;
   }
@@ -273,6 +278,8 @@ export interface FlattenResult {
   objects: FlattenedObject[];
   rejects: { partition: number; offset: number; reason: RejectReason }[];
   rows: number;
+  /** The objects were written in one partitioned pass (copyPartitioned), not one COPY each. */
+  onePass: boolean;
 }
 
 /** Runs once per connection: the sink's session settings. */
@@ -359,7 +366,7 @@ export async function flattenRelation(conn: DuckDBConnection, input: string | un
       FROM sink_x`);
   }
   if (typed !== undefined) parts.push(typed);
-  if (parts.length === 0) return { objects: [], rejects: [], rows: 0 };
+  if (parts.length === 0) return { objects: [], rejects: [], rows: 0, onePass: false };
   await conn.run(`
     CREATE OR REPLACE TEMP TABLE sink_rows AS
     SELECT *, CASE
@@ -391,26 +398,79 @@ export async function flattenRelation(conn: DuckDBConnection, input: string | un
     rows: Number(r.n),
   }));
 
-  const columns = RAW_COLUMNS.map((c) => c.name).join(', ');
-  // zstd level 1, not DuckDB's default 3: the COPYs took ~20 % less CPU (22.6 → 17.8 µs per row,
-  // 20,000 generator events, alternating) for objects of the same size (10.2 vs 10.3 MB).
+  const partitioned = typeof out === 'string' && groups.length > 1 ? await copyPartitioned(conn, out, groups) : undefined;
+  const objects = partitioned ?? (await copyEach(conn, out, groups));
+  const rows = groups.reduce((n, g) => n + g.rows, 0);
+  await conn.run('DROP TABLE IF EXISTS sink_x; DROP TABLE IF EXISTS sink_rows;');
+  return { objects, rejects, rows, onePass: partitioned !== undefined };
+}
+
+type ObjectGroup = Omit<FlattenedObject, 'file'>;
+
+const RAW_COLUMN_LIST = RAW_COLUMNS.map((c) => c.name).join(', ');
+const OBJECT_ORDER = 'tenant_id, event_time, _offset';
+// zstd level 1, not DuckDB's default 3: the COPYs took ~20 % less CPU (22.6 → 17.8 µs per row,
+// 20,000 generator events, alternating) for objects of the same size (10.2 vs 10.3 MB).
+const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1';
+
+/** The local file of one object of a flush in directory `dir`. */
+const objectFile = (dir: string, g: ObjectGroup) => path.join(dir, `p${g.partition}-${g.dt}-${g.hour}.parquet`);
+
+/** One `COPY` per (partition, event hour) object of `sink_rows`, each a filtered scan. */
+async function copyEach(conn: DuckDBConnection, out: FlattenTarget, groups: ObjectGroup[]): Promise<FlattenedObject[]> {
   const objects: FlattenedObject[] = [];
-  let rows = 0;
   for (const g of groups) {
-    const file = typeof out === 'string' ? path.join(out, `p${g.partition}-${g.dt}-${g.hour}.parquet`) : out(g);
+    const file = typeof out === 'string' ? objectFile(out, g) : out(g);
     const start = `TIMESTAMP ${sqlLiteral(`${g.dt} ${String(g.hour).padStart(2, '0')}:00:00`)}`;
     await conn.run(`
       COPY (
-        SELECT ${columns} FROM sink_rows
+        SELECT ${RAW_COLUMN_LIST} FROM sink_rows
         WHERE _reject IS NULL AND _partition = ${g.partition}
           AND event_time >= ${start} AND event_time < ${start} + INTERVAL 1 HOUR
-        ORDER BY tenant_id, event_time, _offset
-      ) TO ${sqlLiteral(file)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`);
+        ORDER BY ${OBJECT_ORDER}
+      ) TO ${sqlLiteral(file)} (${PARQUET_OPTIONS})`);
     objects.push({ ...g, file });
-    rows += g.rows;
   }
-  await conn.run('DROP TABLE IF EXISTS sink_x; DROP TABLE IF EXISTS sink_rows;');
-  return { objects, rejects, rows };
+  return objects;
+}
+
+/**
+ * Every object of a flush in one sorted pass: `COPY … PARTITION_BY` writes a file per (partition,
+ * day, hour) directory, in order, and the files are moved to the names copyEach gives. The same
+ * rows, columns and order as copyEach (unit-tested); ~30 % less CPU than one filtered scan per
+ * object (18 objects of a 20,000-row flush: 20.4 → 14.7 µs per row). DuckDB writes one file per
+ * thread to each directory, so unless every directory holds exactly one file (e.g. with more
+ * DuckDB threads) this returns undefined and the caller falls back to copyEach.
+ */
+async function copyPartitioned(conn: DuckDBConnection, dir: string, groups: ObjectGroup[]): Promise<FlattenedObject[] | undefined> {
+  const root = path.join(dir, 'partitioned');
+  await conn.run(`
+    COPY (
+      SELECT ${RAW_COLUMN_LIST}, _partition AS k_partition, strftime(event_time, '%Y-%m-%d') AS k_dt, hour(event_time) AS k_hour
+      FROM sink_rows WHERE _reject IS NULL
+      ORDER BY k_partition, k_dt, k_hour, ${OBJECT_ORDER}
+    ) TO ${sqlLiteral(root)} (${PARQUET_OPTIONS}, PARTITION_BY (k_partition, k_dt, k_hour), WRITE_PARTITION_COLUMNS false)`);
+  const written = await Promise.all(
+    groups.map(async (g) => {
+      const leaf = path.join(root, `k_partition=${g.partition}`, `k_dt=${g.dt}`, `k_hour=${g.hour}`);
+      const files = await fs.readdir(leaf).catch(() => [] as string[]);
+      return files.length === 1 ? path.join(leaf, files[0]) : undefined;
+    }),
+  );
+  const total = (await fs.readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+  if (written.some((f) => f === undefined) || total !== groups.length) {
+    await fs.rm(root, { recursive: true, force: true });
+    return undefined;
+  }
+  const objects = await Promise.all(
+    groups.map(async (g, i) => {
+      const file = objectFile(dir, g);
+      await fs.rename(written[i]!, file);
+      return { ...g, file };
+    }),
+  );
+  await fs.rm(root, { recursive: true, force: true });
+  return objects;
 }
 
 /** Writes framed lines to a file, in pieces so a large chunk never becomes one giant string. */

@@ -157,6 +157,14 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
     }
     if (plans.length === 0) return;
     const started = Date.now();
+    // Milliseconds per step of this flush, in the log line: where a slow flush spent its time.
+    const steps: Record<string, number> = {};
+    let stepStart = started;
+    const stepDone = (name: string) => {
+      const now = Date.now();
+      steps[name] = now - stepStart;
+      stepStart = now;
+    };
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-sink-'));
     try {
       // 1. Frame and flatten (DuckDB), one Parquet file per (partition, event hour).
@@ -173,11 +181,13 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       }
       const input = lines.rows > 0 ? path.join(tmp, 'input.txt') : undefined;
       const typedInput = typedLines.rows > 0 ? path.join(tmp, 'input-typed.txt') : undefined;
-      if (input !== undefined) await lines.writeTo(input);
-      if (typedInput !== undefined) await typedLines.writeTo(typedInput);
+      if (input !== undefined) lines.writeTo(input);
+      if (typedInput !== undefined) typedLines.writeTo(typedInput);
+      stepDone('frame');
       const flat = await flattenToParquet(duck.connection, input, tmp, typedInput);
       rejects.push(...flat.rejects);
       await heartbeat?.();
+      stepDone('flatten');
 
       const byPartition = new Map(plans.map((p) => [p.plan.partition, p]));
       const objects = flat.objects.map((obj) => {
@@ -206,6 +216,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
           state.orphanKeys = keys;
         }),
       );
+      stepDone('pending');
 
       // 3. Upload the objects.
       let bytes = 0;
@@ -226,6 +237,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
         }
       });
       await heartbeat?.();
+      stepDone('upload');
 
       // 4. Rejected events to the DLQ (acks from all replicas) before the commit covers them.
       if (rejects.length > 0) await sendToDlq(plans, rejects);
@@ -253,10 +265,12 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
         state.replay = undefined;
         state.orphanKeys = [];
       }
+      stepDone('commit');
 
       // 6. Publish: partition records (pending cleared) and the monotonic high-water mark.
       await Promise.all(plans.map(({ plan }) => manifests.writePartitionRecord(plan.partition, plan.end + 1, null)));
       await manifests.publishHighWater(Object.fromEntries(plans.map(({ plan }) => [String(plan.partition), plan.end + 1])));
+      stepDone('publish');
 
       const ms = Date.now() - started;
       stats.flushes += 1;
@@ -270,7 +284,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       sinkMetrics.bytesWritten.inc(bytes);
       sinkMetrics.buffered.set(bufferedRows());
       log.info(
-        { reason, ms, rows: flat.rows, objects: objects.length, bytes, dlq: rejects.length, commit: toCommit },
+        { reason, ms, steps, onePass: flat.onePass, rows: flat.rows, objects: objects.length, bytes, dlq: rejects.length, commit: toCommit },
         'flushed chunk(s) to the lake',
       );
     } finally {

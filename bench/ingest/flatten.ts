@@ -57,8 +57,8 @@ async function main(): Promise<void> {
     await fs.mkdir(out, { recursive: true });
     const input = plain.rows > 0 ? path.join(out, 'in.txt') : undefined;
     const typedInput = typed.rows > 0 ? path.join(out, 'in-typed.txt') : undefined;
-    if (input) await plain.writeTo(input);
-    if (typedInput) await typed.writeTo(typedInput);
+    if (input) plain.writeTo(input);
+    if (typedInput) typed.writeTo(typedInput);
     return flattenToParquet(db.connection, input, out, typedInput);
   };
   const results: Record<string, { cpu: number[]; ms: number[] }> = { extracted: { cpu: [], ms: [] }, header: { cpu: [], ms: [] } };

@@ -1,7 +1,8 @@
 // Ingestion benchmark: sustained events/s through HTTP into Kafka with full 2–4 KB events, and
 // request latency p50/p95/p99 — against, in the same run, Kafka's own kafka-producer-perf-test
 // at the same record size (the physical limit of this broker on this machine); then the lake
-// sink drains what HTTP ingested, so "sink faster than ingest" is measured on the same events.
+// sink (`rtap sink`, its own process, as in production) drains what HTTP ingested, so "sink
+// faster than ingest" is measured on the same events.
 //   npx tsx bench/ingest/http.ts [seconds=20] [concurrency=4] [batch=500]
 // The API runs as `rtap api` does, in its own processes (API_WORKERS of them, default
 // min(2, cores)); this process only sends pre-built, pre-encoded bodies.
@@ -18,13 +19,13 @@ import { ControlPlane } from '../../core/control';
 import { EVENT_TOPIC_MAX_MESSAGE_BYTES, createKafka } from '../../core/kafka';
 import { highWaterCovers } from '../../core/lake';
 import { removeBenchData } from './cleanup';
+import { spawnSink } from './sink-process';
 import { machineCpuSeconds, treeCpuSeconds } from './cpu';
 import { createLogger } from '../../core/logger';
 import { sleep, waitUntil } from '../../core/retry';
 import { createS3 } from '../../core/s3';
 import { EventGenerator } from '../../generator/generator';
 import { readHighWaterMarks } from '../../ingest/manifests';
-import { createLakeSink } from '../../ingest/sink';
 import { processPaths, readPid } from '../../stack/process';
 import { provisionedPaths } from '../../stack/provision';
 import { percentiles } from '../stats';
@@ -189,7 +190,10 @@ function postBatch(agent: http.Agent, port: number, host: string, apiKey: string
   });
 }
 
-/** Runs the lake sink over everything HTTP put in the topic; events/s from start to durable high-water. */
+/**
+ * Runs the lake sink (`rtap sink`, a process of its own) over everything HTTP put in the topic;
+ * events/s from its start to the durable high-water covering the topic's end.
+ */
 async function drainWithSink(cfg: RtapConfig, kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
@@ -198,15 +202,16 @@ async function drainWithSink(cfg: RtapConfig, kafka: Kafka, topic: string): Prom
   const total = Object.values(ends).reduce((a, b) => a + b, 0);
   const s3 = createS3(cfg.s3);
   const prefix = sinkPrefix(topic);
-  const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic, groupId: `${topic}-sink`, dlqTopic: topics.dlq, prefix, flushIntervalMs: 2000 });
-  const started = Date.now();
-  await sink.start();
-  const caughtUp = async () => highWaterCovers(await readHighWaterMarks(s3, cfg.s3.bucket, prefix), ends);
-  if (!(await waitUntil(caughtUp, 900_000, 100))) throw new Error('the sink did not catch up');
-  const seconds = (Date.now() - started) / 1000;
-  await sink.stop();
-  s3.destroy();
-  return total / seconds;
+  const sink = spawnSink({ topic, groupId: `${topic}-sink`, dlqTopic: topics.dlq, prefix, flushMs: 2000 });
+  try {
+    const started = await sink.started;
+    const caughtUp = async () => highWaterCovers(await readHighWaterMarks(s3, cfg.s3.bucket, prefix), ends);
+    if (!(await waitUntil(caughtUp, 900_000, 100))) throw new Error(`the sink did not catch up: ${sink.otherOutput.join('\n').slice(-2000)}`);
+    return total / ((Date.now() - started) / 1000);
+  } finally {
+    await sink.stop();
+    s3.destroy();
+  }
 }
 
 /** Kafka's own ProducerPerformance (kafka-tools jar of the provisioned distribution). */

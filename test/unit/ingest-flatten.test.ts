@@ -60,7 +60,7 @@ describe('InputFileBuilder', () => {
           lines.push(framed.line);
         }
       });
-      const size = await builder.writeTo(path.join(dir, 'bytes'));
+      const size = builder.writeTo(path.join(dir, 'bytes'));
       await writeInputFile(path.join(dir, 'text'), lines);
       const text = await fs.readFile(path.join(dir, 'text'));
       expect(size).toBe(text.length);
@@ -69,11 +69,11 @@ describe('InputFileBuilder', () => {
       // reused for the next file (the sink keeps one): a short file, then the long one again
       builder.reset();
       builder.add({ partition: 1, offset: 2, timestampMs: 3, value: Buffer.from('{"b":2}') });
-      await builder.writeTo(path.join(dir, 'short'));
+      builder.writeTo(path.join(dir, 'short'));
       expect(await fs.readFile(path.join(dir, 'short'), 'utf8')).toBe('1\u00012\u00013\u0001{"b":2}\n');
       builder.reset();
       values.forEach((value, i) => builder.add({ partition: 11, offset: 1_234_567 + i, timestampMs: 1_790_000_000_123, value }));
-      await builder.writeTo(path.join(dir, 'again'));
+      builder.writeTo(path.join(dir, 'again'));
       expect((await fs.readFile(path.join(dir, 'again'))).equals(text)).toBe(true);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
@@ -342,6 +342,76 @@ describe('flattenToParquet (DuckDB, local files)', () => {
     } finally {
       connection.closeSync();
       instance.closeSync();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('flattenToParquet: objects written in one partitioned pass', () => {
+  /** Events over 3 partitions and 3 UTC hours, tenants and times shuffled, some sharing a tenant and time (the offset decides). */
+  function shuffledInput(): string[] {
+    const lines: string[] = [];
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    for (let i = 0; i < 900; i++) {
+      const hour = 9 + rand(3);
+      const minute = rand(2) * 30;
+      const value = JSON.stringify({
+        schema_version: '2.1',
+        tenant_id: `t-${rand(7)}`,
+        event_metadata: { event_id: `e-${i}`, timestamp: `2026-11-26T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00Z` },
+        event_data: { event_type: 'transaction', business_context: { transaction_context: { cart_context: { cart_value: { final_total: i / 4 } } } } },
+      });
+      const framed = encodeInputLine({ partition: rand(3), offset: i, timestampMs: 1_790_000_000_000 + i, value: Buffer.from(value) });
+      if ('line' in framed) lines.push(framed.line);
+    }
+    return lines;
+  }
+
+  async function contents(conn: DuckDBConnection, file: string): Promise<{ schema: unknown[]; rows: unknown[] }> {
+    const schema = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlLiteral(file)})`)).getRowObjectsJson();
+    const rows = (await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlLiteral(file)})`)).getRowObjectsJson();
+    return { schema, rows };
+  }
+
+  it('gives the same objects (names, columns, rows, order) as one COPY per object, and falls back to those with more DuckDB threads', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-flatten-onepass-'));
+    const one = await openDuckDb({ threads: 1, memoryLimit: '512MB' });
+    const two = await openDuckDb({ threads: 2, memoryLimit: '512MB' });
+    try {
+      await prepareConnection(one.connection);
+      await prepareConnection(two.connection);
+      const input = path.join(dir, 'in.txt');
+      await writeInputFile(input, shuffledInput());
+      const dirs = ['one-pass', 'each', 'two-threads'].map((d) => path.join(dir, d));
+      for (const d of dirs) await fs.mkdir(d);
+      const onePass = await flattenToParquet(one.connection, input, dirs[0]);
+      // A target function names each object itself, so it always takes one COPY per object.
+      const each = await flattenToParquet(one.connection, input, (g) => path.join(dirs[1], `p${g.partition}-${g.dt}-${g.hour}.parquet`));
+      const twoThreads = await flattenToParquet(two.connection, input, dirs[2]);
+
+      expect(onePass.onePass).toBe(true);
+      expect(each.onePass).toBe(false);
+      expect(onePass.objects.length).toBe(9);
+      const shape = (r: FlattenResult) => r.objects.map((o) => [o.partition, o.dt, o.hour, o.rows, path.basename(o.file)]);
+      expect(shape(onePass)).toEqual(shape(each));
+      expect(shape(twoThreads)).toEqual(shape(each));
+      expect(await fs.readdir(dirs[0])).toEqual(onePass.objects.map((o) => path.basename(o.file)).sort()); // nothing left behind
+      for (const [i, o] of each.objects.entries()) {
+        const expected = await contents(one.connection, o.file);
+        expect(expected.rows.length).toBe(o.rows);
+        expect(await contents(one.connection, onePass.objects[i].file)).toEqual(expected);
+        expect(await contents(one.connection, twoThreads.objects[i].file)).toEqual(expected);
+      }
+      // The order inside each object is the lake's: tenant, event time, offset.
+      const sorted = await one.connection.runAndReadAll(
+        `SELECT count(*) AS n FROM (SELECT tenant_id, event_time, _offset, lag(tenant_id) OVER () AS pt, lag(event_time) OVER () AS pe, lag(_offset) OVER () AS po
+           FROM read_parquet(${sqlLiteral(onePass.objects[0].file)})) WHERE pt IS NOT NULL AND (pt, pe, po) > (tenant_id, event_time, _offset)`,
+      );
+      expect(Number(sorted.getRowObjectsJson()[0].n)).toBe(0);
+    } finally {
+      one.close();
+      two.close();
       await fs.rm(dir, { recursive: true, force: true });
     }
   });

@@ -61,8 +61,8 @@ async function flatten(recs: Rec[], useHeaders: boolean): Promise<{ res: Flatten
   });
   const input = plain.rows > 0 ? path.join(out, 'in.txt') : undefined;
   const typedInput = typed.rows > 0 ? path.join(out, 'in-typed.txt') : undefined;
-  if (input) await plain.writeTo(input);
-  if (typedInput) await typed.writeTo(typedInput);
+  if (input) plain.writeTo(input);
+  if (typedInput) typed.writeTo(typedInput);
   const res = await flattenToParquet(db.connection, input, out, typedInput);
   res.rejects.push(...rejects);
   res.rejects.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
