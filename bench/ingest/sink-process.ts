@@ -19,16 +19,41 @@ export interface SinkProcessOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** One "flushed chunk(s) to the lake" record of the sink's log. */
+export interface SinkFlush {
+  /** Epoch ms at which the flush ended. */
+  time: number;
+  reason: string;
+  rows: number;
+  ms: number;
+}
+
 export interface SinkProcess {
   readonly pid: number;
   /** Epoch ms at which the sink logged "lake sink started" (consuming from then on). */
   readonly started: Promise<number>;
   /** Lines the sink logged that were not JSON log records (errors, stack traces), for the bench's failure message. */
   readonly otherOutput: string[];
+  /** The flushes logged so far, in order. */
+  readonly flushes: SinkFlush[];
   /** CPU seconds the sink process used so far. */
   cpuSeconds(): number;
   /** Graceful stop (SIGTERM: flush, commit, disconnect); resolves when the process exited. */
   stop(): Promise<void>;
+}
+
+/**
+ * Rows per second of the sink's full flushes (size-triggered: `rows` or `bytes`) in their steady
+ * run: the rows of the second to the last full flush over the time from the end of the first to
+ * the end of the last. Leaves out start-up and the tail (the last, partial chunk waits for the
+ * flush interval), which the start-to-durable figure includes. Undefined with fewer than 2.
+ */
+export function steadyRate(flushes: SinkFlush[]): number | undefined {
+  const full = flushes.filter((f) => f.reason === 'rows' || f.reason === 'bytes');
+  if (full.length < 2) return undefined;
+  const [first, last] = [full[0], full[full.length - 1]];
+  const between = flushes.filter((f) => f.time > first.time && f.time <= last.time);
+  return between.reduce((n, f) => n + f.rows, 0) / ((last.time - first.time) / 1000);
 }
 
 export function spawnSink(o: SinkProcessOptions): SinkProcess {
@@ -39,6 +64,7 @@ export function spawnSink(o: SinkProcessOptions): SinkProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const otherOutput: string[] = [];
+  const flushes: SinkFlush[] = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const started = new Promise<number>((resolve, reject) => {
     let rest = '';
@@ -46,13 +72,15 @@ export function spawnSink(o: SinkProcessOptions): SinkProcess {
       const lines = (rest + chunk.toString('utf8')).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) {
-        let record: { msg?: string; time?: number } | undefined;
+        let record: { msg?: string; time?: number; reason?: string; rows?: number; ms?: number } | undefined;
         try {
-          record = JSON.parse(line) as { msg?: string; time?: number };
+          record = JSON.parse(line) as typeof record;
         } catch {
           otherOutput.push(line);
         }
-        if (record?.msg === 'lake sink started' && typeof record.time === 'number') resolve(record.time);
+        if (typeof record?.time !== 'number') continue;
+        if (record.msg === 'lake sink started') resolve(record.time);
+        if (record.msg === 'flushed chunk(s) to the lake') flushes.push({ time: record.time, reason: String(record.reason), rows: Number(record.rows), ms: Number(record.ms) });
       }
     });
     child.stderr.on('data', (chunk: Buffer) => otherOutput.push(chunk.toString('utf8')));
@@ -63,6 +91,7 @@ export function spawnSink(o: SinkProcessOptions): SinkProcess {
     pid: child.pid!,
     started,
     otherOutput,
+    flushes,
     cpuSeconds: () => treeCpuSeconds(child.pid!),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

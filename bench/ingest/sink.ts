@@ -20,7 +20,7 @@ import { waitUntil } from '../../core/retry';
 import { readHighWaterMarks } from '../../ingest/manifests';
 import { ingestedStream } from '../speed/messages';
 import { removeBenchData } from './cleanup';
-import { spawnSink } from './sink-process';
+import { spawnSink, steadyRate } from './sink-process';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(positional[0] ?? 100_000);
@@ -154,12 +154,14 @@ async function run(): Promise<void> {
   let sinkMs: number;
   let startupMs: number;
   let cpuSeconds: number;
+  let steady: number | undefined;
   try {
     const started = await sink.started;
     startupMs = started - spawned;
     const done = async () => Object.values(await readHighWaterMarks(s3, cfg.s3.bucket, prefix)).reduce((a, b) => a + b, 0) >= N;
     if (!(await waitUntil(done, 900_000, 100))) throw new Error(`the sink did not catch up: ${sink.otherOutput.join('\n').slice(-2000)}`);
     sinkMs = Date.now() - started;
+    steady = steadyRate(sink.flushes);
     cpuSeconds = sink.cpuSeconds(); // start-up included
   } finally {
     await sink.stop();
@@ -174,6 +176,7 @@ async function run(): Promise<void> {
       `baseline kafkajs eachBatch read: ${baseRate.toFixed(0)} events/s (${baseMs} ms)`,
       `lake sink to Parquet on S3:      ${sinkRate.toFixed(0)} events/s (${sinkMs} ms from its start; process start-up before it ${startupMs} ms)`,
       `ratio sink/baseline:             ${(sinkRate / baseRate).toFixed(2)}`,
+      `lake sink, steady:               ${steady === undefined ? 'n/a (fewer than 2 full flushes)' : `${steady.toFixed(0)} events/s (full flushes only: start-up and the last partial chunk left out)`}`,
       `sink CPU per event:              ${((cpuSeconds * 1e6) / N).toFixed(0)} µs (rtap sink process, all threads, start-up included)`,
       `objects ${listed.KeyCount ?? '?'} (${listed.IsTruncated ? 'first 1000 listed' : 'all'}), ${(bytes / 1e6).toFixed(1)} MB JSON, DuckDB threads ${cfg.duckdb.threads}`,
     ].join('\n') + '\n',
