@@ -9,6 +9,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Serializable } from 'node:child_process';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger';
+import { childExecArgv } from '../core/young-generation';
 import { createJobRelay } from './analytics/job-relay';
 import { createLimitsHost } from './security/limits';
 import { clusterRegistry, clusterMetrics } from './metrics';
@@ -54,20 +55,6 @@ export class RestartPolicy {
     const recent = this.crashes.length;
     return recent <= 1 ? 0 : Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** (recent - 2));
   }
-}
-
-/**
- * The young generation a worker gets unless node was told otherwise (execArgv or NODE_OPTIONS).
- * A request holds hundreds of parsed 3 KB events until Kafka acknowledges them, so with V8's
- * default 16 MB semi-spaces many survive a scavenge and get copied; GC was 12–17 % of the API's
- * CPU in profiles. 64 MB semi-spaces cut parse + ingest step by about 5 % of CPU per event
- * (docs/ingestion.md, "Performance"), for up to ~100 MB more RSS per worker.
- */
-export const WORKER_SEMI_SPACE_MB = 64;
-
-export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): string[] {
-  const set = [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'));
-  return set ? [...execArgv] : [...execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
 }
 
 export interface PrimaryOptions {
@@ -177,7 +164,7 @@ export function runPrimary({ workers, log, shutdownTimeoutMs = 20_000, restartPo
 
     process.on('SIGTERM', shutdown);
     process.on('SIGINT', shutdown);
-    cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
+    cluster.setupPrimary({ execArgv: childExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
     log.info({ workers }, 'api primary starting its workers');
     for (let i = 0; i < workers; i++) fork();
   });

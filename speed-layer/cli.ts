@@ -103,7 +103,7 @@ export function registerSpeedCommands(program: Command): void {
         clientSuffix: cli.instance,
       };
       const log = createLogger('speed');
-      const layers = await startSpeedLayers(cfg, threads, launch, log);
+      const layers = await startSpeedLayers(threads, launch, log);
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals += 1;

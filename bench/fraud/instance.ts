@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     clientSuffix: `bench-fraud-${mode}-${run}`,
     logName: 'bench.fraud',
   };
-  const layers = await startSpeedLayers(cfg, threads, launch, log, {
+  const layers = await startSpeedLayers(threads, launch, log, {
     onScored: (ms) => {
       if (scored < scoring.length) scoring[scored++] = ms;
     },

@@ -19,7 +19,7 @@ import { readEvent, validateEvent, type RtapEvent } from '../../core/schema';
 import { encodeLakeHeader } from '../../core/lake-record';
 import { encodeSpeedHeader, encodeValidSpeedHeader } from '../../core/speed-record';
 import { EventGenerator } from '../../generator/generator';
-import { workerExecArgv } from '../../serving/cluster';
+import { childExecArgv } from '../../core/young-generation';
 
 const BATCHES = Number(process.argv[2] ?? 40);
 const BATCH = Number(process.argv[3] ?? 500);
@@ -128,7 +128,7 @@ const produceV3 = require('kafkajs/src/protocol/requests/produce/v3/request') as
 const createRequest = require('kafkajs/src/protocol/request') as (args: { correlationId: number; clientId: string; request: unknown }) => Promise<{ buffer: Buffer }>;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-const execArgv = workerExecArgv(process.execArgv, process.env.NODE_OPTIONS);
+const execArgv = childExecArgv(process.execArgv, process.env.NODE_OPTIONS);
 if (execArgv.length !== process.execArgv.length) {
   // Re-run with the API workers' flags.
   process.exit(spawnSync(process.execPath, [...execArgv, ...process.argv.slice(1)], { stdio: 'inherit' }).status ?? 1);

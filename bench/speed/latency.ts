@@ -91,7 +91,6 @@ async function instance(kafka: Kafka, topic: string, threads: number, updated: S
   let pending = 2;
   const warmedUp = () => --pending === 0 && ready();
   const layers = await startSpeedLayers(
-    cfg,
     threads,
     {
       layer: { topic, groupId: `rtap-bench-speed-latency-${run}`, changelogTopic, resultsTopic, instanceId: `bench-latency-${run}`, commitIntervalMs: cfg.speed.commitIntervalMs },

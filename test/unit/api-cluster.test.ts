@@ -1,6 +1,7 @@
 // The cluster primary's restart policy: an isolated crash is replaced at once, a crash loop backs
 // off exponentially up to a cap, and the count forgets crashes older than the window.
-import { RestartPolicy, WORKER_SEMI_SPACE_MB, workerExecArgv } from '../../serving/cluster';
+import { RestartPolicy } from '../../serving/cluster';
+import { SEMI_SPACE_MB, childExecArgv, workerResourceLimits } from '../../core/young-generation';
 
 const opts = { windowMs: 60_000, baseMs: 250, maxMs: 30_000 };
 
@@ -28,7 +29,10 @@ test('crashes older than the window are forgotten', () => {
 });
 
 test('workers get a larger young generation unless node was already given one', () => {
-  expect(workerExecArgv(['--enable-source-maps'])).toEqual(['--enable-source-maps', `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`]);
-  expect(workerExecArgv(['--max-semi-space-size=8'])).toEqual(['--max-semi-space-size=8']);
-  expect(workerExecArgv([], '--max-semi-space-size=32 --trace-gc')).toEqual([]);
+  expect(childExecArgv(['--enable-source-maps'])).toEqual(['--enable-source-maps', `--max-semi-space-size=${SEMI_SPACE_MB}`]);
+  expect(childExecArgv(['--max-semi-space-size=8'])).toEqual(['--max-semi-space-size=8']);
+  expect(childExecArgv([], '--max-semi-space-size=32 --trace-gc')).toEqual([]);
+  expect(workerResourceLimits([])).toEqual({ maxYoungGenerationSizeMb: 3 * SEMI_SPACE_MB });
+  expect(workerResourceLimits(['--max-semi-space-size=8'])).toEqual({});
+  expect(workerResourceLimits([], '--max-semi-space-size=32')).toEqual({});
 });
