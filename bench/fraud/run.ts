@@ -110,7 +110,7 @@ async function runMode(kafka: Kafka, mode: Mode, input: Produced, warmup: Messag
     { topic: anomaliesTopic, numPartitions: partitions },
     { topic: controlTopic, numPartitions: 1, compact: true },
   ]);
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'instance.ts'), topic, mode, String(input.messages.length), anomaliesTopic, controlTopic, '--threads', String(threads)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '-r', 'tsx/cjs', path.join(__dirname, 'instance.ts'), topic, mode, String(input.messages.length), anomaliesTopic, controlTopic, '--threads', String(threads)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const ready = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d.toString()), out.includes('READY') && resolve())));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -25,6 +25,7 @@ import * as path from 'node:path';
 import type { Message } from 'kafkajs';
 import { loadConfig } from '../../core/config';
 import { createKafka, EVENT_TOPIC_MAX_MESSAGE_BYTES } from '../../core/kafka';
+import { childExecArgv } from '../../core/young-generation';
 import { provisionedPaths } from '../../stack/provision';
 import { ingestedMessages, ingestedStream } from './messages';
 
@@ -218,7 +219,9 @@ async function main(): Promise<void> {
 
   // 3. our core loop, with the header and with the parsing fallback
   for (const mode of ['header', 'parse']) {
-    const out = await run(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'core-loop.ts'), topic, mode]);
+    // with the young generation the layer's stream threads get (core/young-generation.ts), so the
+    // per-event work is measured as it runs
+    const out = await run(process.execPath, [...childExecArgv([], process.env.NODE_OPTIONS), '-r', 'tsx/cjs', path.join(__dirname, 'core-loop.ts'), topic, mode]);
     const m = /-> (\d+) events\/s \| from first message [\d.]+s -> (\d+) events\/s \| (.*)/.exec(out);
     if (!m) throw new Error(`unexpected core-loop output: ${out.slice(-800)}`);
     note(`rtap core loop, ${mode === 'header' ? 'x-rtap-m header' : 'JSON.parse fallback'}`, Number(m[1]), `(from first message ${fmt(Number(m[2])).trim()}; ${m[3]})`);
