@@ -23,15 +23,20 @@ import { startSpeedLayers } from '../../speed-layer/threads';
 import { percentiles } from '../stats';
 import { observeGc } from './gc';
 
-/** Latencies of `expected` events, in arrival order. */
+/** Latencies of `expected` events, in arrival order, with their send times. */
 class Samples {
   readonly ms: Float64Array;
+  readonly sentAt: Float64Array;
   n = 0;
   constructor(expected: number) {
     this.ms = new Float64Array(expected);
+    this.sentAt = new Float64Array(expected);
   }
-  add(ms: number): void {
-    if (this.n < this.ms.length) this.ms[this.n++] = ms;
+  add(ms: number, sentAtMs: number): void {
+    if (this.n < this.ms.length) {
+      this.sentAt[this.n] = sentAtMs;
+      this.ms[this.n++] = ms;
+    }
   }
   get full(): boolean {
     return this.n === this.ms.length;
@@ -39,6 +44,17 @@ class Samples {
   text(): string {
     const [p50, p95, p99, max] = percentiles(this.ms.subarray(0, this.n), [50, 95, 99, 100]);
     return `p50=${p50} p95=${p95} p99=${p99} max=${max}`;
+  }
+  /** The worst latency of the events sent in each second of the run: a stall shows as one bad second, a backlog as a rising run. */
+  perSecondMax(): string {
+    if (this.n === 0) return '';
+    const t0 = Math.min(...this.sentAt.subarray(0, Math.min(this.n, 1000)));
+    const worst: number[] = [];
+    for (let i = 0; i < this.n; i++) {
+      const s = Math.max(0, Math.floor((this.sentAt[i] - t0) / 1000));
+      worst[s] = Math.max(worst[s] ?? 0, this.ms[i]);
+    }
+    return Array.from(worst, (w) => Math.round(w ?? 0)).join(' ');
   }
 }
 
@@ -54,7 +70,7 @@ async function core(kafka: Kafka, topic: string, updated: Samples, ready: () => 
         eachBatch: async ({ batch }) => {
           for (const m of batch.messages) {
             state.process(batch.partition, Number(m.offset), m.value, m.headers);
-            if (warm) updated.add(Date.now() - Number(m.timestamp));
+            if (warm) updated.add(Date.now() - Number(m.timestamp), Number(m.timestamp));
             else {
               warm = true;
               ready();
@@ -104,7 +120,7 @@ async function instance(kafka: Kafka, topic: string, threads: number, updated: S
     {
       observer: {
         updated: (t, at) => {
-          if (warm > 0) updated.add(at - t);
+          if (warm > 0) updated.add(at - t, t);
           else warm = 1;
         },
         committed: (ts, at) => {
@@ -113,7 +129,7 @@ async function instance(kafka: Kafka, topic: string, threads: number, updated: S
             ts = ts.slice(1);
             warmedUp();
           }
-          for (const t of ts) committed.add(at - t);
+          for (const t of ts) committed.add(at - t, t);
           if (committed.full) done();
         },
       },
@@ -142,7 +158,7 @@ async function main(): Promise<void> {
   if (mode === 'core') await core(kafka, topic, updated, ready);
   else extra = await instance(kafka, topic, threads, updated, new Samples(expected), ready);
   await new Promise((r) => setImmediate(r));
-  process.stdout.write(`RESULT latency ${mode}: ${updated.n} events, event→update ms: updated ${updated.text()}${extra ? `; ${extra}` : ''} | ${gc.text()}\n`);
+  process.stdout.write(`RESULT latency ${mode}: ${updated.n} events, event→update ms: updated ${updated.text()}${extra ? `; ${extra}` : ''} | updated, worst per second sent: ${updated.perSecondMax()} | ${gc.text()}\n`);
 }
 
 main().then(
