@@ -112,6 +112,12 @@ export interface SpeedLayer {
  */
 const SEND_CHUNK = 1000;
 
+/**
+ * Changed cells encoded per turn of the event loop while a checkpoint is encoded (~2–3 µs each):
+ * encoding all of them at once held every event behind it for ~50 ms per 3,000 events.
+ */
+const ENCODE_SLICE = 1000;
+
 async function sendChunked(tx: Transaction, topic: string, messages: readonly Message[]): Promise<void> {
   for (let i = 0; i < messages.length; i += SEND_CHUNK) await tx.send({ topic, messages: messages.slice(i, i + SEND_CHUNK) });
 }
@@ -252,7 +258,9 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
   async function commit(atGeneration: number): Promise<void> {
     if (failed || atGeneration !== generation || !restored) return;
     const now = Date.now();
-    const cp = state.checkpoint(now);
+    const cp = state.checkpoint(now, { deferEncoding: true });
+    // the cells' values a slice at a time, events processed in between (copy on write keeps them as of now)
+    while (!cp.encodeSome(ENCODE_SLICE)) await new Promise<void>((resolve) => setImmediate(resolve));
     // offsets only after the side effects of their events: the immediate sends made so far
     if (unacked.size > 0) await Promise.all([...unacked]);
     const timestamps = pendingTimestamps;

@@ -80,6 +80,20 @@ export interface Checkpoint {
   offsets: Map<number, number>;
   /** Processors' outputs (anomaly records) for the `anomalies` topic, keyed, in the same transaction. */
   anomalies: OutRecord[];
+  /**
+   * With `deferEncoding`: encodes up to `max` more of the changed cells' values into `changelog`
+   * (their records are there already, values as of the checkpoint: copy on write); true when none
+   * is left. Without it, always true.
+   */
+  encodeSome(max: number): boolean;
+}
+
+export interface CheckpointOptions {
+  /**
+   * Leave the changed cells' values to `encodeSome` (in slices, events processed in between)
+   * instead of encoding them all now: most of a checkpoint's synchronous time.
+   */
+  deferEncoding?: boolean;
 }
 
 export interface SpeedStateOptions {
@@ -112,7 +126,7 @@ export interface SpeedState {
   /** Drops cells a published batch cut covers; their tombstones go out with the next checkpoint. */
   applyCut(cut: ReadonlyMap<number, number>): number;
   /** Closes windows the watermarks passed and collects everything to write in one transaction. */
-  checkpoint(nowMs: number): Checkpoint;
+  checkpoint(nowMs: number, opts?: CheckpointOptions): Checkpoint;
   dropPartition(partition: number): void;
   /** Partitions with state. */
   partitions(): number[];
@@ -260,10 +274,19 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       for (const k of dropped) tombstones.push({ partition: k.partition, key: encodeCellKey(k), value: null });
       return dropped.length;
     },
-    checkpoint(nowMs) {
+    checkpoint(nowMs, opts = {}) {
       const changelog: OutRecord[] = tombstones;
       tombstones = [];
-      for (const c of aggregator.takeChanged()) changelog.push({ partition: c.key.partition, key: cellKeyText(c), value: encodeParts(decl, c.parts) });
+      // the cells' records now (in their place: after the tombstones), their values when encoded
+      const cells = aggregator.takeChangedDeferred((c): OutRecord => ({ partition: c.key.partition, key: cellKeyText(c), value: encodeParts(decl, c.parts) }));
+      const firstCell = changelog.length;
+      changelog.length += cells.out.length;
+      const placeCells = (): boolean => {
+        for (let i = 0; i < cells.out.length; i++) changelog[firstCell + i] = cells.out[i];
+        return true;
+      };
+      const encodeSome = (max: number): boolean => cells.encodeSome(max) && placeCells();
+      if (!opts.deferEncoding) encodeSome(Infinity);
       const ranges = new Map<number, { fromUs: number; untilUs: number }>();
       const results: OutRecord[] = [];
       for (const p of moved) {
@@ -289,7 +312,8 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       }
       moved.clear();
       const anomalies = processors.flatMap((p) => p.takeOutputs?.() ?? []);
-      return { changelog, results, offsets, anomalies };
+      let done = !opts.deferEncoding;
+      return { changelog, results, offsets, anomalies, encodeSome: (max) => done || (done = encodeSome(max)) };
     },
     dropPartition(partition) {
       aggregator.dropCovered(new Map([[partition, Number.POSITIVE_INFINITY]]));

@@ -44,6 +44,13 @@ export interface Aggregator {
    * forgets that they changed. The returned cells are live: encode them before the next add().
    */
   takeChanged(): Cell[];
+  /**
+   * takeChanged() whose cells are encoded later, a slice at a time (`encodeSome`), with their
+   * parts as they are now: a cell written before its turn is encoded first (copy on write). The
+   * caller can then let events in between slices instead of stalling them behind every cell.
+   * A take still unfinished when the next one starts is finished first.
+   */
+  takeChangedDeferred<T>(encode: (cell: Cell) => T): DeferredCells<T>;
   /** Sets a cell's parts (restoring from a changelog); the parts are taken over, not copied. */
   restore(cell: Cell): void;
   /** Removes one cell (a changelog tombstone read back on restore); true when it was held. */
@@ -55,6 +62,14 @@ export interface Aggregator {
    * and returns their keys (for changelog tombstones).
    */
   dropCovered(cut: ReadonlyMap<number, number>): CellKey[];
+}
+
+/** Cells taken by takeChangedDeferred(): encoded in the order they changed, as of the take. */
+export interface DeferredCells<T> {
+  /** One per cell, filled as the cells are encoded (all filled once encodeSome returned true). */
+  readonly out: T[];
+  /** Encodes up to `max` more cells (those not encoded yet by a write); true when every cell is encoded. */
+  encodeSome(max: number): boolean;
 }
 
 /**
@@ -73,6 +88,8 @@ interface LiveCell extends Cell {
   removed: boolean;
   /** encodeCellKey(key), once it was needed (a held cell is written to the changelog again and again; its key never changes). */
   keyText: string | undefined;
+  /** Its index in the pending deferred take's `out`, while not encoded yet; -1 otherwise. */
+  pending: number;
 }
 
 /** A cell's changelog key text (`encodeCellKey`): computed once for a held cell, then reused. */
@@ -145,7 +162,32 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
   let lastBucket = -1;
   let lastTenants: Tenants | undefined;
 
+  /** The deferred take still encoding: its cells, and the next one to encode. */
+  let deferred: { cells: LiveCell[]; next: number; out: unknown[]; encode: (cell: Cell) => unknown } | undefined;
+  /** Encodes a cell of the deferred take before its parts change. */
+  const freeze = (c: LiveCell) => {
+    deferred!.out[c.pending] = deferred!.encode(c);
+    c.pending = -1;
+  };
+  function encodeDeferred(max: number): boolean {
+    const d = deferred;
+    if (!d) return true;
+    // cells encoded by a write already are passed over without counting
+    for (let encoded = 0; d.next < d.cells.length && encoded < max; d.next++) {
+      const c = d.cells[d.next];
+      if (c.pending >= 0) {
+        freeze(c);
+        encoded++;
+      }
+    }
+    if (d.next < d.cells.length) return false;
+    deferred = undefined;
+    return true;
+  }
+
   const markChanged = (c: LiveCell) => {
+    // every write of a cell's parts goes through here first
+    if (c.pending >= 0) freeze(c);
     if (!c.changed) {
       c.changed = true;
       changed.push(c);
@@ -157,7 +199,7 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
     const old = at.slots.get(at.slot);
     if (old) old.removed = true;
     else size++;
-    const c: LiveCell = { key: { ...k }, parts: p, changed: false, removed: false, keyText: undefined };
+    const c: LiveCell = { key: { ...k }, parts: p, changed: false, removed: false, keyText: undefined, pending: -1 };
     at.slots.set(at.slot, c);
     markChanged(c);
   }
@@ -250,6 +292,7 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
               changed: false,
               removed: false,
               keyText: undefined,
+              pending: -1,
             };
             slots.set(slot, cell);
             size++;
@@ -296,7 +339,29 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
       for (const tenants of buckets.values()) yield* walk(tenants, range.fromUs / MINUTE_US, range.toUs / MINUTE_US, r);
     },
 
+    takeChangedDeferred<T>(encode: (cell: Cell) => T): DeferredCells<T> {
+      encodeDeferred(Infinity);
+      const cells: LiveCell[] = [];
+      for (const c of changed) {
+        c.changed = false;
+        if (!c.removed) {
+          c.pending = cells.length;
+          cells.push(c);
+        }
+      }
+      changed = [];
+      const out = new Array<T>(cells.length);
+      const take = { cells, next: 0, out: out as unknown[], encode };
+      deferred = take;
+      return {
+        out,
+        // a later take finished this one before starting
+        encodeSome: (max) => deferred !== take || encodeDeferred(max),
+      };
+    },
+
     takeChanged(): Cell[] {
+      encodeDeferred(Infinity);
       const out: Cell[] = [];
       for (const c of changed) {
         c.changed = false;
@@ -318,8 +383,8 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
     merge(cell: Cell): void {
       const have = get(cell.key);
       if (have) {
-        mergeParts(decl, have.parts, cell.parts);
         markChanged(have);
+        mergeParts(decl, have.parts, cell.parts);
       } else put(cell.key, cloneParts(decl, cell.parts));
     },
 

@@ -166,6 +166,33 @@ describe('createAggregator', () => {
     expect(totals(restored.cells()).distinct_users).toBeCloseTo(3, 2);
   });
 
+  it('takeChangedDeferred encodes each cell as it was at the take, even when written before its turn (copy on write)', () => {
+    const agg = createAggregator(MEASURES);
+    const value = (c: Cell) => `${encodeCellKey(c.key)} ${encodeParts(MEASURES, c.parts)}`;
+    for (let o = 0; o < 5; o++) agg.add(input({ offset: o, user_id: `u${o}`, lcp_ms: 100 + o }));
+    const atTake = [...agg.cells()].map(value);
+    const taken = agg.takeChangedDeferred(value);
+    expect(taken.out).toHaveLength(atTake.length);
+    expect(taken.encodeSome(2)).toBe(false);
+    // later events write every cell: the ones not encoded yet must still come out as at the take
+    for (let o = 5; o < 8; o++) agg.add(input({ offset: o, user_id: `v${o}`, lcp_ms: 900 }));
+    agg.merge({ key: [...agg.cells()][0].key, parts: [...agg.cells()][0].parts });
+    expect(taken.encodeSome(1)).toBe(true); // the rest were encoded by the writes
+    expect([...taken.out].sort()).toEqual([...atTake].sort());
+    // the writes are the next take's changes, with their new values
+    const next = agg.takeChanged().map(value).sort();
+    expect(next).toEqual([...agg.cells()].map(value).sort());
+    expect(next).not.toEqual([...atTake].sort());
+    // an unfinished take is finished by the next one, as of its own take
+    agg.add(input({ offset: 9, user_id: 'w' }));
+    const a = agg.takeChangedDeferred(value);
+    const before = [...agg.cells()].map(value).sort();
+    const b = agg.takeChangedDeferred(value);
+    expect(b.out).toHaveLength(0);
+    expect(a.encodeSome(1)).toBe(true);
+    expect([...a.out].sort()).toEqual(before);
+  });
+
   it('cellKeyText is encodeCellKey, computed once for a held cell', () => {
     const agg = createAggregator(MEASURES);
     const countries = ['DE', 'FR', 'US', null];

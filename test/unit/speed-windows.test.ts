@@ -172,6 +172,29 @@ describe('speed layer windows', () => {
     expect(r.process(0, 0, event('e0', T0))).toEqual({ kind: 'skipped' });
   });
 
+  test('a deferred checkpoint, encoded while later events are processed, holds what a plain one at its offsets holds', () => {
+    // one offset bucket and the same minutes throughout: the later events write the taken cells
+    const deferred = createSpeedState({ ...opts, offsetBucketSize: 1000 });
+    const plain = createSpeedState({ ...opts, offsetBucketSize: 1000 });
+    const send = (i: number) => event(`e${i}`, T0 + (i % 40) * 1_000, { user: `u${i % 4}` });
+    for (let i = 0; i < 40; i++) for (const s of [deferred, plain]) s.process(i % 2, i, send(i));
+    const now = Date.now();
+    const cp = deferred.checkpoint(now, { deferEncoding: true });
+    const expected = plain.checkpoint(now);
+    // later events write the same cells before the deferred values are encoded
+    for (let i = 40; i < 60; i++) {
+      deferred.process(i % 2, i, send(i));
+      cp.encodeSome(3);
+    }
+    while (!cp.encodeSome(3));
+    const records = (c: Checkpoint) => c.changelog.map((r) => `${r.partition} ${r.key} ${r.value}`);
+    expect(records(cp)).toEqual(records(expected));
+    expect(cp.offsets).toEqual(expected.offsets);
+    // and the next checkpoint carries the later events
+    for (let i = 40; i < 60; i++) plain.process(i % 2, i, send(i));
+    expect(records(deferred.checkpoint(now + 1))).toEqual(records(plain.checkpoint(now + 1)));
+  });
+
   test('feature snapshots older than the progress: restore + replay of the events since gives the same features', () => {
     // one snapshot (the first checkpoint), then checkpoints without feature records
     const live = createFeatureProcessor({ snapshotEveryMs: 1e12 });
