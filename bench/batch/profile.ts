@@ -21,7 +21,9 @@ import { hourStatements } from '../../activities/views';
 import { readCurrentHourManifest } from '../../activities/compaction-store';
 import { compactedFilesCovering } from '../../core/views-sql';
 import { readHighWaterMarks } from '../../ingest/manifests';
-import { positiveArg } from '../args';
+import { positiveArg, usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const i = process.argv.indexOf('--prefix');
 const PREFIX = i >= 0 ? process.argv[i + 1] : undefined;

@@ -40,8 +40,10 @@ import { DEFAULT_OFFSET_BUCKET_SIZE } from '../../core/measures';
 import { createS3, deleteKeys, ensureBucket, getText, listObjects, putJson } from '../../core/s3';
 import { machineCpuSeconds } from '../ingest/cpu';
 import { layDownSynthetic } from './synthetic';
-import { positiveArg } from '../args';
+import { positiveArg, usageOnHelp } from '../args';
 import type { SyntheticResult } from './synthetic';
+
+usageOnHelp();
 
 /** The value after `--name`, or undefined when the flag is absent. */
 function stringArg(name: string): string | undefined {

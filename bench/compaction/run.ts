@@ -17,6 +17,9 @@ import { compactedRoot } from '../../core/lake-compacted';
 import { createS3, deleteKeys, ensureBucket, listObjects } from '../../core/s3';
 import { EventGenerator } from '../../generator/generator';
 import { generatedMessages, layDown } from '../../ingest/lay-down';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(args[0] ?? 1_000_000);

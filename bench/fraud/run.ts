@@ -28,7 +28,9 @@ import { createKeyring } from '../../core/pii';
 import { EventGenerator } from '../../generator/generator';
 import { percentiles } from '../stats';
 import type { InstanceResult, Mode } from './instance';
-import { positiveArg } from '../args';
+import { positiveArg, usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const TARGET = { scoringP99Ms: 5, eventToAnomalyP99Ms: 50 };

@@ -21,6 +21,9 @@ import { createKeyring } from '../../core/pii';
 import { createS3, deleteKeys, ensureBucket, listObjects } from '../../core/s3';
 import { EventGenerator } from '../../generator/generator';
 import { generatedMessages, layDown } from '../../ingest/lay-down';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(args[0] ?? 200_000);

@@ -15,7 +15,9 @@ import { DEFAULT_OPTIONS, EventGenerator, type GeneratorOptions } from '../../ge
 import { runGenerator, toMessage } from '../../generator/run';
 import { KafkaSink, type OutMessage } from '../../generator/sinks';
 import { runGeneratorInWorker } from '../../generator/worker';
-import { positiveArg } from '../args';
+import { positiveArg, usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const TARGET_GENERATED = 50_000;
 const TARGET_DELIVERED = 20_000;

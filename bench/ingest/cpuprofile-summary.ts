@@ -5,6 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../../core/config';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 interface CallFrame {
   functionName: string;

@@ -15,7 +15,9 @@ import { LAKE_HEADER, lakeHeaderFields } from '../../core/lake-record';
 import { createKeyring } from '../../core/pii';
 import { EventGenerator } from '../../generator/generator';
 import { flattenToParquet, InputFileBuilder, prepareConnection } from '../../ingest/flatten';
-import { positiveArg } from '../args';
+import { positiveArg, usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const EVENTS = positiveArg('events', 20_000, { integer: true });
 const ROUNDS = positiveArg('rounds', 4, { integer: true });

@@ -20,6 +20,9 @@ import { encodeLakeHeader } from '../../core/lake-record';
 import { encodeSpeedHeader, encodeValidSpeedHeader } from '../../core/speed-record';
 import { EventGenerator } from '../../generator/generator';
 import { childExecArgv } from '../../core/young-generation';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const BATCHES = Number(process.argv[2] ?? 40);
 const BATCH = Number(process.argv[3] ?? 500);

@@ -29,6 +29,9 @@ import { readHighWaterMarks } from '../../ingest/manifests';
 import { processPaths, readPid } from '../../stack/process';
 import { provisionedPaths } from '../../stack/provision';
 import { percentiles } from '../stats';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const SECONDS = Number(process.argv[2] ?? 20);
 const CONCURRENCY = Number(process.argv[3] ?? 4);

@@ -21,6 +21,9 @@ import { readHighWaterMarks } from '../../ingest/manifests';
 import { ingestedStream } from '../speed/messages';
 import { removeBenchData } from './cleanup';
 import { spawnSink, steadyRate } from './sink-process';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(positional[0] ?? 100_000);

@@ -54,7 +54,9 @@ import { layDownSynthetic } from '../batch/synthetic';
 import { removeBenchData } from '../ingest/cleanup';
 import { machineCpuSeconds, treeCpuSeconds } from '../ingest/cpu';
 import { percentiles } from '../stats';
-import { positiveArg } from '../args';
+import { positiveArg, usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const DAYS = positiveArg('days', 30);
 const EVENTS_PER_DAY = positiveArg('events-per-day', 200_000);

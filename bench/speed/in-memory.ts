@@ -13,7 +13,9 @@ import { DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
 import { createSpeedState } from '../../speed-layer/state';
 import { observeGc } from './gc';
 import { ingestedMessages } from './messages';
-import { positiveArg } from '../args';
+import { positiveArg, usageOnHelp } from '../args';
+
+usageOnHelp();
 
 /** Messages per partition per batch: kafkajs' default 1 MB per partition of ~3.6 KB events. */
 const FETCH = 290;

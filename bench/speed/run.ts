@@ -28,6 +28,9 @@ import { createKafka, EVENT_TOPIC_MAX_MESSAGE_BYTES } from '../../core/kafka';
 import { childExecArgv } from '../../core/young-generation';
 import { provisionedPaths } from '../../stack/provision';
 import { ingestedMessages, ingestedStream } from './messages';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const PEER_DIR = process.env.KSTREAMS_PEER_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'peers', 'kstreams');
