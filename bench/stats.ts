@@ -6,3 +6,19 @@ export function percentiles(values: ArrayLike<number>, ps: readonly number[]): n
   const sorted = Array.from(values).sort((a, b) => a - b);
   return ps.map((p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
 }
+
+/**
+ * The worst latency of the events sent in each second of a run (`sentAtMs[i]`, `latencyMs[i]` for
+ * i < n), as text: a stall shows as one bad second, a backlog as a rising run, warm-up as a bad start.
+ */
+export function worstPerSecond(sentAtMs: ArrayLike<number>, latencyMs: ArrayLike<number>, n = latencyMs.length): string {
+  if (n === 0) return '';
+  let t0 = Infinity;
+  for (let i = 0; i < n; i++) if (sentAtMs[i] < t0) t0 = sentAtMs[i];
+  const worst: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = Math.floor((sentAtMs[i] - t0) / 1000);
+    worst[s] = Math.max(worst[s] ?? 0, latencyMs[i]);
+  }
+  return Array.from(worst, (w) => Math.round(w ?? 0)).join(' ');
+}

@@ -26,7 +26,7 @@ import { createIngestStep } from '../../core/ingest-step';
 import { createKafka } from '../../core/kafka';
 import { createKeyring } from '../../core/pii';
 import { EventGenerator } from '../../generator/generator';
-import { percentiles } from '../stats';
+import { percentiles, worstPerSecond } from '../stats';
 import type { InstanceResult, Mode } from './instance';
 import { positiveArg, usageOnHelp } from '../args';
 
@@ -102,7 +102,7 @@ async function producePaced(kafka: Kafka, topic: string, msgs: readonly Message[
 }
 
 /** Runs one instance on a fresh topic; also times event → anomaly from here. */
-async function runMode(kafka: Kafka, mode: Mode, input: Produced, warmup: Message, rate: number, partitions: number, threads: number): Promise<{ instance: InstanceResult; anomalyMs: number[]; retroactive: number; produced: { seconds: number; lagging: number } }> {
+async function runMode(kafka: Kafka, mode: Mode, input: Produced, warmup: Message, rate: number, partitions: number, threads: number): Promise<{ instance: InstanceResult; anomalyMs: number[]; anomalySentAt: number[]; retroactive: number; produced: { seconds: number; lagging: number } }> {
   const run = `${Date.now().toString(36)}`;
   const topic = `bench-fraud-${mode}-${run}`;
   const anomaliesTopic = `${topic}-anomalies`;
@@ -121,6 +121,7 @@ async function runMode(kafka: Kafka, mode: Mode, input: Produced, warmup: Messag
   const index = new Map(input.ids.map((id, i) => [id, i]));
   const sentAt = new Float64Array(input.messages.length);
   const anomalyMs: number[] = [];
+  const anomalySentAt: number[] = [];
   let retroactive = 0;
   const consumer = kafka.consumer({ groupId: `${topic}-reader`, maxWaitTimeInMs: 5 });
   await consumer.connect();
@@ -133,7 +134,10 @@ async function runMode(kafka: Kafka, mode: Mode, input: Produced, warmup: Messag
       // event: timing it from the implicated event's send would measure the attacker's pace
       if (r.retroactive === true) return void retroactive++;
       const i = index.get(r.event_id);
-      if (i !== undefined && sentAt[i] > 0) anomalyMs.push(at - sentAt[i]);
+      if (i !== undefined && sentAt[i] > 0) {
+        anomalyMs.push(at - sentAt[i]);
+        anomalySentAt.push(sentAt[i]);
+      }
     },
   });
 
@@ -152,7 +156,7 @@ async function runMode(kafka: Kafka, mode: Mode, input: Produced, warmup: Messag
   for (let i = 0; i < 200 && anomalyMs.length + retroactive < instance.anomalies; i++) await new Promise((r) => setTimeout(r, 50));
   await consumer.disconnect();
   await deleteTopics(kafka, [topic, anomaliesTopic, controlTopic]);
-  return { instance, anomalyMs, retroactive, produced };
+  return { instance, anomalyMs, anomalySentAt, retroactive, produced };
 }
 
 const f = (x: number) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(3)) : 'n/a');
@@ -196,6 +200,7 @@ async function main(): Promise<void> {
   row('scoring per event p99 ms (max, mean)', '', stats.flatMap(({ s }) => [`${f(s.p99)} (${f(s.max)}, ${f(s.mean)})`, '']));
   row('event → anomaly p50 ms', '', stats.flatMap(({ a50 }) => [f(a50), `vs baseline event→commit p50: ${ratio(a50, b.commitMs.p50)}`]));
   row('event → anomaly p99 ms (max)', '', stats.flatMap(({ a99, amax }) => [`${f(a99)} (${f(amax)})`, `vs baseline event→commit p99: ${ratio(a99, b.commitMs.p99)}`]));
+  row('event → anomaly, worst per second sent (ms)', '', stats.flatMap(({ r }) => [worstPerSecond(r.anomalySentAt, r.anomalyMs), '']));
   row('anomalies received / produced', '', stats.flatMap(({ r, x }) => [`${r.anomalyMs.length + r.retroactive} / ${x.anomalies}`, '']));
   // retroactive records (a later event's impossible travel implicating earlier ones) are left out of event → anomaly
   row('of which retroactive (not timed)', '', stats.flatMap(({ r }) => [String(r.retroactive), '']));

@@ -20,7 +20,7 @@ import { createFeatureProcessor } from '../../speed-layer/features';
 import { DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
 import { createSpeedState } from '../../speed-layer/state';
 import { startSpeedLayers } from '../../speed-layer/threads';
-import { percentiles } from '../stats';
+import { percentiles, worstPerSecond } from '../stats';
 import { observeGc } from './gc';
 
 /** Latencies of `expected` events, in arrival order, with their send times. */
@@ -45,16 +45,9 @@ class Samples {
     const [p50, p95, p99, max] = percentiles(this.ms.subarray(0, this.n), [50, 95, 99, 100]);
     return `p50=${p50} p95=${p95} p99=${p99} max=${max}`;
   }
-  /** The worst latency of the events sent in each second of the run: a stall shows as one bad second, a backlog as a rising run. */
+  /** The worst latency of the events sent in each second of the run. */
   perSecondMax(): string {
-    if (this.n === 0) return '';
-    const t0 = Math.min(...this.sentAt.subarray(0, Math.min(this.n, 1000)));
-    const worst: number[] = [];
-    for (let i = 0; i < this.n; i++) {
-      const s = Math.max(0, Math.floor((this.sentAt[i] - t0) / 1000));
-      worst[s] = Math.max(worst[s] ?? 0, this.ms[i]);
-    }
-    return Array.from(worst, (w) => Math.round(w ?? 0)).join(' ');
+    return worstPerSecond(this.sentAt, this.ms, this.n);
   }
 }
 
