@@ -72,7 +72,7 @@ export interface OutRecord {
 }
 
 export interface Checkpoint {
-  /** To the compacted changelog, each on its source partition. */
+  /** To the compacted changelog, each on its source partition (with `deferEncoding`, complete once encodeSome returned true). */
   changelog: OutRecord[];
   /** Window results (tumbling 1 min, sliding 5 min, sessions), each on its source partition. */
   results: OutRecord[];

@@ -65,8 +65,8 @@ export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): Feat
   /**
    * The partitions whose changed entities go out with this checkpoint: a partition's first
    * checkpoint (a restore needs a snapshot to replay from), then one partition per
-   * `snapshotEveryMs / partitions`, the one snapshotted longest ago — each still every
-   * `snapshotEveryMs`, but staggered: all of them at once was a checkpoint of ~50,000 records
+   * `snapshotEveryMs / partitions`, the one snapshotted longest ago — each still about every
+   * `snapshotEveryMs` (rounded up to checkpoints), but staggered: all of them at once was a checkpoint of ~50,000 records
    * every 5 s at 10,000 events/s, hundreds of ms in which no event was processed.
    */
   function dueForSnapshot(nowMs: number): number[] {
