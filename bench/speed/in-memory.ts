@@ -4,11 +4,14 @@
 // partition, in fetch-sized batches per partition), then fed to `SpeedState.process()` with the
 // feature store, taking a checkpoint every `--checkpoint-every` events (3,000 = the 300 ms commit
 // interval at 10,000 events/s) and encoding its records as the runtime does, without sending them.
-//   npx tsx bench/speed/in-memory.ts [--events 100000] [--checkpoint-every 3000]
+// --fraud adds the fraud processor after the feature store, as `rtap speed` runs it (hand-set
+// weights: no model is loaded here), and reports its share.
+//   npx tsx bench/speed/in-memory.ts [--events 100000] [--checkpoint-every 3000] [--fraud]
 import '../../scripts/quiet-warnings.cjs';
 import { loadConfig } from '../../core/config';
 import { murmur2 } from '../../core/kafka-partitioner';
 import { createFeatureProcessor } from '../../speed-layer/features';
+import { createFraudProcessor } from '../../speed-layer/fraud';
 import { DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
 import { createSpeedState } from '../../speed-layer/state';
 import { observeGc } from './gc';
@@ -30,7 +33,10 @@ async function main(): Promise<void> {
     const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Buffer.from(v as string)]));
     byPartition[p].push({ offset: byPartition[p].length, value: Buffer.from(m.value as string), headers });
   }
-  const state = createSpeedState({ allowedLatenessMs: D.allowedLatenessMs, sessionGapMs: D.sessionGapMs, dedupHorizonOffsets: D.dedupHorizonOffsets, processors: [createFeatureProcessor()] });
+  const features = createFeatureProcessor();
+  let scoringMs = 0;
+  const processors = process.argv.includes('--fraud') ? [features, createFraudProcessor(features, { onScored: (ms) => void (scoringMs += ms) })] : [features];
+  const state = createSpeedState({ allowedLatenessMs: D.allowedLatenessMs, sessionGapMs: D.sessionGapMs, dedupHorizonOffsets: D.dedupHorizonOffsets, processors });
   const gc = observeGc();
   let processCpu = 0;
   let checkpointCpu = 0;
@@ -66,7 +72,8 @@ async function main(): Promise<void> {
   await new Promise((r) => setImmediate(r));
   process.stdout.write(
     `RESULT in-memory: ${events} events in ${seconds.toFixed(2)} s | cpu µs/event: process ${(processCpu / events).toFixed(1)}, checkpoints ${(checkpointCpu / events).toFixed(1)} ` +
-      `(${checkpoints} of ${every} events: ${(records / events).toFixed(2)} changelog records, ${Math.round(bytes / events)} B per event) | cells ${state.aggregator.size} ` +
+      `(${checkpoints} of ${every} events: ${(records / events).toFixed(2)} changelog records, ${Math.round(bytes / events)} B per event)` +
+      `${processors.length > 1 ? ` | of process, scoring (wall) ${((scoringMs * 1000) / events).toFixed(1)} µs/event` : ''} | cells ${state.aggregator.size} ` +
       `rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB | ${gc.text()}\n`,
   );
 }
