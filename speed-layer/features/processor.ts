@@ -60,7 +60,11 @@ export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): Feat
     if (!s) stores.set(p, (s = createFeatureStore(opts)));
     return s;
   };
-  const now = () => Math.max(...[...stores.values()].map((s) => s.nowUs));
+  const now = () => {
+    let max = -Infinity;
+    for (const s of stores.values()) if (s.nowUs > max) max = s.nowUs;
+    return max;
+  };
 
   /**
    * The partitions whose changed entities go out with this checkpoint: a partition's first

@@ -145,12 +145,6 @@ export interface Entity {
   lastAmount: number | null;
   lastZ: number | null;
   distinct: Partial<Record<DistinctDim, Distinct>>;
-  /**
-   * The last windows read (snapshotOf) and the bucket of each ring they were read at; cleared by
-   * every event of the entity. A tenant's or a city's entity is read for every event of every
-   * partition, most often with no event of its own and no bucket boundary since: then the same sums.
-   */
-  windows: { at: number[]; w: WindowFeature[] } | null;
 }
 
 const DAY_US = 24 * HOUR_US;
@@ -230,7 +224,6 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     lastAmount: null,
     lastZ: null,
     distinct: {},
-    windows: null,
   });
 
   const z = (e: Entity, x: number): number | null => {
@@ -245,7 +238,6 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
       insert(e);
     }
     markChanged(e);
-    e.windows = null;
     e.total++;
     if (us >= e.lastUs) {
       e.prevUs = e.total > 1 ? e.lastUs : -Infinity;
@@ -362,22 +354,9 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     return undefined;
   }
 
-  /** The entity's windows as of `at`: read again only after an event of its own or when `at` is in another bucket of a ring. */
-  function windowsOf(e: Entity, at: number): WindowFeature[] {
-    const cached = e.windows;
-    if (cached !== null) {
-      let same = true;
-      for (let i = 0; i < RINGS.length && same; i++) same = cached.at[i] === Math.floor(at / RINGS[i].widthUs);
-      if (same) return cached.w;
-    }
+  function snapshotOf(e: Entity, at: number): FeatureSnapshot {
     const log = e.log;
     const w = RINGS.map((_r, i) => (log ? logRead(log, e.lastUs, i, at) : ringRead(e.cells!, e.heads!, i, at)));
-    e.windows = { at: RINGS.map((r) => Math.floor(at / r.widthUs)), w };
-    return w;
-  }
-
-  function snapshotOf(e: Entity, at: number): FeatureSnapshot {
-    const w = windowsOf(e, at);
     const distinct: Partial<Record<DistinctDim, number>> = {};
     for (const dim of DISTINCT_DIMS[e.kind]) {
       const d = e.distinct[dim];
@@ -557,6 +536,5 @@ export function decodeEntity(value: string): Entity {
     lastAmount: r.e[3],
     lastZ: r.e[4],
     distinct,
-    windows: null,
   };
 }

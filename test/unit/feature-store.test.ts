@@ -34,7 +34,7 @@ function rec(us: number, o: { user?: string | null; card?: string | null; device
   return { input, entities: { card: o.card === undefined ? 'c1' : o.card, device: o.device === undefined ? 'd1' : o.device, city: o.city === undefined ? 'Berlin' : o.city } };
 }
 
-test('windows read again and again (the per-entity read cache) equal a first read of a store fed the same events', () => {
+test('windows read again and again, between events and later, equal a first read of a store fed the same events', () => {
   // short logs and rings (logMax), reads at the event's time and later, across bucket boundaries
   let x = 7;
   const rnd = () => (x = (x * 48271) % 2147483647) / 2147483647;
