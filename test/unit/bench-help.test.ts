@@ -15,7 +15,7 @@ const entries = readdirSync(BENCH, { recursive: true, encoding: 'utf8' })
 
 function help(file: string): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    // an empty broker list: a bench that went past --help to connect somewhere would fail, not hang
+    // a broker address nothing listens on: a bench that went past --help would fail to connect, not load the local stack
     execFile(TSX, [path.join(BENCH, file), '--help'], { cwd: ROOT, timeout: 60_000, env: { ...process.env, KAFKA_BROKERS: '127.0.0.1:1' } }, (err, stdout) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
     );
