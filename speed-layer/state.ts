@@ -281,11 +281,12 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       const cells = aggregator.takeChangedDeferred((c): OutRecord => ({ partition: c.key.partition, key: cellKeyText(c), value: encodeParts(decl, c.parts) }));
       const firstCell = changelog.length;
       changelog.length += cells.out.length;
-      const placeCells = (): boolean => {
+      let encoded = false;
+      const encodeSome = (max: number): boolean => {
+        if (encoded || !cells.encodeSome(max)) return encoded;
         for (let i = 0; i < cells.out.length; i++) changelog[firstCell + i] = cells.out[i];
-        return true;
+        return (encoded = true);
       };
-      const encodeSome = (max: number): boolean => cells.encodeSome(max) && placeCells();
       if (!opts.deferEncoding) encodeSome(Infinity);
       const ranges = new Map<number, { fromUs: number; untilUs: number }>();
       const results: OutRecord[] = [];
@@ -312,8 +313,7 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       }
       moved.clear();
       const anomalies = processors.flatMap((p) => p.takeOutputs?.() ?? []);
-      let done = !opts.deferEncoding;
-      return { changelog, results, offsets, anomalies, encodeSome: (max) => done || (done = encodeSome(max)) };
+      return { changelog, results, offsets, anomalies, encodeSome };
     },
     dropPartition(partition) {
       aggregator.dropCovered(new Map([[partition, Number.POSITIVE_INFINITY]]));

@@ -185,6 +185,18 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
     return true;
   }
 
+  /** The changed cells still held, in the order they changed; forgets that they changed (a deferred take still encoding is finished first). */
+  function takeCells(): LiveCell[] {
+    encodeDeferred(Infinity);
+    const out: LiveCell[] = [];
+    for (const c of changed) {
+      c.changed = false;
+      if (!c.removed) out.push(c);
+    }
+    changed = [];
+    return out;
+  }
+
   const markChanged = (c: LiveCell) => {
     // every write of a cell's parts goes through here first
     if (c.pending >= 0) freeze(c);
@@ -340,16 +352,8 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
     },
 
     takeChangedDeferred<T>(encode: (cell: Cell) => T): DeferredCells<T> {
-      encodeDeferred(Infinity);
-      const cells: LiveCell[] = [];
-      for (const c of changed) {
-        c.changed = false;
-        if (!c.removed) {
-          c.pending = cells.length;
-          cells.push(c);
-        }
-      }
-      changed = [];
+      const cells = takeCells();
+      for (let i = 0; i < cells.length; i++) cells[i].pending = i;
       const out = new Array<T>(cells.length);
       const take = { cells, next: 0, out: out as unknown[], encode };
       deferred = take;
@@ -360,16 +364,7 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
       };
     },
 
-    takeChanged(): Cell[] {
-      encodeDeferred(Infinity);
-      const out: Cell[] = [];
-      for (const c of changed) {
-        c.changed = false;
-        if (!c.removed) out.push(c);
-      }
-      changed = [];
-      return out;
-    },
+    takeChanged: takeCells,
 
     restore(cell: Cell): void {
       if (cell.parts.length !== decl.parts.length) throw new RangeError('cell parts do not match the declaration');

@@ -70,15 +70,23 @@ export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): Feat
    * The partitions whose changed entities go out with this checkpoint: a partition's first
    * checkpoint (a restore needs a snapshot to replay from), then one partition per
    * `snapshotEveryMs / partitions`, the one snapshotted longest ago — each still about every
-   * `snapshotEveryMs` (rounded up to checkpoints), but staggered: all of them at once was a checkpoint of ~50,000 records
-   * every 5 s at 10,000 events/s, hundreds of ms in which no event was processed.
+   * `snapshotEveryMs` (rounded up to checkpoints), but staggered: all of them at once was a
+   * checkpoint of ~50,000 records every 5 s at 10,000 events/s, hundreds of ms in which no event
+   * was processed.
    */
   function dueForSnapshot(nowMs: number): number[] {
     if (snapshotEveryMs === 0) return [...stores.keys()];
     const due = [...stores.keys()].filter((p) => !lastSnapshotMs.has(p));
     if (nowMs - lastSlotMs >= snapshotEveryMs / Math.max(1, stores.size)) {
+      // (lastSnapshotMs holds only partitions with a store: dropPartition deletes both)
       let oldest: number | undefined;
-      for (const [p, at] of lastSnapshotMs) if (stores.has(p) && (oldest === undefined || at < lastSnapshotMs.get(oldest)!)) oldest = p;
+      let oldestAt = Infinity;
+      for (const [p, at] of lastSnapshotMs) {
+        if (at < oldestAt) {
+          oldest = p;
+          oldestAt = at;
+        }
+      }
       if (oldest !== undefined) due.push(oldest);
     }
     if (due.length > 0) lastSlotMs = nowMs;

@@ -39,19 +39,19 @@ test('windows read again and again, between events and later, equal a first read
   let x = 7;
   const rnd = () => (x = (x * 48271) % 2147483647) / 2147483647;
   const events: SpeedRecord[] = [];
-  const cached = createFeatureStore();
+  const store = createFeatureStore();
   let us = T0;
   for (let i = 0; i < 150; i++) {
     us += Math.floor(rnd() * (rnd() < 0.2 ? 20 * MIN : 15 * S));
     const r = rec(us, { user: `u${i % 3}`, card: `c${i % 2}`, amount: Math.round(rnd() * 100) });
     events.push(r);
-    cached.update(r);
+    store.update(r);
     for (const later of [0, 1, 9 * S, 61 * S, 59 * MIN, 2 * H]) {
       const at = us + later;
       const fresh = createFeatureStore();
       for (const e of events) fresh.update(e);
       for (const [kind, id] of [['user', 'u0'], ['card', 'c1'], ['tenant', ''], ['geo', 'DE/Berlin']] as const) {
-        const a = cached.get(kind, 't1', id, at);
+        const a = store.get(kind, 't1', id, at);
         const b = fresh.get(kind, 't1', id, at);
         expect([kind, at, a?.w1m, a?.w1h, a?.w24h]).toEqual([kind, at, b?.w1m, b?.w1h, b?.w24h]);
       }
