@@ -19,7 +19,7 @@
 // `events`.
 import type { MeasureInput } from '../../core/measures';
 import { entityIdsFromEvent, type EntityIds } from '../../core/speed-record';
-import { createFeatureStore, DISTINCT_DIMS, type EntityKind, type FeatureSnapshot, type FeatureStore, type FeatureStoreOptions } from './store';
+import { createFeatureStore, mergedSnapshot, snapshotOf, type Entity, type EntityKind, type FeatureSnapshot, type FeatureStore, type FeatureStoreOptions } from './store';
 
 export interface FeatureProcessorOptions extends FeatureStoreOptions {
   /** Wall-clock time between snapshots of the changed entities (0: at every checkpoint). Default 5,000. */
@@ -132,41 +132,17 @@ export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): Feat
     },
 
     get(kind, tenant, id = '', atUs) {
-      if (stores.size === 0) return undefined;
-      const at = atUs ?? now();
-      const found: { store: FeatureStore; snap: FeatureSnapshot }[] = [];
+      let found: Readonly<Entity> | Readonly<Entity>[] | undefined;
       for (const store of stores.values()) {
-        const snap = store.get(kind, tenant, id, at);
-        if (snap) found.push({ store, snap });
+        const e = store.find(kind, tenant, id);
+        if (e === undefined) continue;
+        if (found === undefined) found = e;
+        else if (Array.isArray(found)) found.push(e);
+        else found = [found, e];
       }
-      if (found.length === 0) return undefined;
-      if (found.length === 1) return found[0].snap;
-      const snaps = found.map((f) => f.snap);
-      const latest = snaps.reduce((a, b) => (b.lastSeenUs > a.lastSeenUs ? b : a));
-      const sumW = (w: 'w1m' | 'w1h' | 'w24h') => ({ count: snaps.reduce((x, s) => x + s[w].count, 0), sum: snaps.reduce((x, s) => x + s[w].sum, 0) });
-      // the event before the latest: the latest's own previous one, or another partition's last
-      let prev = latest.lastGapUs === null ? -Infinity : latest.lastSeenUs - latest.lastGapUs;
-      for (const s of snaps) if (s !== latest && s.lastSeenUs > prev) prev = s.lastSeenUs;
-      const n = snaps.reduce((x, s) => x + s.amount.count, 0);
-      const mean = n === 0 ? 0 : snaps.reduce((x, s) => x + s.amount.count * s.amount.mean, 0) / n;
-      const variance = n === 0 ? 0 : snaps.reduce((x, s) => x + s.amount.count * (s.amount.std ** 2 + (s.amount.mean - mean) ** 2), 0) / n;
-      const distinct: FeatureSnapshot['distinct'] = {};
-      for (const dim of DISTINCT_DIMS[kind]) {
-        const union = new Set<string>();
-        for (const f of found) for (const v of f.store.distinctValues(kind, tenant, id, dim, at)) union.add(v);
-        distinct[dim] = union.size;
-      }
-      return {
-        ...latest,
-        w1m: sumW('w1m'),
-        w1h: sumW('w1h'),
-        w24h: sumW('w24h'),
-        totalCount: snaps.reduce((x, s) => x + s.totalCount, 0),
-        firstSeenUs: Math.min(...snaps.map((s) => s.firstSeenUs)),
-        lastGapUs: prev === -Infinity ? null : latest.lastSeenUs - prev,
-        amount: { count: n, mean, std: Math.sqrt(variance), last: latest.amount.last, lastZ: latest.amount.lastZ },
-        distinct,
-      };
+      if (found === undefined) return undefined;
+      const at = atUs ?? now();
+      return Array.isArray(found) ? mergedSnapshot(found, at) : snapshotOf(found, at);
     },
   };
 }

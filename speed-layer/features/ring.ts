@@ -50,8 +50,14 @@ export function ringAdd(cells: Float64Array, heads: number[], r: number, us: num
   cells[2 * slot + 1] += amount;
 }
 
-/** Count and sum of ring `r` as of event time `us`. */
-export function ringRead(cells: Float64Array, heads: number[], r: number, us: number): { count: number; sum: number } {
+/** Count and sum of a window (`out` of a read: reused by merged reads instead of one object per ring and entity). */
+export interface WindowSum {
+  count: number;
+  sum: number;
+}
+
+/** Count and sum of ring `r` as of event time `us`, into `out`. */
+export function ringRead(cells: Float64Array, heads: number[], r: number, us: number, out: WindowSum = { count: 0, sum: 0 }): WindowSum {
   const { widthUs, size } = RINGS[r];
   const base = RING_BASE[r];
   const cur = Math.floor(us / widthUs);
@@ -66,7 +72,9 @@ export function ringRead(cells: Float64Array, heads: number[], r: number, us: nu
     count += cells[2 * slot];
     sum += cells[2 * slot + 1];
   }
-  return { count, sum };
+  out.count = count;
+  out.sum = sum;
+  return out;
 }
 
 /**
@@ -74,7 +82,7 @@ export function ringRead(cells: Float64Array, heads: number[], r: number, us: nu
  * one instead of rings): identical results, as a ring holds exactly the events whose bucket is
  * within `size` of the newest event's bucket (`maxUs`).
  */
-export function logRead(log: readonly number[], maxUs: number, r: number, us: number): { count: number; sum: number } {
+export function logRead(log: readonly number[], maxUs: number, r: number, us: number, out: WindowSum = { count: 0, sum: 0 }): WindowSum {
   const { widthUs, size } = RINGS[r];
   const cur = Math.floor(us / widthUs);
   const lo = Math.max(Math.floor(maxUs / widthUs) - size + 1, cur - size + 1);
@@ -100,7 +108,9 @@ export function logRead(log: readonly number[], maxUs: number, r: number, us: nu
     sum += bucketSum;
     next = bucket;
   }
-  return { count, sum };
+  out.count = count;
+  out.sum = sum;
+  return out;
 }
 
 function mod(a: number, n: number): number {

@@ -21,7 +21,7 @@
 // Checkpointing: takeChanged() gives the records changed (or dropped: value null) since its last
 // call, one per entity, keyed by entity — for a compacted changelog — and restore() loads them.
 import type { SpeedRecord } from '../../core/speed-record';
-import { BUCKETS, HOUR_US, logRead, RINGS, ringAdd, ringRead } from './ring';
+import { BUCKETS, HOUR_US, logRead, RINGS, ringAdd, ringRead, type WindowSum } from './ring';
 
 export type EntityKind = 'user' | 'card' | 'device' | 'geo' | 'tenant';
 export const ENTITY_KINDS: readonly EntityKind[] = ['user', 'card', 'device', 'geo', 'tenant'];
@@ -96,6 +96,8 @@ export interface FeatureStore {
   update(rec: SpeedRecord): void;
   /** An entity's features as of `atUs` (default: the store's event-time now); undefined if unknown. For kind 'tenant', id is ignored. */
   get(kind: EntityKind, tenant: string, id?: string, atUs?: number): FeatureSnapshot | undefined;
+  /** The entity's state, read-only (merged reads over several partitions' stores: mergedSnapshot). */
+  find(kind: EntityKind, tenant: string, id?: string): Readonly<Entity> | undefined;
   /** The values of a distinct set seen in the 24 h before `atUs` (default: now). */
   distinctValues(kind: EntityKind, tenant: string, id: string, dim: DistinctDim, atUs?: number): string[];
   /** z-score of `amount` against the entity's usual, or null (unknown entity, too few amounts, no spread). */
@@ -354,34 +356,6 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     return undefined;
   }
 
-  function snapshotOf(e: Entity, at: number): FeatureSnapshot {
-    const log = e.log;
-    const w = RINGS.map((_r, i) => (log ? logRead(log, e.lastUs, i, at) : ringRead(e.cells!, e.heads!, i, at)));
-    const distinct: Partial<Record<DistinctDim, number>> = {};
-    for (const dim of DISTINCT_DIMS[e.kind]) {
-      const d = e.distinct[dim];
-      let c = 0;
-      if (d) for (let k = 0; k < d.lastUs.length; k++) if (d.lastUs[k] > at - DAY_US && d.lastUs[k] <= at) c++;
-      distinct[dim] = c;
-    }
-    return {
-      kind: e.kind,
-      tenant: e.tenant,
-      id: e.id,
-      asOfUs: at,
-      w1m: w[0],
-      w1h: w[1],
-      w24h: w[2],
-      totalCount: e.total,
-      firstSeenUs: e.firstUs,
-      lastSeenUs: e.lastUs,
-      sinceLastUs: Math.max(0, at - e.lastUs),
-      lastGapUs: e.prevUs === -Infinity ? null : e.lastUs - e.prevUs,
-      amount: { count: e.n, mean: e.mean, std: Math.sqrt(e.variance), last: e.lastAmount, lastZ: e.lastZ },
-      distinct,
-    };
-  }
-
   return {
     update({ input, entities: ids }: SpeedRecord): void {
       const us = input.event_time_us;
@@ -409,12 +383,14 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
       return snapshotOf(e, atUs ?? Math.max(nowUs, e.lastUs));
     },
 
+    find: (kind, tenant, id = '') => find(kind, tenant, id),
+
     distinctValues(kind, tenant, id, dim, atUs) {
       const e = find(kind, tenant, id);
       const d = e?.distinct[dim];
       if (!e || !d) return [];
       const at = atUs ?? Math.max(nowUs, e.lastUs);
-      return d.values.filter((_v, k) => d.lastUs[k] > at - DAY_US && d.lastUs[k] <= at);
+      return d.values.filter((_v, k) => inDay(d.lastUs[k], at));
     },
 
     zScore(kind, tenant, id, amount) {
@@ -458,6 +434,106 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
         if (e.lastUs > nowUs) nowUs = e.lastUs;
       }
     },
+  };
+}
+
+const windowOf = (e: Readonly<Entity>, r: number, at: number, out?: WindowSum): WindowSum =>
+  e.log ? logRead(e.log, e.lastUs, r, at, out) : ringRead(e.cells!, e.heads!, r, at, out);
+
+/** Values of a distinct set seen in the 24 h up to `at`. */
+const inDay = (lastUs: number, at: number): boolean => lastUs > at - DAY_US && lastUs <= at;
+
+/** An entity's features as of event time `at`. */
+export function snapshotOf(e: Readonly<Entity>, at: number): FeatureSnapshot {
+  const distinct: Partial<Record<DistinctDim, number>> = {};
+  for (const dim of DISTINCT_DIMS[e.kind]) {
+    const d = e.distinct[dim];
+    let c = 0;
+    if (d) for (let k = 0; k < d.lastUs.length; k++) if (inDay(d.lastUs[k], at)) c++;
+    distinct[dim] = c;
+  }
+  return {
+    kind: e.kind,
+    tenant: e.tenant,
+    id: e.id,
+    asOfUs: at,
+    w1m: windowOf(e, 0, at),
+    w1h: windowOf(e, 1, at),
+    w24h: windowOf(e, 2, at),
+    totalCount: e.total,
+    firstSeenUs: e.firstUs,
+    lastSeenUs: e.lastUs,
+    sinceLastUs: Math.max(0, at - e.lastUs),
+    lastGapUs: e.prevUs === -Infinity ? null : e.lastUs - e.prevUs,
+    amount: { count: e.n, mean: e.mean, std: Math.sqrt(e.variance), last: e.lastAmount, lastZ: e.lastZ },
+    distinct,
+  };
+}
+
+/**
+ * One entity's features over several partitions' stores (the same kind, tenant and id in each),
+ * as of `at`, read from the entities' state in one pass (a snapshot per store and then a merge
+ * allocated ~10 objects per store; tenant and geo entities are on every partition and read per
+ * event): window counts and sums, total count, first/last seen, the last gap and distinct sets
+ * (union) are exact; the usual amount is the count-weighted pooled mean and variance of the
+ * per-partition EWMAs, and last amount / z are those of the partition seen last (the first of
+ * `entities` with the latest event on a tie).
+ */
+export function mergedSnapshot(entities: readonly Readonly<Entity>[], at: number): FeatureSnapshot {
+  if (entities.length === 1) return snapshotOf(entities[0], at);
+  let latest = entities[0];
+  for (const e of entities) if (e.lastUs > latest.lastUs) latest = e;
+  const w = [
+    { count: 0, sum: 0 },
+    { count: 0, sum: 0 },
+    { count: 0, sum: 0 },
+  ];
+  const part: WindowSum = { count: 0, sum: 0 };
+  let total = 0;
+  let firstUs = Infinity;
+  // the event before the latest: the latest's own previous one, or another partition's last
+  let prevUs = latest.prevUs;
+  let n = 0;
+  let weighted = 0;
+  for (const e of entities) {
+    for (let r = 0; r < 3; r++) {
+      windowOf(e, r, at, part);
+      w[r].count += part.count;
+      w[r].sum += part.sum;
+    }
+    total += e.total;
+    if (e.firstUs < firstUs) firstUs = e.firstUs;
+    if (e !== latest && e.lastUs > prevUs) prevUs = e.lastUs;
+    n += e.n;
+    weighted += e.n * e.mean;
+  }
+  const mean = n === 0 ? 0 : weighted / n;
+  let spread = 0;
+  for (const e of entities) spread += e.n * (e.variance + (e.mean - mean) ** 2);
+  const distinct: Partial<Record<DistinctDim, number>> = {};
+  for (const dim of DISTINCT_DIMS[latest.kind]) {
+    const union: string[] = [];
+    for (const e of entities) {
+      const d = e.distinct[dim];
+      if (d) for (let k = 0; k < d.values.length; k++) if (inDay(d.lastUs[k], at) && !union.includes(d.values[k])) union.push(d.values[k]);
+    }
+    distinct[dim] = union.length;
+  }
+  return {
+    kind: latest.kind,
+    tenant: latest.tenant,
+    id: latest.id,
+    asOfUs: at,
+    w1m: w[0],
+    w1h: w[1],
+    w24h: w[2],
+    totalCount: total,
+    firstSeenUs: firstUs,
+    lastSeenUs: latest.lastUs,
+    sinceLastUs: Math.max(0, at - latest.lastUs),
+    lastGapUs: prevUs === -Infinity ? null : latest.lastUs - prevUs,
+    amount: { count: n, mean, std: n === 0 ? 0 : Math.sqrt(spread / n), last: latest.lastAmount, lastZ: latest.lastZ },
+    distinct,
   };
 }
 

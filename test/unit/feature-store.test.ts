@@ -295,6 +295,48 @@ test('as the speed layer\'s processor: one store per partition, merged reads, ch
   expect(p3.get('card', 't1', 'c1')!.totalCount).toBe(2);
 });
 
+test('merged reads over random partitions equal one store fed every event (windows, counts, times, distinct) and pool the per-partition EWMAs', () => {
+  let x = 11;
+  const rnd = () => (x = (x * 48271) % 2147483647) / 2147483647;
+  const pick = (prefix: string, n: number) => `${prefix}${Math.floor(rnd() * n)}`;
+  const proc = createFeatureProcessor();
+  const whole = createFeatureStore();
+  const parts = [0, 1, 2, 3].map(() => createFeatureStore());
+  let us = T0;
+  let reads = 0;
+  for (let i = 0; i < 400; i++) {
+    us += Math.floor(rnd() * (rnd() < 0.1 ? 30 * MIN : 20 * S));
+    // few cards and devices: some stay short logs, others get rings (over 8 events); at most 16
+    // distinct values per set, the cap below which one store's count is exact too
+    const r = rec(us, { user: pick('u', 12), card: pick('c', 6), device: pick('d', 14), country: pick('C', 3), city: null, amount: Math.round(rnd() * 200) });
+    r.input.partition = Math.floor(rnd() * 4);
+    proc.onEvent(r.input, undefined, r.entities);
+    whole.update(r);
+    parts[r.input.partition].update(r);
+    if (i % 7 !== 0) continue;
+    for (const later of [0, 45 * S, 2 * H]) {
+      const at = us + later;
+      for (const [kind, id] of [['card', pick('c', 6)], ['device', pick('d', 14)], ['tenant', ''], ['geo', pick('C', 3)]] as const) {
+        const merged = proc.get(kind, 't1', id, at);
+        const exact = whole.get(kind, 't1', id, at);
+        expect(merged === undefined).toBe(exact === undefined);
+        if (!merged || !exact) continue;
+        reads++;
+        for (const k of ['kind', 'id', 'asOfUs', 'w1m', 'w1h', 'w24h', 'totalCount', 'firstSeenUs', 'lastSeenUs', 'sinceLastUs', 'lastGapUs', 'distinct'] as const) expect([kind, id, k, merged[k]]).toEqual([kind, id, k, exact[k]]);
+        // the pooled mean and variance of the partitions' own EWMAs, computed from their snapshots
+        const own = parts.map((p) => p.get(kind, 't1', id, at)).filter((s) => s !== undefined);
+        const n = own.reduce((a, s) => a + s.amount.count, 0);
+        const mean = own.reduce((a, s) => a + s.amount.count * s.amount.mean, 0) / n;
+        const variance = own.reduce((a, s) => a + s.amount.count * (s.amount.std ** 2 + (s.amount.mean - mean) ** 2), 0) / n;
+        expect(merged.amount.count).toBe(n);
+        expect(merged.amount.mean).toBeCloseTo(mean, 9);
+        expect(merged.amount.std).toBeCloseTo(Math.sqrt(variance), 9);
+      }
+    }
+  }
+  expect(reads).toBeGreaterThan(200);
+});
+
 test('micro-benchmark: update and get cost microseconds', () => {
   const s = createFeatureStore();
   const recs: SpeedRecord[] = [];
