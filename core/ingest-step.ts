@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger';
 import { loadPiiKeyring, tokenizeEvent, type PiiKeyring } from './pii';
 import { readEvent, toMicrosIso, type RtapEvent, type ValueWarning, type Violation } from './schema';
 import { encodeLakeHeader, LAKE_HEADER } from './lake-record';
+import { encodeFraudHeader, FRAUD_HEADER, signalsFromEvent } from './fraud-signals';
 import { encodeValidSpeedHeader, SPEED_HEADER } from './speed-record';
 
 export type EventOutcome =
@@ -161,12 +162,16 @@ export function createIngestStep({
           return reject(raw, index, principal, rawBytes, 'event_too_large', [{ path: '$', reason: `the event is ${size} bytes; the limit is ${maxEventBytes} (INGEST_MAX_EVENT_BYTES)` }]);
         }
       }
-      // What the speed layer reads, so it need not parse the value (core/speed-record.ts), and the
-      // lake's flat columns, so the lake sink need not extract them in DuckDB (core/lake-record.ts).
+      // What the speed layer reads, so it need not parse the value (core/speed-record.ts; the fraud
+      // scorer's other fields: core/fraud-signals.ts), and the lake's flat columns, so the lake
+      // sink need not extract them in DuckDB (core/lake-record.ts).
       const speed = encodeValidSpeedHeader(stamped);
       const lake = lakeHeader ? encodeLakeHeader(stamped) : undefined;
       const headers: Record<string, string> = { schema_version: stamped.schema_version, 'x-rtap-source-version': read.sourceVersion };
-      if (speed !== undefined) headers[SPEED_HEADER] = speed;
+      if (speed !== undefined) {
+        headers[SPEED_HEADER] = speed;
+        headers[FRAUD_HEADER] = encodeFraudHeader(signalsFromEvent(stamped));
+      }
       if (lake !== undefined) headers[LAKE_HEADER] = lake;
       return {
         kind: 'ok',

@@ -162,8 +162,9 @@ export function decodeSpeedHeader(header: string, coords: Coords): SpeedRecord |
   return { input, entities: { card, device, city } };
 }
 
-function headerText(headers: IHeaders | undefined): string | undefined {
-  const h = headers?.[SPEED_HEADER];
+/** A record header's value as text (the first, when repeated). */
+export function headerText(headers: IHeaders | undefined, name: string = SPEED_HEADER): string | undefined {
+  const h = headers?.[name];
   const v = Array.isArray(h) ? h[0] : h;
   if (v === undefined) return undefined;
   return typeof v === 'string' ? v : v.toString('utf8');

@@ -33,11 +33,12 @@ export interface EventProcessor {
   /**
    * A deduplicated, accepted event: what measures read, and the entity ids the feature store keys
    * by (from the ingestion API's header, or read from the parsed value when there is none).
-   * `event`: the record value (Buffer or text), for processors that read more than the header.
+   * `event`: the record value (Buffer or text), and `headers` the record's, for processors that
+   * read more than the speed header.
    */
-  onEvent(input: MeasureInput, event: unknown, entities?: EntityIds): void;
+  onEvent(input: MeasureInput, event: unknown, entities?: EntityIds, headers?: IHeaders): void;
   /** An event replayed after a restore (see replayFrom); default onEvent. */
-  onReplay?(input: MeasureInput, event: unknown, entities?: EntityIds): void;
+  onReplay?(input: MeasureInput, event: unknown, entities?: EntityIds, headers?: IHeaders): void;
   /** State changed since the last call, per source partition; value null deletes the key. */
   takeChanged(): { partition: number; key: string; value: string | null }[];
   /** A record of its state read back from the changelog (null: a tombstone). */
@@ -216,7 +217,7 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       aggregator.add(r.input);
       const late = windows.observe(partition, r.input.event_time_us);
       if (r.input.user_id !== null) windows.addToSession(partition, r.input.tenant_id, r.input.user_id, r.input.event_time_us);
-      for (const p of processors) p.onEvent(r.input, value, r.entities);
+      for (const p of processors) p.onEvent(r.input, value, r.entities, headers);
       return { kind: 'counted', late };
     },
     replay(partition, offset, value, headers) {
@@ -226,8 +227,8 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       for (const p of processors) {
         const from = p.replayFrom?.(partition, n);
         if (from === undefined || offset < from) continue;
-        if (p.onReplay) p.onReplay(r.input, value, r.entities);
-        else p.onEvent(r.input, value, r.entities);
+        if (p.onReplay) p.onReplay(r.input, value, r.entities, headers);
+        else p.onEvent(r.input, value, r.entities, headers);
       }
     },
     replayStart(partition) {

@@ -21,7 +21,7 @@ import { entityIdsFromEvent } from '../../core/speed-record';
 import { createFeatureStore } from '../../speed-layer/features/store';
 import { createFraudEngine, entityFeatures, type FraudModelSource, type FraudVerdict, type ModelScore } from '../../speed-layer/fraud/engine';
 import { FEATURE_NAMES } from '../../speed-layer/fraud/model/features';
-import { signalsFromEvent } from '../../speed-layer/fraud/signals';
+import { signalsFromEvent } from '../../core/fraud-signals';
 import { sendError } from '../errors';
 
 export interface FraudScoreRouteDeps {

@@ -6,7 +6,7 @@
 import type { FeatureSnapshot } from '../features/store';
 import type { BaselineStats, BaselineView } from './baseline';
 import type { FraudContext } from './memory';
-import type { FraudEvent } from './signals';
+import type { FraudEvent } from '../../core/fraud-signals';
 
 export type DetectorFamily = 'financial' | 'behavioural' | 'business_logic' | 'technical';
 export const DETECTOR_FAMILIES: readonly DetectorFamily[] = ['financial', 'behavioural', 'business_logic', 'technical'];

@@ -13,7 +13,7 @@ import { createFraudMemory, type FraudMemory, type MemoryOptions } from './memor
 import { featureVector } from './model/features';
 import { scoreOf, type FraudModel } from './model/model';
 import { createRetroTracker, type Implication, type RetroOptions, type RetroTracker, type TravelParams } from './retro';
-import type { FraudEvent } from './signals';
+import type { FraudEvent } from '../../core/fraud-signals';
 
 /** Where the engine gets its trained models from (model/provider.ts polls the lake's champion pointer). */
 export interface FraudModelSource {

@@ -12,7 +12,7 @@
 // thousands costs the same as a small ring (the answer then says `capped`).
 import Graph from 'graphology';
 import { HOUR_US } from './detector';
-import type { FraudEvent } from './signals';
+import type { FraudEvent } from '../../core/fraud-signals';
 
 export interface RingView {
   /** Accounts in the component (this one included) over links active within the window. */

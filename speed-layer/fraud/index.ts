@@ -8,4 +8,4 @@ export * from './engine';
 export * from './memory';
 export * from './model';
 export * from './processor';
-export * from './signals';
+export * from '../../core/fraud-signals';

@@ -7,7 +7,7 @@
 // by replaying recent events (docs/fraud.md, "In the speed layer").
 import { DAY_US, HOUR_US } from './detector';
 import { createAccountGraph, type AccountGraphOptions, type RingView } from './graph';
-import type { FraudEvent } from './signals';
+import type { FraudEvent } from '../../core/fraud-signals';
 
 export interface SessionMemory {
   events: number;

@@ -21,10 +21,12 @@
 // with the pair's evidence], the trigger's incident, partition/offset the trigger's (the record is
 // committed with the trigger's offset). Additive only: readers of the on-arrival record read these.
 //
-// What it reads of an event: the parsed event when the speed layer hands it one (`event` as an
-// object, or the record value as text/Buffer, parsed here); with neither — the layer read only the
-// ingestion header — the header's fields (signalsFromSpeedRecord), with which the detectors that
-// need payment, shipping, product or security fields stay quiet (docs/fraud.md).
+// What it reads of an event: the ingestion API's fraud header with the speed record when the
+// record has one (core/fraud-signals.ts: no parse of the value); else the parsed event when the
+// speed layer hands it one (`event` as an object, or the record value as text/Buffer, parsed
+// here); with neither — the layer read only the speed header — that header's fields
+// (signalsFromSpeedRecord), with which the detectors that need payment, shipping, product or
+// security fields stay quiet (docs/fraud.md).
 //
 // State across restarts: incidents are checkpointed to the changelog (`h:fraud:i:<id>`, ./incidents);
 // the engine's short memory and baselines are rebuilt by replay — after a restore the last
@@ -32,10 +34,12 @@
 // (replayFrom / onReplay → engine.learn). The engine is per process and keyed by tenant, not by
 // partition, so when the instance holds no partition any more (a group join drops them all) it
 // starts a fresh engine, which the replay then warms: no event is learnt twice.
+import type { IHeaders } from 'kafkajs';
 import { performance } from 'node:perf_hooks';
+import { emptyFraudEvent, FRAUD_HEADER, fraudEventFromHeader, signalsFromEvent, signalsFromSpeedRecord, type FraudEvent } from '../../core/fraud-signals';
 import type { MeasureInput } from '../../core/measures';
 import type { RtapEvent } from '../../core/schema';
-import type { EntityIds } from '../../core/speed-record';
+import { headerText, type EntityIds } from '../../core/speed-record';
 import type { FeatureProcessor } from '../features/processor';
 import type { DetectorOverride } from './engine';
 import { createFraudEngine, entityFeatures, type FraudEngine, type FraudEngineOptions, type FraudVerdict } from './engine';
@@ -43,7 +47,6 @@ import { SEVERITY_THRESHOLDS, severityOf } from './ensemble';
 import { createIncidents, type Incident, type IncidentEntity, type IncidentOptions } from './incidents';
 import { fraudMetrics } from './metrics';
 import type { Implication } from './retro';
-import { emptyFraudEvent, signalsFromEvent, signalsFromSpeedRecord, type FraudEvent } from './signals';
 
 export interface FraudProcessorOptions extends FraudEngineOptions {
   /** Lowest ensemble score that makes an anomaly record. Default: the `medium` severity's (0.5). */
@@ -69,9 +72,9 @@ export interface FraudProcessor {
   readonly name: 'fraud';
   /** The engine scoring now (a fresh one after the instance lost all its partitions). */
   readonly engine: FraudEngine;
-  onEvent(input: MeasureInput, event: unknown, entities?: EntityIds): void;
+  onEvent(input: MeasureInput, event: unknown, entities?: EntityIds, headers?: IHeaders): void;
   /** An event already scored before the restore: folded into memory and baselines, no record. */
-  onReplay(input: MeasureInput, event: unknown, entities?: EntityIds): void;
+  onReplay(input: MeasureInput, event: unknown, entities?: EntityIds, headers?: IHeaders): void;
   /** The first offset to replay into the engine after a restore: `warmupOffsets` before the partition's progress. */
   replayFrom(partition: number, nextOffset?: number): number | undefined;
   /** Incidents changed since the last checkpoint (`i:<incident id>`). */
@@ -148,7 +151,13 @@ export function retroactiveRecord(i: Implication, v: FraudVerdict, trigger: Frau
   };
 }
 
-function eventView(input: MeasureInput, event: unknown, entities: EntityIds | undefined): FraudEvent {
+function eventView(input: MeasureInput, event: unknown, entities: EntityIds | undefined, headers: IHeaders | undefined): FraudEvent {
+  // the ingestion API's headers, when the event has them: no parse of the ~3.6 KB value
+  const header = entities ? headerText(headers, FRAUD_HEADER) : undefined;
+  if (header !== undefined) {
+    const view = fraudEventFromHeader({ input, entities: entities! }, header);
+    if (view) return view;
+  }
   let parsed: unknown = event;
   if (typeof event === 'string' || Buffer.isBuffer(event)) {
     try {
@@ -196,10 +205,10 @@ export function createFraudProcessor(features: Pick<FeatureProcessor, 'get'>, op
     get last() {
       return last;
     },
-    onEvent(input, event, entities) {
+    onEvent(input, event, entities, headers) {
       const started = performance.now();
       held.add(input.partition);
-      const e = eventView(input, event, entities);
+      const e = eventView(input, event, entities, headers);
       const v = engine.score(e, entityFeatures(e, get));
       last = v;
       if (v.score >= threshold) {
@@ -219,9 +228,9 @@ export function createFraudProcessor(features: Pick<FeatureProcessor, 'get'>, op
       fraudMetrics.scoring.observe(ms);
       opts.onScored?.(ms);
     },
-    onReplay(input, event, entities) {
+    onReplay(input, event, entities, headers) {
       held.add(input.partition);
-      const e = eventView(input, event, entities);
+      const e = eventView(input, event, entities, headers);
       engine.learn(e, entityFeatures(e, get));
       fraudMetrics.replayed.inc();
     },

@@ -15,7 +15,7 @@
 // entries older than `lookbackUs` (event time) forgotten, idle accounts swept.
 import { fmt, HOUR_US } from './detector';
 import { haversineKm } from './detectors/financial';
-import type { FraudEvent } from './signals';
+import type { FraudEvent } from '../../core/fraud-signals';
 
 export interface RetroOptions {
   /** How far before the trigger (event time) an implicated event may be. Default 1 h. */

@@ -6,7 +6,7 @@ import { DETECTORS } from '../../speed-layer/fraud/detectors';
 import { DETECTOR_FAMILIES, type Detector } from '../../speed-layer/fraud/detector';
 import { DEFAULT_WEIGHTS } from '../../speed-layer/fraud/ensemble';
 import { createFraudEngine } from '../../speed-layer/fraud/engine';
-import type { FraudEvent } from '../../speed-layer/fraud/signals';
+import type { FraudEvent } from '../../core/fraud-signals';
 import { ev, lastScore, MIN, payment, profile, run, S, shipping, T0 } from './fraud-helpers';
 
 const times = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));

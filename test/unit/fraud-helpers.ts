@@ -5,7 +5,7 @@ import type { SpeedRecord } from '../../core/speed-record';
 import { createFeatureStore } from '../../speed-layer/features/store';
 import type { Detector } from '../../speed-layer/fraud/detector';
 import { createFraudEngine, entityFeatures, type FraudEngine, type FraudVerdict } from '../../speed-layer/fraud/engine';
-import { emptyFraudEvent, type FraudEvent } from '../../speed-layer/fraud/signals';
+import { emptyFraudEvent, type FraudEvent } from '../../core/fraud-signals';
 
 export const S = 1_000_000;
 export const MIN = 60 * S;

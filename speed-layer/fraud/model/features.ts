@@ -7,7 +7,7 @@ import type { DetectorFeatures } from '../detector';
 import { DETECTORS } from '../detectors';
 import type { DetectorScore } from '../ensemble';
 import { BROWSE_SUBTYPES } from '../memory';
-import type { FraudEvent } from '../signals';
+import type { FraudEvent } from '../../../core/fraud-signals';
 
 const log1p = (x: number | null | undefined) => (x === null || x === undefined || !(x > 0) ? 0 : Math.log1p(x));
 const clampZ = (z: number | null | undefined) => (z === null || z === undefined || !Number.isFinite(z) ? 0 : Math.max(-10, Math.min(10, z)));

@@ -7,7 +7,7 @@ import { readEvent } from '../../../core/schema';
 import { entityIdsFromEvent } from '../../../core/speed-record';
 import { createFeatureStore } from '../../features/store';
 import { createFraudEngine, entityFeatures, type FraudEngine, type FraudEngineOptions, type FraudVerdict } from '../engine';
-import { signalsFromEvent, type FraudEvent } from '../signals';
+import { signalsFromEvent, type FraudEvent } from '../../../core/fraud-signals';
 
 export type ReplayOutcome = { kind: 'scored'; verdict: FraudVerdict; view: FraudEvent; scoreNs: bigint } | { kind: 'dead' } | { kind: 'duplicate' };
 

@@ -1,15 +1,18 @@
 // The fraud engine's view of one event: the few dozen fields detectors read, flattened out of the
 // 2–4 KB nested 2.1 event once, so every detector reads plain properties (and a test can build an
-// event in three lines). Built from a parsed event (signalsFromEvent) or, when the speed layer only
-// has the ingestion header (core/speed-record.ts), from that (signalsFromSpeedRecord: fewer fields,
-// the rest null — detectors that need them then stay quiet).
+// event in three lines). Built from a parsed event (signalsFromEvent); in the speed layer, from the
+// ingestion API's record headers when it has them: the speed record (core/speed-record.ts) gives
+// ids, times, type, entities, amount, and the fraud header (`x-rtap-f`, below) the rest, so the
+// scorer does not JSON.parse the ~3.6 KB value (fraudEventFromHeader). With the speed header only,
+// signalsFromSpeedRecord gives the fields it has, the rest null — detectors that need them then
+// stay quiet.
 //
 // Deliberately NOT read: `ml_context.model_scores.fraud_detection` and
 // `payment_methods[].risk_signals.fraud_score`. They are an upstream model's scores, and the
 // generator draws them from the ground-truth label (generator/events.ts, fraudDetection), so a
 // detector reading them would be graded on the answer key.
-import type { SpeedRecord } from '../../core/speed-record';
-import { parseTimestampMicros, type RtapEvent } from '../../core/schema';
+import type { SpeedRecord } from './speed-record';
+import { parseTimestampMicros, type RtapEvent } from './schema';
 
 export interface FraudEvent {
   tenant: string;
@@ -252,5 +255,115 @@ export function signalsFromSpeedRecord({ input, entities }: SpeedRecord): FraudE
   out.deviceType = input.device_type;
   out.amount = input.final_total;
   out.lcpMs = input.lcp_ms;
+  return out;
+}
+
+/** The record header in which the ingestion API hands the speed layer the fraud view's other fields. */
+export const FRAUD_HEADER = 'x-rtap-f';
+export const FRAUD_HEADER_VERSION = 1;
+
+/**
+ * The fraud header of an event's view: a JSON array of the fields the speed record does not carry,
+ * `[1, ingestUs, anonymousId, sessionSeq, lat, lon, subtotal, discountTotal, discountIds,
+ * payment, shipping, products, profile, security, statusCode, processingMs, interactions, markets]`,
+ * the objects as arrays of their fields in FraudEvent's order (null when absent); ~150–300 bytes.
+ */
+export function encodeFraudHeader(v: FraudEvent): string {
+  const p = v.payment;
+  const s = v.shipping;
+  const r = v.profile;
+  const q = v.security;
+  return JSON.stringify([
+    FRAUD_HEADER_VERSION,
+    v.ingestUs,
+    v.anonymousId,
+    v.sessionSeq,
+    v.lat,
+    v.lon,
+    v.subtotal,
+    v.discountTotal,
+    v.discountIds,
+    p && [p.methodType, p.provider, p.declined, p.declineCode, p.firstTime, p.geoMismatch, p.billingCountry, p.billingAddressType],
+    s && [s.addressKey, s.country, s.postalCode, s.addressType, s.sameAsBilling, s.serviceLevel],
+    v.products.map((x) => [x.id, x.listPrice, x.salePrice, x.costBasis, x.quantity, x.available]),
+    r && [r.accountType, r.registrationUs, r.verification, r.creditRating],
+    [q.suspiciousUa, q.tor, q.knownBot, q.geoBlocked, q.rateLimitRemaining],
+    v.statusCode,
+    v.processingMs,
+    v.interactions,
+    v.markets,
+  ]);
+}
+
+/** A header value that is not what encodeFraudHeader writes (the caller then parses the event). */
+class NotAFraudHeader extends Error {}
+
+const fail = (): never => {
+  throw new NotAFraudHeader();
+};
+const hNum = (v: unknown): number | null => (v === null || (typeof v === 'number' && Number.isFinite(v)) ? v : fail());
+const hStr = (v: unknown): string | null => (v === null || (typeof v === 'string' && v !== '') ? v : fail());
+const hBool = (v: unknown): boolean => (typeof v === 'boolean' ? v : fail());
+const hBoolOrNull = (v: unknown): boolean | null => (v === null ? null : hBool(v));
+const hArray = (v: unknown, length?: number): unknown[] => (Array.isArray(v) && (length === undefined || v.length === length) ? v : fail());
+const hStrings = (v: unknown): string[] => hArray(v).map((x) => hStr(x) ?? fail());
+
+/**
+ * The fraud view of an event the speed layer read from its headers: the speed record's fields (its
+ * reading of ids, time, entities and amount is what it counted, so the scorer sees the same) and
+ * the fraud header's. undefined when the header is not a well-formed one of a known version: the
+ * caller then parses the value (events produced by others, or by an older API).
+ */
+export function fraudEventFromHeader(rec: SpeedRecord, header: string): FraudEvent | undefined {
+  let a: unknown;
+  try {
+    a = JSON.parse(header);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(a) || a.length !== 18 || a[0] !== FRAUD_HEADER_VERSION) return undefined;
+  const out = signalsFromSpeedRecord(rec);
+  // as signalsFromEvent reads them: an empty string is no value
+  out.type ||= null;
+  out.subtype ||= null;
+  out.source ||= null;
+  out.userId ||= null;
+  out.sessionId ||= null;
+  out.country ||= null;
+  try {
+    out.ingestUs = hNum(a[1]);
+    out.anonymousId = hStr(a[2]);
+    out.sessionSeq = hNum(a[3]);
+    out.lat = hNum(a[4]);
+    out.lon = hNum(a[5]);
+    out.subtotal = hNum(a[6]);
+    out.discountTotal = hNum(a[7]) ?? fail();
+    out.discountIds = hStrings(a[8]);
+    if (a[9] !== null) {
+      const p = hArray(a[9], 8);
+      out.payment = { methodType: hStr(p[0]), provider: hStr(p[1]), declined: hBool(p[2]), declineCode: hStr(p[3]), firstTime: hBool(p[4]), geoMismatch: hBool(p[5]), billingCountry: hStr(p[6]), billingAddressType: hStr(p[7]) };
+    }
+    if (a[10] !== null) {
+      const s = hArray(a[10], 6);
+      out.shipping = { addressKey: hStr(s[0]), country: hStr(s[1]), postalCode: hStr(s[2]), addressType: hStr(s[3]), sameAsBilling: hBoolOrNull(s[4]), serviceLevel: hStr(s[5]) };
+    }
+    out.products = hArray(a[11]).map((x) => {
+      const p = hArray(x, 6);
+      return { id: typeof p[0] === 'string' ? p[0] : fail(), listPrice: hNum(p[1]), salePrice: hNum(p[2]), costBasis: hNum(p[3]), quantity: hNum(p[4]) ?? fail(), available: hNum(p[5]) };
+    });
+    if (a[12] !== null) {
+      const r = hArray(a[12], 4);
+      out.profile = { accountType: hStr(r[0]), registrationUs: hNum(r[1]), verification: hStr(r[2]), creditRating: hStr(r[3]) };
+    }
+    const q = hArray(a[13], 5);
+    out.security = { suspiciousUa: hBool(q[0]), tor: hBool(q[1]), knownBot: hBool(q[2]), geoBlocked: hBool(q[3]), rateLimitRemaining: hNum(q[4]) };
+    out.statusCode = hNum(a[14]);
+    out.processingMs = hNum(a[15]);
+    out.interactions = hNum(a[16]);
+    out.markets = a[17] === null ? null : hStrings(a[17]);
+  } catch (err) {
+    if (err instanceof NotAFraudHeader) return undefined;
+    throw err;
+  }
   return out;
 }
