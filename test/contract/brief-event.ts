@@ -35,6 +35,29 @@ function childSchema(schema: JsonSchema | undefined, key: string | number): Json
 }
 
 /**
+ * Copies of `base` with one sub-tree removed in turn — every property and array element at every
+ * depth (required ones too: the caller's pipeline decides what it accepts). A client may send any
+ * subset of the optional parts.
+ */
+export function eachPartDropped(base: Record<string, Json>): Record<string, Json>[] {
+  const out: Record<string, Json>[] = [];
+  const walk = (node: Json, trail: (string | number)[]) => {
+    if (node === null || typeof node !== 'object') return;
+    for (const k of Object.keys(node)) {
+      const copy = structuredClone(base);
+      let parent = copy as Json;
+      for (const s of trail) parent = (parent as Record<string | number, Json>)[s];
+      if (Array.isArray(parent)) parent.splice(Number(k), 1);
+      else delete (parent as Record<string, Json>)[k];
+      out.push(copy);
+      walk((node as Record<string, Json>)[k], [...trail, Array.isArray(node) ? Number(k) : k]);
+    }
+  };
+  walk(base, []);
+  return out;
+}
+
+/**
  * Drops each optional property (one not in its object's `required`) with probability `p`, at
  * every depth, and random elements of arrays. What remains is still a valid 2.1 event.
  */

@@ -15,6 +15,7 @@ import { createKeyring } from '../../core/pii';
 import { SPEED_HEADER } from '../../core/speed-record';
 import { EventGenerator } from '../../generator/generator';
 import { flattenToParquet, InputFileBuilder, prepareConnection, type FlattenResult } from '../../ingest/flatten';
+import { eachPartDropped } from '../contract/brief-event';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- events are reshaped on purpose through loose casts */
 
@@ -126,21 +127,8 @@ test('generator events through the ingestion step: every accepted event has a la
 
 test("the brief's fixture, its optional parts dropped one at a time, and its values in other shapes", async () => {
   const base = JSON.parse(FIXTURE);
-  const recs: Rec[] = [raw(base)];
   // Every sub-tree removed in turn (a client may send any subset of the optional parts).
-  const walk = (node: any, trail: (string | number)[]) => {
-    if (node === null || typeof node !== 'object') return;
-    for (const k of Object.keys(node)) {
-      const copy = structuredClone(base);
-      let parent = copy;
-      for (const s of trail) parent = parent[s];
-      if (Array.isArray(parent)) parent.splice(Number(k), 1);
-      else delete parent[k];
-      recs.push(raw(copy));
-      walk(node[k], [...trail, Array.isArray(node) ? Number(k) : k]);
-    }
-  };
-  walk(base, []);
+  const recs: Rec[] = [raw(base), ...eachPartDropped(base).map(raw)];
   // And through the ingestion step, where the fixture is accepted.
   recs.push(...throughStep([JSON.parse(FIXTURE)]));
   expect(recs.length).toBeGreaterThan(300);
