@@ -3,8 +3,8 @@
 // process (bench/fraud/instance.ts), one after the other: baseline; scoring with anomalies in the
 // checkpoint transactions (`transaction`, exactly once, rtap speed's default); scoring with
 // anomalies sent as soon as scored (`immediate`, at least once). Events are full brief-shaped generator events through the
-// ingestion step (so they carry the `x-rtap-m` speed header, as the API writes them; the fraud
-// processor still parses each value for the fields the header lacks), with the generator's labelled
+// ingestion step (so they carry the `x-rtap-m` speed header and the `x-rtap-f` fraud header, as
+// the API writes them: the fraud processor reads its view from them), with the generator's labelled
 // fraud campaigns at --fraud-rate. They are produced to 127.0.0.1 only (the local stack), paced at
 // --rate events/s for --seconds after a warm-up event. Reported:
 //   - scoring cost per event inside the speed layer (p50/p99/max/mean, wall clock of the fraud

@@ -147,6 +147,8 @@ export interface Entity {
   lastAmount: number | null;
   lastZ: number | null;
   distinct: Partial<Record<DistinctDim, Distinct>>;
+  /** Its last window reads in a merged read (windowReads): not state, never encoded; null before one. */
+  reads: Float64Array | null;
 }
 
 const DAY_US = 24 * HOUR_US;
@@ -226,6 +228,7 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     lastAmount: null,
     lastZ: null,
     distinct: {},
+    reads: null,
   });
 
   const z = (e: Entity, x: number): number | null => {
@@ -440,6 +443,39 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
 const windowOf = (e: Readonly<Entity>, r: number, at: number, out?: WindowSum): WindowSum =>
   e.log ? logRead(e.log, e.lastUs, r, at, out) : ringRead(e.cells!, e.heads!, r, at, out);
 
+/** Where the counts and sums start in an entity's `reads`: after its total and the bucket of `at` in each ring. */
+const READS_AT = 1 + RINGS.length;
+const scratch: WindowSum = { count: 0, sum: 0 };
+
+/**
+ * The entity's count and sum in each ring as of `at` (`[count, sum]` per ring from READS_AT on),
+ * remembered until its next event (its total changes) or until `at` moves to another bucket of a
+ * ring, the only two things a read depends on. An entity on every partition (tenant, geo) is read
+ * at each event of every partition while only the event's own partition's copy changed; the others'
+ * ring reads (93 buckets each) are then taken from here.
+ */
+function windowReads(e: Readonly<Entity>, at: number): Float64Array {
+  // the memo is not the entity's state: written on a read-only view on purpose
+  const m = e.reads ?? ((e as Entity).reads = new Float64Array(READS_AT + 2 * RINGS.length).fill(NaN));
+  let same = m[0] === e.total;
+  for (let r = 0; r < RINGS.length; r++) {
+    const bucket = Math.floor(at / RINGS[r].widthUs);
+    if (m[1 + r] !== bucket) {
+      same = false;
+      m[1 + r] = bucket;
+    }
+  }
+  if (!same) {
+    m[0] = e.total;
+    for (let r = 0; r < RINGS.length; r++) {
+      windowOf(e, r, at, scratch);
+      m[READS_AT + 2 * r] = scratch.count;
+      m[READS_AT + 2 * r + 1] = scratch.sum;
+    }
+  }
+  return m;
+}
+
 /** Values of a distinct set seen in the 24 h up to `at`. */
 const inDay = (lastUs: number, at: number): boolean => lastUs > at - DAY_US && lastUs <= at;
 
@@ -488,7 +524,6 @@ export function mergedSnapshot(entities: readonly Readonly<Entity>[], at: number
     { count: 0, sum: 0 },
     { count: 0, sum: 0 },
   ];
-  const part: WindowSum = { count: 0, sum: 0 };
   let total = 0;
   let firstUs = Infinity;
   // the event before the latest: the latest's own previous one, or another partition's last
@@ -496,10 +531,10 @@ export function mergedSnapshot(entities: readonly Readonly<Entity>[], at: number
   let n = 0;
   let weighted = 0;
   for (const e of entities) {
+    const reads = windowReads(e, at);
     for (let r = 0; r < 3; r++) {
-      windowOf(e, r, at, part);
-      w[r].count += part.count;
-      w[r].sum += part.sum;
+      w[r].count += reads[READS_AT + 2 * r];
+      w[r].sum += reads[READS_AT + 2 * r + 1];
     }
     total += e.total;
     if (e.firstUs < firstUs) firstUs = e.firstUs;
@@ -612,5 +647,6 @@ export function decodeEntity(value: string): Entity {
     lastAmount: r.e[3],
     lastZ: r.e[4],
     distinct,
+    reads: null,
   };
 }

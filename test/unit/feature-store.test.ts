@@ -314,7 +314,8 @@ test('merged reads over random partitions equal one store fed every event (windo
     whole.update(r);
     parts[r.input.partition].update(r);
     if (i % 7 !== 0) continue;
-    for (const later of [0, 45 * S, 2 * H]) {
+    // reads at the event's time, again a little later (the same buckets: remembered reads), and later
+    for (const later of [0, 1, 45 * S, 2 * H]) {
       const at = us + later;
       for (const [kind, id] of [['card', pick('c', 6)], ['device', pick('d', 14)], ['tenant', ''], ['geo', pick('C', 3)]] as const) {
         const merged = proc.get(kind, 't1', id, at);
