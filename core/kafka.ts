@@ -1,6 +1,7 @@
 // Kafka client factory and the topic contract (see docs/data-contracts.md).
 import { Kafka, logLevel, type IHeaders, type ITopicConfig, type KafkaConfig as KafkaJsConfig } from 'kafkajs';
 import type { KafkaConfig } from './config';
+import { kafkaLogCreator } from './kafka-log';
 import { installKafkajsFastPath } from './kafkajs-fast-path';
 import { withRetry } from './retry';
 
@@ -30,6 +31,7 @@ export function createKafka(cfg: KafkaConfig, overrides: Partial<KafkaJsConfig> 
     clientId: cfg.clientId,
     brokers: cfg.brokers,
     logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator,
     connectionTimeout: 3000,
     requestTimeout: 30000,
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
