@@ -29,6 +29,7 @@ interface SpeedCliOptions {
   anomaliesTopic: string;
   controlTopic: string;
   anomalyCommitMs: number;
+  anomalyCommitMaxLag: number;
   anomalyDelivery: SpeedLayerOptions['anomalyDelivery'];
   fraud: boolean;
   fraudThreshold: number;
@@ -66,6 +67,7 @@ export function registerSpeedCommands(program: Command): void {
     .option('--anomalies-topic <topic>', 'where anomaly records go (keyed by tenant)', d.anomaliesTopic)
     .option('--control-topic <topic>', 'the control topic followed for detector rules', TOPICS.control)
     .option('--anomaly-commit-ms <ms>', 'commit this soon after the last commit while an anomaly waits (event → anomaly latency)', positiveInt, d.anomalyCommitMs)
+    .option('--anomaly-commit-max-lag <n>', 'events behind (summed over the partitions) above which waiting anomalies no longer bring the commit forward', positiveInt, d.anomalyCommitMaxLag)
     .addOption(new Option('--anomaly-delivery <mode>', 'transaction: anomalies in the checkpoint transaction (exactly once); immediate: sent as soon as scored (at least once, lowest latency)').choices(['transaction', 'immediate']).default(d.anomalyDelivery))
     .option('--threads <n>', 'stream threads: copies of the layer in worker threads of this process, splitting its partitions (default SPEED_THREADS)', positiveInt)
     .option('--no-fraud', 'run without fraud scoring (windows and features only)')
@@ -93,6 +95,7 @@ export function registerSpeedCommands(program: Command): void {
           offsetBucketSize: cli.offsetBucketSize,
           anomaliesTopic: cli.anomaliesTopic,
           anomalyCommitMs: cli.anomalyCommitMs,
+          anomalyCommitMaxLag: cli.anomalyCommitMaxLag,
           anomalyDelivery: cli.anomalyDelivery,
           crashInTransaction: faultInjectionCount(process.env, 'RTAP_SPEED_CRASH_IN_TX'),
         },

@@ -31,6 +31,13 @@ export interface SpeedLayerOptions {
    */
   anomalyCommitMs: number;
   /**
+   * Events waiting in the instance's partitions (the lag after its latest fetch of each) above
+   * which a waiting anomaly no longer brings the commit forward: behind, an event's wait in the
+   * topic dominates its anomaly's latency, and a transaction every anomalyCommitMs only takes CPU
+   * from catching up. Infinity: always early.
+   */
+  anomalyCommitMaxLag: number;
+  /**
    * `transaction`: anomaly records in the checkpoint transaction (exactly once, visible when it
    * commits). `immediate`: sent as soon as the event is scored (at least once: events re-processed
    * after a crash or rebalance may send a record again, under the same anomaly id).
@@ -60,6 +67,7 @@ export const DEFAULT_SPEED_OPTIONS: SpeedLayerOptions = {
   dlqTopic: TOPICS.eventsDlq,
   anomaliesTopic: TOPICS.anomalies,
   anomalyCommitMs: 20,
+  anomalyCommitMaxLag: 2000,
   anomalyDelivery: 'transaction',
   deadLetter: false,
   instanceId: '0',
@@ -93,6 +101,16 @@ export interface SpeedObserver {
   joined?(partitions: readonly number[]): void;
   updated?(timestampMs: number, atMs: number): void;
   committed?(timestampsMs: readonly number[], atMs: number): void;
+}
+
+/**
+ * Whether the next checkpoint is due: every commitIntervalMs; anomalyCommitMs after the last one
+ * while outputs wait for a transaction, unless the instance is behind by more than
+ * anomalyCommitMaxLag events.
+ */
+export function commitDue(o: Pick<SpeedLayerOptions, 'commitIntervalMs' | 'anomalyCommitMs' | 'anomalyCommitMaxLag'>, now: { sinceMs: number; waitingOutputs: number; lag: number }): boolean {
+  if (now.sinceMs >= o.commitIntervalMs) return true;
+  return now.waitingOutputs > 0 && now.sinceMs >= o.anomalyCommitMs && now.lag <= o.anomalyCommitMaxLag;
 }
 
 export interface SpeedLayer {
@@ -166,6 +184,9 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
   let aligned = new Set<number>();
   const outcomes = { counted: speedMetrics.events.labels('counted'), duplicate: speedMetrics.events.labels('duplicate'), rejected: speedMetrics.events.labels('rejected'), skipped: speedMetrics.events.labels('skipped') };
   let letters: Message[] = [];
+  /** Each assigned partition's lag after its latest fetch, and their sum (see anomalyCommitMaxLag). */
+  const lags = new Map<number, number>();
+  let totalLag = 0;
   // immediate anomaly delivery: a plain producer (a transactional one sends only inside transactions)
   const immediate = o.anomalyDelivery === 'immediate' ? deps.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 8 } }) : undefined;
   /** Immediate sends not acknowledged yet: a checkpoint waits for those started before it. */
@@ -328,8 +349,14 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
   }
 
   function dueForCommit(): boolean {
-    const since = Date.now() - lastCommitAt;
-    return since >= o.commitIntervalMs || (!immediate && since >= o.anomalyCommitMs && state.pendingOutputs() > 0);
+    return commitDue(o, { sinceMs: Date.now() - lastCommitAt, waitingOutputs: immediate ? 0 : state.pendingOutputs(), lag: totalLag });
+  }
+
+  /** Records a partition's lag after a fetch (the sum over partitions decides early commits). */
+  function setLag(partition: number, lag: number): void {
+    totalLag += lag - (lags.get(partition) ?? 0);
+    lags.set(partition, lag);
+    speedMetrics.lag.set({ partition: String(partition) }, lag);
   }
 
   /** Changelog partition p holds source partition p's state: it needs at least as many partitions. */
@@ -395,7 +422,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
       if (!committing && dueForCommit()) startCommit(gen);
     }
     await heartbeat();
-    speedMetrics.lag.set({ partition: String(p) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
+    setLag(p, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
   }
 
   return {
@@ -415,6 +442,8 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
         aligned = new Set();
         pendingTimestamps = [];
         letters = [];
+        lags.clear();
+        totalLag = 0;
         assigned = e.payload.memberAssignment[o.topic] ?? [];
         log.info({ instance: o.instanceId, assignment: assigned, generation }, 'joined group');
         deps.observer?.joined?.(assigned);
