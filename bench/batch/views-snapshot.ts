@@ -15,6 +15,10 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../core/config';
 import { openLakeDuckDb, s3Url } from '../../core/duckdb';
 import { createS3, listObjects } from '../../core/s3';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
+
 const [mode, PREFIX, dir] = process.argv.slice(2);
 async function main() {
   const cfg = loadConfig();

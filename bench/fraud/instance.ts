@@ -17,6 +17,9 @@ import { createLogger } from '../../core/logger';
 import type { SpeedLaunchOptions } from '../../speed-layer/launch';
 import { startSpeedLayers } from '../../speed-layer/threads';
 import { percentiles } from '../stats';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 export const MODES = ['baseline', 'transaction', 'immediate'] as const;
 export type Mode = (typeof MODES)[number];

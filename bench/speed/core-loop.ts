@@ -14,6 +14,9 @@ import { createFeatureProcessor } from '../../speed-layer/features';
 import { DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
 import { createSpeedState } from '../../speed-layer/state';
 import { observeGc } from './gc';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 async function main(): Promise<void> {
   const topic = process.argv[2];

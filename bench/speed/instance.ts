@@ -14,6 +14,9 @@ import { createKafka } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import type { SpeedLaunchOptions, SpeedLayerFigures } from '../../speed-layer/launch';
 import { startSpeedLayers } from '../../speed-layer/threads';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 async function main(): Promise<void> {
   const topic = process.argv[2];

@@ -22,6 +22,9 @@ import { createSpeedState } from '../../speed-layer/state';
 import { startSpeedLayers } from '../../speed-layer/threads';
 import { percentiles, worstPerSecond } from '../stats';
 import { observeGc } from './gc';
+import { usageOnHelp } from '../args';
+
+usageOnHelp();
 
 /** Latencies of `expected` events, in arrival order, with their send times. */
 class Samples {
