@@ -16,7 +16,7 @@ import { createKafka } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import type { SpeedLaunchOptions } from '../../speed-layer/launch';
 import { startSpeedLayers } from '../../speed-layer/threads';
-import { percentiles } from '../stats';
+import { percentiles, worstPerSecond } from '../stats';
 import { usageOnHelp } from '../args';
 
 usageOnHelp();
@@ -30,6 +30,8 @@ export interface InstanceResult {
   /** Wall time from the first measured event's commit to the last's: the rate the instance kept. */
   processedPerSecond: number;
   commitMs: { p50: number; p99: number; max: number };
+  /** The longest event → commit of the events sent in each second (ms, space-separated): warm-up vs steady state. */
+  commitWorstPerSecond: string;
   scoringMs: { p50: number; p99: number; max: number; mean: number } | null;
   anomalies: number;
   /** Checkpoint transactions committed and their mean duration (produce, sendOffsets, commit). */
@@ -65,6 +67,8 @@ async function main(): Promise<void> {
   let scored = 0;
 
   const commit = new Float64Array(expected);
+  /** each committed event's Kafka timestamp (its send time), for the worst wait per second sent */
+  const sent = new Float64Array(expected);
   let n = 0;
   let warm = false;
   let firstAt = 0;
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
         }
         for (let i = from; i < ts.length && n < expected; i++) {
           if (n === 0) firstAt = at;
+          sent[n] = ts[i];
           commit[n++] = at - ts[i];
           lastAt = at;
         }
@@ -129,6 +134,7 @@ async function main(): Promise<void> {
     events: n,
     processedPerSecond: lastAt > firstAt ? Math.round((n / (lastAt - firstAt)) * 1000) : NaN,
     commitMs: { p50: c50, p99: c99, max: cmax },
+    commitWorstPerSecond: worstPerSecond(sent, commit, n),
     scoringMs: mode !== 'baseline' ? { p50: s50, p99: s99, max: smax, mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) } : null,
     anomalies,
     transactions: txCount,

@@ -196,6 +196,7 @@ async function main(): Promise<void> {
   row('checkpoint transactions (mean ms)', `${b.transactions} (${f(b.transactionMeanMs)})`, stats.flatMap(({ x }) => [`${x.transactions} (${f(x.transactionMeanMs)})`, ratio(x.transactions, b.transactions)]));
   row('event → commit p50 ms', f(b.commitMs.p50), stats.flatMap(({ x }) => [f(x.commitMs.p50), ratio(x.commitMs.p50, b.commitMs.p50)]));
   row('event → commit p99 ms', f(b.commitMs.p99), stats.flatMap(({ x }) => [f(x.commitMs.p99), ratio(x.commitMs.p99, b.commitMs.p99)]));
+  row('event → commit, worst per second sent (ms)', b.commitWorstPerSecond, stats.flatMap(({ x }) => [x.commitWorstPerSecond, '']));
   row('scoring per event p50 ms', '', stats.flatMap(({ s }) => [f(s.p50), '']));
   row('scoring per event p99 ms (max, mean)', '', stats.flatMap(({ s }) => [`${f(s.p99)} (${f(s.max)}, ${f(s.mean)})`, '']));
   row('event → anomaly p50 ms', '', stats.flatMap(({ a50 }) => [f(a50), `vs baseline event→commit p50: ${ratio(a50, b.commitMs.p50)}`]));
