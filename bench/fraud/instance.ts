@@ -76,6 +76,11 @@ async function main(): Promise<void> {
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
   const run = `${Date.now()}`;
+  // READY once the warm-up is committed and every stream thread holds its partitions: printed on
+  // the first commit alone, it came before the second thread joined, and the rebalance that
+  // followed stalled the first seconds of the paced load 2–4 s in every mode (as bench/speed/latency.ts)
+  let pending = 2;
+  const warmedUp = () => --pending === 0 && process.stdout.write('READY\n');
   const launch: SpeedLaunchOptions = {
     layer: {
       topic,
@@ -104,7 +109,7 @@ async function main(): Promise<void> {
         if (!warm && ts.length > 0) {
           warm = true;
           from = 1;
-          process.stdout.write('READY\n');
+          warmedUp();
         }
         for (let i = from; i < ts.length && n < expected; i++) {
           if (n === 0) firstAt = at;
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
       },
     },
   });
+  warmedUp();
   await finished;
   await layers.stop();
   const figures = await layers.figures();
