@@ -19,7 +19,7 @@
 // `events`.
 import type { MeasureInput } from '../../core/measures';
 import { entityIdsFromEvent, type EntityIds } from '../../core/speed-record';
-import { createFeatureStore, mergedSnapshot, snapshotOf, type Entity, type EntityKind, type FeatureSnapshot, type FeatureStore, type FeatureStoreOptions } from './store';
+import { createFeatureStore, ENTITY_KINDS, KIND_INDEX, mergedSnapshot, snapshotOf, type Entity, type EntityKind, type FeatureSnapshot, type FeatureStore, type FeatureStoreOptions } from './store';
 
 export interface FeatureProcessorOptions extends FeatureStoreOptions {
   /** Wall-clock time between snapshots of the changed entities (0: at every checkpoint). Default 5,000. */
@@ -55,9 +55,37 @@ export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): Feat
   const lastSnapshotMs = new Map<number, number>();
   /** when the last staggered snapshot (below) was taken */
   let lastSlotMs = -Infinity;
+  /**
+   * tenant → kind → id → the entity in each partition's store that holds it (most: one), kept by
+   * the stores as entities come and go: a read looks it up once instead of in every store (a miss
+   * in each of six large maps was most of a user's read).
+   */
+  const directory = new Map<string, Map<string, Readonly<Entity> | Readonly<Entity>[]>[]>();
+  function indexed(e: Readonly<Entity>, present: boolean): void {
+    let byKind = directory.get(e.tenant);
+    if (present) {
+      if (!byKind) directory.set(e.tenant, (byKind = ENTITY_KINDS.map(() => new Map())));
+      const m = byKind[KIND_INDEX[e.kind]];
+      const held = m.get(e.id);
+      if (held === undefined) m.set(e.id, e);
+      else if (Array.isArray(held)) held.push(e);
+      else m.set(e.id, [held, e]);
+      return;
+    }
+    const m = byKind?.[KIND_INDEX[e.kind]];
+    const held = m?.get(e.id);
+    if (m === undefined || held === undefined) return;
+    if (held === e) m.delete(e.id);
+    else if (Array.isArray(held)) {
+      const i = held.indexOf(e);
+      if (i >= 0) held.splice(i, 1);
+      if (held.length === 1) m.set(e.id, held[0]);
+    }
+  }
+  const storeOptions: FeatureStoreOptions = { ...opts, onIndexed: indexed };
   const storeOf = (p: number): FeatureStore => {
     let s = stores.get(p);
-    if (!s) stores.set(p, (s = createFeatureStore(opts)));
+    if (!s) stores.set(p, (s = createFeatureStore(storeOptions)));
     return s;
   };
   const now = () => {
@@ -118,6 +146,8 @@ export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): Feat
       }
     },
     dropPartition(partition) {
+      const store = stores.get(partition);
+      if (store) for (const e of [...store.entities()]) indexed(e, false);
       stores.delete(partition);
       seen.delete(partition);
       lastSnapshotMs.delete(partition);
@@ -132,14 +162,7 @@ export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): Feat
     },
 
     get(kind, tenant, id = '', atUs) {
-      let found: Readonly<Entity> | Readonly<Entity>[] | undefined;
-      for (const store of stores.values()) {
-        const e = store.find(kind, tenant, id);
-        if (e === undefined) continue;
-        if (found === undefined) found = e;
-        else if (Array.isArray(found)) found.push(e);
-        else found = [found, e];
-      }
+      const found = directory.get(tenant)?.[KIND_INDEX[kind]].get(kind === 'tenant' ? '' : id);
       if (found === undefined) return undefined;
       const at = atUs ?? now();
       return Array.isArray(found) ? mergedSnapshot(found, at) : snapshotOf(found, at);

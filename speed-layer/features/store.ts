@@ -82,6 +82,8 @@ export interface FeatureStoreOptions {
   logMax?: number;
   /** event_subtype values whose final_total is an amount (sums and EWMA). Default ['purchase']. */
   amountSubtypes?: readonly string[];
+  /** Told when an entity object enters (true) or leaves (false) the store: the processor's directory over its partitions' stores. */
+  onIndexed?: (e: Entity, present: boolean) => void;
 }
 
 export interface ChangelogRecord {
@@ -96,8 +98,8 @@ export interface FeatureStore {
   update(rec: SpeedRecord): void;
   /** An entity's features as of `atUs` (default: the store's event-time now); undefined if unknown. For kind 'tenant', id is ignored. */
   get(kind: EntityKind, tenant: string, id?: string, atUs?: number): FeatureSnapshot | undefined;
-  /** The entity's state, read-only (merged reads over several partitions' stores: mergedSnapshot). */
-  find(kind: EntityKind, tenant: string, id?: string): Readonly<Entity> | undefined;
+  /** Every entity held, read-only (merged reads over several partitions' stores: mergedSnapshot). */
+  entities(): IterableIterator<Readonly<Entity>>;
   /** The values of a distinct set seen in the 24 h before `atUs` (default: now). */
   distinctValues(kind: EntityKind, tenant: string, id: string, dim: DistinctDim, atUs?: number): string[];
   /** z-score of `amount` against the entity's usual, or null (unknown entity, too few amounts, no spread). */
@@ -152,7 +154,8 @@ export interface Entity {
 }
 
 const DAY_US = 24 * HOUR_US;
-const KIND_INDEX: Readonly<Record<EntityKind, number>> = { user: 0, card: 1, device: 2, geo: 3, tenant: 4 };
+/** A kind's place in ENTITY_KINDS. */
+export const KIND_INDEX: Readonly<Record<EntityKind, number>> = { user: 0, card: 1, device: 2, geo: 3, tenant: 4 };
 
 /** A tenant's entities, one map (id → entity) per kind in ENTITY_KINDS order. */
 type TenantEntities = Map<string, Entity>[];
@@ -170,6 +173,7 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
   const cap = opts.distinctCap ?? 16;
   const logMax = opts.logMax ?? 8;
   const amountSubtypes = new Set(opts.amountSubtypes ?? ['purchase']);
+  const onIndexed = opts.onIndexed;
   if (!(maxEntities >= 1) || !(idleTtlUs > 0) || !(alpha > 0 && alpha <= 1) || !(cap >= 1)) throw new RangeError('feature store: invalid options');
 
   // tenant → kind → id → entity: an update looks the tenant up once, then each entity by its id
@@ -202,10 +206,13 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
   function insert(e: Entity): void {
     const m = entitiesOf(e.tenant)[KIND_INDEX[e.kind]];
     const old = m.get(e.id);
-    if (old) old.removed = true;
-    else size++;
+    if (old) {
+      old.removed = true;
+      onIndexed?.(old, false);
+    } else size++;
     m.set(e.id, e);
     dropped.delete(e.key);
+    onIndexed?.(e, true);
   }
 
   const fresh = (kind: EntityKind, tenant: string, id: string, us: number): Entity => ({
@@ -319,6 +326,7 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     e.removed = true;
     size--;
     dropped.add(e.key);
+    onIndexed?.(e, false);
   }
 
   function evictIdle(at = nowUs): number {
@@ -386,7 +394,7 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
       return snapshotOf(e, atUs ?? Math.max(nowUs, e.lastUs));
     },
 
-    find: (kind, tenant, id = '') => find(kind, tenant, id),
+    entities: all,
 
     distinctValues(kind, tenant, id, dim, atUs) {
       const e = find(kind, tenant, id);

@@ -338,6 +338,45 @@ test('merged reads over random partitions equal one store fed every event (windo
   expect(reads).toBeGreaterThan(200);
 });
 
+test("merged reads find exactly the partitions' entities, as stores evict them, restore over them and drop with their partition", () => {
+  let x = 5;
+  const rnd = () => (x = (x * 48271) % 2147483647) / 2147483647;
+  // a small cap per store: entities are evicted all along
+  const opts = { maxEntities: 30 };
+  const proc = createFeatureProcessor(opts);
+  const parts = new Map([0, 1, 2].map((p) => [p, createFeatureStore(opts)]));
+  let checked = 0;
+  const check = () => {
+    for (const [kind, n] of [['user', 40], ['card', 12], ['device', 25], ['geo', 3]] as const) {
+      for (let i = 0; i < n; i++) {
+        const id = kind === 'geo' ? `C${i}` : `${kind[0]}${i}`;
+        const own = [...parts.values()].map((s) => s.get(kind, 't1', id, T0 + 10 * H)).filter((s) => s !== undefined);
+        const merged = proc.get(kind, 't1', id, T0 + 10 * H);
+        if (own.length > 0) checked++;
+        expect([kind, id, merged?.totalCount]).toEqual([kind, id, own.length === 0 ? undefined : own.reduce((a, s) => a + s.totalCount, 0)]);
+      }
+    }
+  };
+  let us = T0;
+  for (let i = 0; i < 300; i++) {
+    us += Math.floor(rnd() * 20 * S);
+    const r = rec(us, { user: `u${Math.floor(rnd() * 40)}`, card: `c${Math.floor(rnd() * 12)}`, device: `d${Math.floor(rnd() * 25)}`, country: `C${Math.floor(rnd() * 3)}`, city: null });
+    r.input.partition = Math.floor(rnd() * 3);
+    proc.onEvent(r.input, undefined, r.entities);
+    parts.get(r.input.partition)!.update(r);
+    if (i % 50 === 49) check();
+  }
+  // a partition's records restored over its entities (each replaced by its decoded copy)
+  for (const r of parts.get(1)!.snapshot()) proc.restore(1, r.key, r.value);
+  check();
+  // and a partition handed to another instance is forgotten
+  proc.dropPartition(2);
+  parts.delete(2);
+  check();
+  expect(checked).toBeGreaterThan(200);
+  expect(proc.get('tenant', 't1')!.totalCount).toBe([...parts.values()].reduce((a, s) => a + s.get('tenant', 't1')!.totalCount, 0));
+});
+
 test('micro-benchmark: update and get cost microseconds', () => {
   const s = createFeatureStore();
   const recs: SpeedRecord[] = [];
