@@ -9,6 +9,7 @@
 // <NUMBER_FIELDS…>, card, device, city]` (null for a missing value; ~250–350 bytes). Partition and
 // offset are not in it: they are the record's own Kafka coordinates.
 import type { IHeaders } from 'kafkajs';
+import { headerString } from './kafka';
 import { measureInputFromEvent, NUMBER_FIELDS, STRING_FIELDS, type MeasureField, type MeasureInput, type MeasureInputResult } from './measures';
 import { parseTimestampMicros, type RtapEvent } from './schema';
 
@@ -162,21 +163,13 @@ export function decodeSpeedHeader(header: string, coords: Coords): SpeedRecord |
   return { input, entities: { card, device, city } };
 }
 
-/** A record header's value as text (the first, when repeated). */
-export function headerText(headers: IHeaders | undefined, name: string = SPEED_HEADER): string | undefined {
-  const h = headers?.[name];
-  const v = Array.isArray(h) ? h[0] : h;
-  if (v === undefined) return undefined;
-  return typeof v === 'string' ? v : v.toString('utf8');
-}
-
 /**
  * The speed record of a Kafka message: from its `x-rtap-m` header when it has a valid one, else by
  * parsing the value (the fallback for events produced by others). Refusals are values, with the
  * reason the lake sink would dead-letter the event for.
  */
 export function readSpeedRecord(message: { value: Buffer | string | null; headers?: IHeaders }, coords: Coords): SpeedRecordResult {
-  const header = headerText(message.headers);
+  const header = headerString(message.headers, SPEED_HEADER);
   if (header !== undefined) {
     const r = decodeSpeedHeader(header, coords);
     if (r) return { ok: true, fromHeader: true, ...r };

@@ -37,9 +37,10 @@
 import type { IHeaders } from 'kafkajs';
 import { performance } from 'node:perf_hooks';
 import { emptyFraudEvent, FRAUD_HEADER, fraudEventFromHeader, signalsFromEvent, signalsFromSpeedRecord, type FraudEvent } from '../../core/fraud-signals';
+import { headerString } from '../../core/kafka';
 import type { MeasureInput } from '../../core/measures';
 import type { RtapEvent } from '../../core/schema';
-import { headerText, type EntityIds } from '../../core/speed-record';
+import type { EntityIds } from '../../core/speed-record';
 import type { FeatureProcessor } from '../features/processor';
 import type { DetectorOverride } from './engine';
 import { createFraudEngine, entityFeatures, type FraudEngine, type FraudEngineOptions, type FraudVerdict } from './engine';
@@ -153,7 +154,7 @@ export function retroactiveRecord(i: Implication, v: FraudVerdict, trigger: Frau
 
 function eventView(input: MeasureInput, event: unknown, entities: EntityIds | undefined, headers: IHeaders | undefined): FraudEvent {
   // the ingestion API's headers, when the event has them: no parse of the ~3.6 KB value
-  const header = entities ? headerText(headers, FRAUD_HEADER) : undefined;
+  const header = entities ? headerString(headers, FRAUD_HEADER) : undefined;
   if (header !== undefined) {
     const view = fraudEventFromHeader({ input, entities: entities! }, header);
     if (view) return view;
