@@ -100,8 +100,6 @@ export interface FeatureStore {
   get(kind: EntityKind, tenant: string, id?: string, atUs?: number): FeatureSnapshot | undefined;
   /** Every entity held, read-only (merged reads over several partitions' stores: mergedSnapshot). */
   entities(): IterableIterator<Readonly<Entity>>;
-  /** The values of a distinct set seen in the 24 h before `atUs` (default: now). */
-  distinctValues(kind: EntityKind, tenant: string, id: string, dim: DistinctDim, atUs?: number): string[];
   /** z-score of `amount` against the entity's usual, or null (unknown entity, too few amounts, no spread). */
   zScore(kind: EntityKind, tenant: string, id: string, amount: number): number | null;
   /** The largest event time seen, µs (-Infinity before any). */
@@ -395,14 +393,6 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     },
 
     entities: all,
-
-    distinctValues(kind, tenant, id, dim, atUs) {
-      const e = find(kind, tenant, id);
-      const d = e?.distinct[dim];
-      if (!e || !d) return [];
-      const at = atUs ?? Math.max(nowUs, e.lastUs);
-      return d.values.filter((_v, k) => inDay(d.lastUs[k], at));
-    },
 
     zScore(kind, tenant, id, amount) {
       const e = find(kind, tenant, id);
