@@ -10,6 +10,11 @@ export const sinkMetrics = {
   flushes: new Counter({ name: 'rtap_sink_flushes_total', help: 'Completed flushes by trigger', labelNames: ['reason'], registers: [registry] }),
   flushErrors: new Counter({ name: 'rtap_sink_flush_errors_total', help: 'Flushes that failed (retried from the same boundaries)', registers: [registry] }),
   flushAborts: new Counter({ name: 'rtap_sink_flush_aborts_total', help: 'Flushes abandoned before commit because of a rebalance', registers: [registry] }),
+  flushDiscards: new Counter({
+    name: 'rtap_sink_flush_discards_total',
+    help: 'Flushes flattened and then dropped before their pending records because a flush before them failed or aborted (planned again)',
+    registers: [registry],
+  }),
   flushDuration: new Histogram({
     name: 'rtap_sink_flush_ms',
     help: 'Flush duration: flatten, upload, DLQ, commit, manifests',

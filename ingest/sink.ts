@@ -72,6 +72,9 @@ export interface LakeSinkStats {
   objectsWritten: number;
   bytesWritten: number;
   dlq: number;
+  /** Flushes that failed (retried from the same boundaries), and flushes prepared behind them and dropped (planned again). */
+  failed: number;
+  discarded: number;
   /** Next offset durable per partition, as committed by this sink instance. */
   committed: Record<string, number>;
 }
@@ -99,10 +102,41 @@ interface Buffered {
 interface PartitionState {
   messages: Buffered[];
   bytes: number;
+  /** How many messages at the head of `messages` (and their value bytes) are in a flush in flight (prepared, not committed). */
+  planned: number;
+  plannedBytes: number;
+  /** When the oldest message not yet in a flush arrived. */
   oldestAtMs: number | undefined;
   replay: PendingChunk | undefined;
   orphanKeys: string[];
 }
+
+type Reject = { partition: number; offset: number; reason: RejectReason };
+
+/** A flush's stage 1 done: its chunks framed and flattened into local files, nothing outside the process touched yet. */
+interface PreparedFlush {
+  reason: string;
+  /** Group generation and plan epoch when the chunks were taken: stage 2 drops the flush if either moved. */
+  gen: number;
+  epoch: number;
+  plans: { plan: ChunkPlan; state: PartitionState; messages: Buffered[] }[];
+  tmp: string;
+  rows: number;
+  onePass: boolean;
+  objects: { partition: number; dt: string; hour: number; file: string; key: string }[];
+  rejects: Reject[];
+  started: number;
+  steps: Record<string, number>;
+  stepStart: number;
+}
+
+/** done: committed and published; empty: nothing to flush; discarded: dropped before its pending records (a failure or rebalance before it), to be planned again. */
+type FlushOutcome = 'done' | 'empty' | 'discarded';
+
+const settled = (p: Promise<unknown>): Promise<void> => p.then(
+  () => undefined,
+  () => undefined,
+);
 
 export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions> = {}): LakeSink {
   const o: LakeSinkOptions = { ...DEFAULT_SINK_OPTIONS, ...opts, prefix: normalizePrefix(opts.prefix ?? DEFAULT_SINK_OPTIONS.prefix) };
@@ -119,14 +153,20 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
   let uploads = 0;
   let duck: { instance: DuckDBInstance; connection: DuckDBConnection } | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let chain: Promise<void> = Promise.resolve();
-  /** The size-triggered flush queued or running, if any (see eachBatch). */
-  let sizeFlush: Promise<void> | undefined;
+  /** The flush pipeline (see flush): the last flush's stage 1, and the last two flushes' stage 2, settled. */
+  let lastPrepared: Promise<void> = Promise.resolve();
+  let lastFinished: Promise<void> = Promise.resolve();
+  let secondLastFinished: Promise<void> = Promise.resolve();
+  /** Bumped when a stage 2 fails or aborts: plans taken before it are void. */
+  let epoch = 0;
+  let timeFlush: Promise<unknown> | undefined;
+  /** Size-triggered flushes queued or running, oldest first (see eachBatch). */
+  const sizeFlushes: Promise<unknown>[] = [];
   /** The flatten step's input, framed as bytes; one for all flushes (they run one at a time), so its buffers are reused. */
   const lines = new InputFileBuilder();
   /** The same for records whose flat columns their lake header gives (DuckDB skips the JSON extraction for them). */
   const typedLines = new InputFileBuilder();
-  const stats: LakeSinkStats = { flushes: 0, rowsWritten: 0, objectsWritten: 0, bytesWritten: 0, dlq: 0, committed: {} };
+  const stats: LakeSinkStats = { flushes: 0, rowsWritten: 0, objectsWritten: 0, bytesWritten: 0, dlq: 0, failed: 0, discarded: 0, committed: {} };
 
   let settle!: { resolve: () => void; reject: (err: unknown) => void };
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
@@ -134,28 +174,74 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
 
   const bufferedRows = () => [...states.values()].reduce((n, s) => n + s.messages.length, 0);
   const bufferedBytes = () => [...states.values()].reduce((n, s) => n + s.bytes, 0);
+  /** Buffered and not yet in a flush. */
+  const unplannedRows = () => [...states.values()].reduce((n, s) => n + s.messages.length - s.planned, 0);
+  const unplannedBytes = () => [...states.values()].reduce((n, s) => n + s.bytes - s.plannedBytes, 0);
   const oldestAt = () =>
     [...states.values()].reduce<number | undefined>((m, s) => (s.oldestAtMs === undefined ? m : Math.min(m ?? Infinity, s.oldestAtMs)), undefined);
 
-  /** Serializes flushes; a failure is logged and the partitions keep their chunk boundaries for the retry. */
-  function flush(reason: string, heartbeat?: () => Promise<void>): Promise<void> {
-    const run = chain.then(() => doFlush(reason, heartbeat));
-    chain = run.catch((err) => {
+  /**
+   * Flushes run as a two-stage pipeline. Stage 1 (`prepare`: plan the chunks, frame, flatten in
+   * DuckDB) has no effect outside this process; stage 2 (`finish`: pending records, uploads, DLQ,
+   * commit, publish) is where the exactly-once argument lives (docs/lake.md). Stage 2 runs one flush
+   * at a time, in order, so at most one chunk per partition is ever pending; flush k's stage 1 may
+   * run while flush k-1's stage 2 uploads and commits (DuckDB was idle then: ~12 % of a flush).
+   * Flush k's stage 1 also waits for flush k-2's stage 2, so at most two chunks are in flight.
+   * A stage 2 that fails or aborts resets the plan (`epoch`): chunks prepared meanwhile are
+   * discarded and re-planned from the head of the buffer, with the failed chunk's boundaries.
+   */
+  function flush(reason: string, heartbeat?: () => Promise<void>): Promise<FlushOutcome> {
+    const prepared = Promise.all([lastPrepared, secondLastFinished]).then(() => prepare(reason, heartbeat));
+    const finished = Promise.all([lastFinished, settled(prepared)]).then(async () => {
+      const p = await prepared;
+      return p ? finish(p, heartbeat) : 'empty';
+    });
+    lastPrepared = settled(prepared);
+    secondLastFinished = lastFinished;
+    lastFinished = settled(finished);
+    finished.catch((err) => {
+      stats.failed += 1;
       sinkMetrics.flushErrors.inc();
       log.error({ err: errorMessage(err), reason }, 'flush failed; will retry with the same chunk boundaries');
     });
-    return run;
+    return finished;
   }
 
-  async function doFlush(reason: string, heartbeat?: () => Promise<void>): Promise<void> {
-    if (rebalancing || !duck) return;
-    const gen = generation;
-    const plans: { plan: ChunkPlan; state: PartitionState; messages: Buffered[] }[] = [];
-    for (const [partition, state] of states) {
-      const plan = planChunk(partition, state.messages, state.replay);
-      if (plan) plans.push({ plan, state, messages: state.messages.slice(0, plan.count) });
+  /** A flush that must leave nothing buffered behind it (manual, shutdown): again while its chunks were discarded by a failure before it. */
+  async function flushAll(reason: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if ((await flush(reason)) !== 'discarded') return;
     }
-    if (plans.length === 0) return;
+  }
+
+  /** Drops every plan made since the last commit: the next flush plans from the head of each buffer again. */
+  function resetPlans(): void {
+    epoch += 1;
+    for (const state of states.values()) {
+      state.planned = 0;
+      state.plannedBytes = 0;
+      // Due at once, as a failed chunk was before flushes were pipelined.
+      if (state.messages.length > 0) state.oldestAtMs = Date.now() - o.flushIntervalMs;
+    }
+  }
+
+  /** Stage 1: takes the next chunk of each partition (after the chunks in flight), frames and flattens it. */
+  async function prepare(reason: string, heartbeat?: () => Promise<void>): Promise<PreparedFlush | undefined> {
+    if (rebalancing || !duck) return undefined;
+    const plans: PreparedFlush['plans'] = [];
+    for (const [partition, state] of states) {
+      const free = state.planned === 0 ? state.messages : state.messages.slice(state.planned);
+      // A replayed chunk's boundaries bind only the first chunk after (re)assignment or a failure.
+      const plan = planChunk(partition, free, state.planned === 0 ? state.replay : undefined);
+      if (plan) plans.push({ plan, state, messages: free.slice(0, plan.count) });
+    }
+    if (plans.length === 0) return undefined;
+    const taken = { gen: generation, epoch };
+    for (const { plan, state, messages } of plans) {
+      state.planned += plan.count;
+      state.plannedBytes += messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
+      if (state.planned === state.messages.length) state.oldestAtMs = undefined;
+    }
     const started = Date.now();
     // Milliseconds per step of this flush, in the log line: where a slow flush spent its time.
     const steps: Record<string, number> = {};
@@ -167,10 +253,10 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
     };
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'rtap-sink-'));
     try {
-      // 1. Frame and flatten (DuckDB), one Parquet file per (partition, event hour).
+      // Frame and flatten (DuckDB), one Parquet file per (partition, event hour).
       lines.reset();
       typedLines.reset();
-      const rejects: { partition: number; offset: number; reason: RejectReason }[] = [];
+      const rejects: Reject[] = [];
       for (const { plan, messages } of plans) {
         for (const m of messages) {
           const msg = { partition: plan.partition, offset: m.offset, timestampMs: m.timestampMs, value: m.value };
@@ -188,15 +274,46 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       rejects.push(...flat.rejects);
       await heartbeat?.();
       stepDone('flatten');
-
       const byPartition = new Map(plans.map((p) => [p.plan.partition, p]));
       const objects = flat.objects.map((obj) => {
         const plan = byPartition.get(obj.partition)!.plan;
         return { ...obj, key: rawChunkKey(o.prefix, { dt: obj.dt, hour: obj.hour, partition: obj.partition, startOffset: plan.start, endOffset: plan.end }) };
       });
-      if (gen !== generation) return abort('rebalance before upload');
+      return { reason, ...taken, plans, tmp, rows: flat.rows, onePass: flat.onePass, objects, rejects, started, steps, stepStart };
+    } catch (err) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      // Nothing was planned after this flush (stage 1 runs one at a time): give its messages back.
+      if (taken.epoch === epoch) {
+        for (const { plan, state, messages } of plans) {
+          state.planned -= plan.count;
+          state.plannedBytes -= messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
+          state.oldestAtMs ??= Date.now() - o.flushIntervalMs;
+        }
+      }
+      throw err;
+    }
+  }
 
-      // 2. Record the pending chunk of each partition (its exact range and names) before any
+  /** Stage 2: pending records, uploads, DLQ, commit, publish (docs/lake.md, the exactly-once argument). */
+  async function finish(p: PreparedFlush, heartbeat?: () => Promise<void>): Promise<FlushOutcome> {
+    const { plans, objects, rejects, steps } = p;
+    let stepStart = p.stepStart;
+    const stepDone = (name: string) => {
+      const now = Date.now();
+      steps[name] = now - stepStart;
+      stepStart = now;
+    };
+    try {
+      if (p.epoch !== epoch) {
+        stats.discarded += 1;
+        sinkMetrics.flushDiscards.inc();
+        log.info({ reason: p.reason, rows: p.rows }, 'prepared flush dropped: a flush before it failed; its rows are planned again');
+        return 'discarded';
+      }
+      stepDone('wait');
+      if (p.gen !== generation) return abort('rebalance before upload');
+
+      // 1. Record the pending chunk of each partition (its exact range and names) before any
       //    upload, so a restart rewrites the same names. Orphans of a crashed chunk that this
       //    chunk does not overwrite are deleted first.
       await Promise.all(
@@ -218,7 +335,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       );
       stepDone('pending');
 
-      // 3. Upload the objects.
+      // 2. Upload the objects.
       let bytes = 0;
       await mapLimit(objects, 4, async (obj) => {
         const body = await fs.readFile(obj.file);
@@ -239,12 +356,12 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       await heartbeat?.();
       stepDone('upload');
 
-      // 4. Rejected events to the DLQ (acks from all replicas) before the commit covers them.
+      // 3. Rejected events to the DLQ (acks from all replicas) before the commit covers them.
       if (rejects.length > 0) await sendToDlq(plans, rejects);
 
-      // 5. Commit only what is durable, and never after a rebalance took our partitions away.
-      if (gen !== generation) return abort('rebalance before commit');
-      const toCommit = offsetsToCommit(plans.map((p) => p.plan), committed);
+      // 4. Commit only what is durable, and never after a rebalance took our partitions away.
+      if (p.gen !== generation) return abort('rebalance before commit');
+      const toCommit = offsetsToCommit(plans.map((x) => x.plan), committed);
       if (toCommit.length > 0) {
         try {
           await consumer.commitOffsets(toCommit.map((c) => ({ topic: o.topic, partition: c.partition, offset: String(c.offset) })));
@@ -258,43 +375,51 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
         stats.committed[String(c.partition)] = c.offset;
         sinkMetrics.committedOffset.set({ partition: String(c.partition) }, c.offset);
       }
-      for (const { plan, state } of plans) {
+      for (const { plan, state, messages } of plans) {
+        const chunkBytes = messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
         state.messages.splice(0, plan.count);
-        state.bytes = state.messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
-        state.oldestAtMs = state.messages.length > 0 ? Date.now() : undefined;
+        state.planned -= plan.count;
+        state.plannedBytes -= chunkBytes;
+        state.bytes -= chunkBytes;
         state.replay = undefined;
         state.orphanKeys = [];
       }
       stepDone('commit');
 
-      // 6. Publish: partition records (pending cleared) and the monotonic high-water mark.
+      // 5. Publish: partition records (pending cleared) and the monotonic high-water mark.
       await Promise.all(plans.map(({ plan }) => manifests.writePartitionRecord(plan.partition, plan.end + 1, null)));
       await manifests.publishHighWater(Object.fromEntries(plans.map(({ plan }) => [String(plan.partition), plan.end + 1])));
       stepDone('publish');
 
-      const ms = Date.now() - started;
+      const ms = Date.now() - p.started;
       stats.flushes += 1;
-      stats.rowsWritten += flat.rows;
+      stats.rowsWritten += p.rows;
       stats.objectsWritten += objects.length;
       stats.bytesWritten += bytes;
-      sinkMetrics.flushes.inc({ reason });
+      sinkMetrics.flushes.inc({ reason: p.reason });
       sinkMetrics.flushDuration.observe(ms);
-      sinkMetrics.rowsWritten.inc(flat.rows);
+      sinkMetrics.rowsWritten.inc(p.rows);
       sinkMetrics.objectsWritten.inc(objects.length);
       sinkMetrics.bytesWritten.inc(bytes);
       sinkMetrics.buffered.set(bufferedRows());
       log.info(
-        { reason, ms, steps, onePass: flat.onePass, rows: flat.rows, objects: objects.length, bytes, dlq: rejects.length, commit: toCommit },
+        { reason: p.reason, ms, steps, onePass: p.onePass, rows: p.rows, objects: objects.length, bytes, dlq: rejects.length, commit: toCommit },
         'flushed chunk(s) to the lake',
       );
+      return 'done';
+    } catch (err) {
+      resetPlans();
+      throw err;
     } finally {
-      await fs.rm(tmp, { recursive: true, force: true });
+      await fs.rm(p.tmp, { recursive: true, force: true });
     }
   }
 
-  function abort(why: string): void {
+  function abort(why: string): FlushOutcome {
+    resetPlans();
     sinkMetrics.flushAborts.inc();
     log.warn({ why }, 'flush abandoned before commit; the pending chunks are replayed from the committed offsets');
+    return 'discarded';
   }
 
   async function sendToDlq(
@@ -333,7 +458,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       if (gen !== generation) return;
       const resume = planResume(record, Number(batch.messages[0].offset));
       if (resume.replay) log.info({ partition, replay: resume.replay }, 'replaying an uncommitted chunk with its original boundaries');
-      state = { messages: [], bytes: 0, oldestAtMs: undefined, replay: resume.replay, orphanKeys: resume.orphanKeys };
+      state = { messages: [], bytes: 0, planned: 0, plannedBytes: 0, oldestAtMs: undefined, replay: resume.replay, orphanKeys: resume.orphanKeys };
       states.set(partition, state);
     }
     const last = state.messages.length > 0 ? state.messages[state.messages.length - 1].offset : -1;
@@ -346,17 +471,19 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
     state.oldestAtMs ??= Date.now();
     sinkMetrics.lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
     sinkMetrics.buffered.set(bufferedRows());
-    const due = flushDue({ rows: bufferedRows(), bytes: bufferedBytes(), oldestAtMs: undefined }, o, Date.now());
+    const due = flushDue({ rows: unplannedRows(), bytes: unplannedBytes(), oldestAtMs: undefined }, o, Date.now());
     // A full chunk is flushed beside consumption, as the timer's flushes are: kafkajs fetches and
     // decodes the next chunk while DuckDB flattens this one (taking turns, fetching was ~25 % of
-    // the sink's time, docs/ingestion.md). One such flush at a time; consumption waits for it once
-    // a second chunk is buffered, so memory stays bounded by about two chunks.
-    if (due && !sizeFlush) {
-      sizeFlush = flush(due, heartbeat)
+    // the sink's time, docs/ingestion.md). Two such flushes at a time (one flattening, one
+    // uploading and committing); consumption waits for the oldest once a third chunk is buffered,
+    // so memory stays bounded by about three chunks.
+    if (due && sizeFlushes.length < 2) {
+      const f = flush(due, heartbeat)
         .catch(() => undefined)
-        .finally(() => (sizeFlush = undefined));
+        .finally(() => sizeFlushes.splice(sizeFlushes.indexOf(f), 1));
+      sizeFlushes.push(f);
     }
-    if (sizeFlush && (bufferedRows() >= 2 * o.maxRows || bufferedBytes() >= 2 * o.maxBytes)) await sizeFlush;
+    if (sizeFlushes.length > 0 && (bufferedRows() >= 3 * o.maxRows || bufferedBytes() >= 3 * o.maxBytes)) await sizeFlushes[0];
   }
 
   async function publishCommittedAsHighWater(): Promise<void> {
@@ -399,22 +526,26 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       const tick = Math.max(100, Math.min(1000, Math.floor(o.flushIntervalMs / 4)));
       timer = setInterval(() => {
         if (stopping) return;
-        if (flushDue({ rows: bufferedRows(), bytes: bufferedBytes(), oldestAtMs: oldestAt() }, o, Date.now())) {
-          flush('time').catch(() => undefined);
+        // One time-triggered flush queued at a time: a second queued behind it would find only
+        // what arrived meanwhile and write a needlessly small chunk.
+        if (!timeFlush && flushDue({ rows: unplannedRows(), bytes: unplannedBytes(), oldestAtMs: oldestAt() }, o, Date.now())) {
+          timeFlush = flush('time')
+            .catch(() => undefined)
+            .finally(() => (timeFlush = undefined));
         }
       }, tick);
       log.info({ topic: o.topic, group: o.groupId, prefix: o.prefix, lakeFormat: LAKE_FORMAT, maxRows: o.maxRows, maxBytes: o.maxBytes, flushIntervalMs: o.flushIntervalMs }, 'lake sink started');
     },
     async flush() {
-      await flush('manual');
+      await flushAll('manual');
     },
     async stop() {
       if (stopping) return done;
       stopping = true;
       if (timer) clearInterval(timer);
       try {
-        await chain;
-        await flush('shutdown').catch((err) => log.error({ err: errorMessage(err) }, 'final flush failed; uncommitted data is replayed on restart'));
+        await lastFinished;
+        await flushAll('shutdown').catch((err) => log.error({ err: errorMessage(err) }, 'final flush failed; uncommitted data is replayed on restart'));
         await consumer.disconnect();
         await producer.disconnect();
         duck?.connection.closeSync();

@@ -19,7 +19,7 @@ import { ControlPlane } from '../../core/control';
 import { EVENT_TOPIC_MAX_MESSAGE_BYTES, createKafka } from '../../core/kafka';
 import { highWaterCovers } from '../../core/lake';
 import { removeBenchData } from './cleanup';
-import { spawnSink, steadyRate } from './sink-process';
+import { spawnSink, steadyRate, stepSummary } from './sink-process';
 import { machineCpuSeconds, treeCpuSeconds } from './cpu';
 import { createLogger } from '../../core/logger';
 import { sleep, waitUntil } from '../../core/retry';
@@ -169,6 +169,7 @@ async function main(): Promise<void> {
       line('lake sink, steady (full flushes only):', `${sink.steady.toFixed(0)} events/s (start-up and the last partial chunk left out)`);
       line('ratio steady sink / HTTP ingest:', (sink.steady / httpRate).toFixed(2));
     }
+    if (sink.steps !== undefined) line('lake sink, flush steps (ms):', sink.steps);
   } finally {
     api.kill('SIGTERM');
     // Let the API shut down (and write its CPU profiles) before this process exits.
@@ -201,7 +202,7 @@ function postBatch(agent: http.Agent, port: number, host: string, apiKey: string
  * Runs the lake sink (`rtap sink`, a process of its own) over everything HTTP put in the topic;
  * events/s from its start to the durable high-water covering the topic's end.
  */
-async function drainWithSink(cfg: RtapConfig, kafka: Kafka, topic: string): Promise<{ rate: number; steady: number | undefined }> {
+async function drainWithSink(cfg: RtapConfig, kafka: Kafka, topic: string): Promise<{ rate: number; steady: number | undefined; steps: string | undefined }> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
@@ -214,7 +215,7 @@ async function drainWithSink(cfg: RtapConfig, kafka: Kafka, topic: string): Prom
     const started = await sink.started;
     const caughtUp = async () => highWaterCovers(await readHighWaterMarks(s3, cfg.s3.bucket, prefix), ends);
     if (!(await waitUntil(caughtUp, 900_000, 100))) throw new Error(`the sink did not catch up: ${sink.otherOutput.join('\n').slice(-2000)}`);
-    return { rate: total / ((Date.now() - started) / 1000), steady: steadyRate(sink.flushes) };
+    return { rate: total / ((Date.now() - started) / 1000), steady: steadyRate(sink.flushes), steps: stepSummary(sink.flushes) };
   } finally {
     await sink.stop();
     s3.destroy();

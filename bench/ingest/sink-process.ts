@@ -26,6 +26,8 @@ export interface SinkFlush {
   reason: string;
   rows: number;
   ms: number;
+  /** Milliseconds per step of the flush (frame, flatten, pending, upload, commit, publish). */
+  steps: Record<string, number>;
 }
 
 export interface SinkProcess {
@@ -56,6 +58,17 @@ export function steadyRate(flushes: SinkFlush[]): number | undefined {
   return between.reduce((n, f) => n + f.rows, 0) / ((last.time - first.time) / 1000);
 }
 
+/** Mean milliseconds per step over the full flushes, e.g. "frame 95, flatten 610, … (mean of 12 full flushes)". */
+export function stepSummary(flushes: SinkFlush[]): string | undefined {
+  const full = flushes.filter((f) => f.reason === 'rows' || f.reason === 'bytes');
+  if (full.length === 0) return undefined;
+  const sums = new Map<string, number>();
+  for (const f of full) for (const [step, ms] of Object.entries(f.steps)) sums.set(step, (sums.get(step) ?? 0) + ms);
+  const parts = [...sums].map(([step, ms]) => `${step} ${(ms / full.length).toFixed(0)}`);
+  const total = full.reduce((n, f) => n + f.ms, 0) / full.length;
+  return `${parts.join(', ')}; whole flush ${total.toFixed(0)} ms (mean of ${full.length} full flushes)`;
+}
+
 export function spawnSink(o: SinkProcessOptions): SinkProcess {
   const args = ['sink', '--topic', o.topic, '--group', o.groupId, '--dlq-topic', o.dlqTopic, '--prefix', o.prefix, '--flush-ms', String(o.flushMs)];
   if (o.maxBytes !== undefined) args.push('--max-bytes', String(o.maxBytes));
@@ -72,7 +85,7 @@ export function spawnSink(o: SinkProcessOptions): SinkProcess {
       const lines = (rest + chunk.toString('utf8')).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) {
-        let record: { msg?: string; time?: number; reason?: string; rows?: number; ms?: number } | undefined;
+        let record: { msg?: string; time?: number; reason?: string; rows?: number; ms?: number; steps?: Record<string, number> } | undefined;
         try {
           record = JSON.parse(line) as typeof record;
         } catch {
@@ -80,7 +93,7 @@ export function spawnSink(o: SinkProcessOptions): SinkProcess {
         }
         if (typeof record?.time !== 'number') continue;
         if (record.msg === 'lake sink started') resolve(record.time);
-        if (record.msg === 'flushed chunk(s) to the lake') flushes.push({ time: record.time, reason: String(record.reason), rows: Number(record.rows), ms: Number(record.ms) });
+        if (record.msg === 'flushed chunk(s) to the lake') flushes.push({ time: record.time, reason: String(record.reason), rows: Number(record.rows), ms: Number(record.ms), steps: record.steps ?? {} });
       }
     });
     child.stderr.on('data', (chunk: Buffer) => otherOutput.push(chunk.toString('utf8')));

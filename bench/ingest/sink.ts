@@ -20,7 +20,7 @@ import { waitUntil } from '../../core/retry';
 import { readHighWaterMarks } from '../../ingest/manifests';
 import { ingestedStream } from '../speed/messages';
 import { removeBenchData } from './cleanup';
-import { spawnSink, steadyRate } from './sink-process';
+import { spawnSink, steadyRate, stepSummary } from './sink-process';
 import { usageOnHelp } from '../args';
 
 usageOnHelp();
@@ -158,6 +158,7 @@ async function run(): Promise<void> {
   let startupMs: number;
   let cpuSeconds: number;
   let steady: number | undefined;
+  let steps: string | undefined;
   try {
     const started = await sink.started;
     startupMs = started - spawned;
@@ -165,6 +166,8 @@ async function run(): Promise<void> {
     if (!(await waitUntil(done, 900_000, 100))) throw new Error(`the sink did not catch up: ${sink.otherOutput.join('\n').slice(-2000)}`);
     sinkMs = Date.now() - started;
     steady = steadyRate(sink.flushes);
+    steps = stepSummary(sink.flushes);
+    if (process.env.DEBUG_FLUSHES) for (const f of sink.flushes) console.log(f.time - started, f.reason, f.rows, f.ms, JSON.stringify(f.steps));
     cpuSeconds = sink.cpuSeconds(); // start-up included
   } finally {
     await sink.stop();
@@ -180,6 +183,7 @@ async function run(): Promise<void> {
       `lake sink to Parquet on S3:      ${sinkRate.toFixed(0)} events/s (${sinkMs} ms from its start; process start-up before it ${startupMs} ms)`,
       `ratio sink/baseline:             ${(sinkRate / baseRate).toFixed(2)}`,
       `lake sink, steady:               ${steady === undefined ? 'n/a (fewer than 2 full flushes)' : `${steady.toFixed(0)} events/s (full flushes only: start-up and the last partial chunk left out)`}`,
+      `sink flush steps, ms:            ${steps ?? 'n/a (no full flush)'}`,
       `sink CPU per event:              ${((cpuSeconds * 1e6) / N).toFixed(0)} µs (rtap sink process, all threads, start-up included)`,
       `objects ${listed.KeyCount ?? '?'} (${listed.IsTruncated ? 'first 1000 listed' : 'all'}), ${(bytes / 1e6).toFixed(1)} MB JSON, DuckDB threads ${cfg.duckdb.threads}`,
     ].join('\n') + '\n',

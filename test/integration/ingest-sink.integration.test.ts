@@ -3,13 +3,14 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
 import { REPO_ROOT } from '../../core/config';
 import { createKafka } from '../../core/kafka';
 import { LAKE_FORMAT, highWaterCovers, normalizePrefix, parseRawChunkKey, rawRoot } from '../../core/lake';
 import { encodeLakeHeader, LAKE_HEADER } from '../../core/lake-record';
 import { createS3, ensureBucket } from '../../core/s3';
-import { waitUntil } from '../../core/retry';
+import { sleep, waitUntil } from '../../core/retry';
 import { createLakeSink } from '../../ingest/sink';
 import { cfg, uniqueName } from './helpers';
 import { createTopics } from './kafka-read';
@@ -81,17 +82,29 @@ function lakeHeaders(value: string, n: number): Record<string, string> | undefin
 }
 
 /** Produces per partition in one send each, so offsets are baseOffset + index, as Kafka reports them. */
-async function produce(kafka: Kafka, topic: string, partitions: number, perPartition: number, invalid: string[] = []): Promise<{ events: Produced[]; ends: Record<string, number> }> {
+function produce(kafka: Kafka, topic: string, partitions: number, perPartition: number, invalid: string[] = []): Promise<{ events: Produced[]; ends: Record<string, number> }> {
+  return produceMore(kafka, topic, Array.from({ length: partitions }, (_, p) => p), perPartition, 0, invalid);
+}
+
+/** produce() to the given partitions, numbering events from `first` (distinct contents across calls). */
+async function produceMore(
+  kafka: Kafka,
+  topic: string,
+  partitions: number[],
+  perPartition: number,
+  first: number,
+  invalid: string[] = [],
+): Promise<{ events: Produced[]; ends: Record<string, number> }> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const events: Produced[] = [];
   const ends: Record<string, number> = {};
   try {
-    for (let p = 0; p < partitions; p++) {
+    for (const [k, p] of partitions.entries()) {
       const values: string[] = [];
       const built: Omit<Produced, 'offset'>[] = [];
       for (let i = 0; i < perPartition; i++) {
-        const n = p * perPartition + i;
+        const n = first + k * perPartition + i;
         const e = buildEvent(n, n % 3);
         const md = e.event_metadata as { event_id: string; timestamp: string };
         built.push({ eventId: md.event_id, tenantId: e.tenant_id as string, partition: p, eventTime: md.timestamp, total: n + 0.5, browser: browserOf(n) });
@@ -102,7 +115,7 @@ async function produce(kafka: Kafka, topic: string, partitions: number, perParti
       const [meta] = await producer.send({
         topic,
         acks: -1,
-        messages: [...values, ...extra].map((value, i) => ({ partition: p, key: `k${p}`, value, headers: lakeHeaders(value, p * perPartition + i + 1) })),
+        messages: [...values, ...extra].map((value, i) => ({ partition: p, key: `k${p}`, value, headers: lakeHeaders(value, first + k * perPartition + i + 1) })),
       });
       const base = Number(meta.baseOffset);
       built.forEach((b, i) => events.push({ ...b, offset: base + i }));
@@ -195,6 +208,51 @@ describe('lake sink (real Kafka + MinIO)', () => {
       ['missing_tenant_id', '0', String(firstBad + 1)],
       ['missing_timestamp', '0', String(firstBad + 2)],
     ]);
+  });
+
+  it('a flush whose uploads fail while the next one is flattened: the next is dropped, both re-planned, every event exactly once', async () => {
+    const topic = uniqueName('sink-fail');
+    const prefix = `test/${uniqueName('sink-fail')}`;
+    await createTopics(kafka, [{ topic, numPartitions: 3 }]);
+    // Raw-object uploads hang until the gate opens, then fail (every retry) until one flush has
+    // failed: the first flush is stuck in its uploads while the sink buffers and flattens the next.
+    let firstUpload!: () => void;
+    const uploadSeen = new Promise<void>((resolve) => (firstUpload = resolve));
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let injected = 0;
+    const flakyS3 = Object.create(s3) as S3Client;
+    flakyS3.send = (async (command: unknown) => {
+      if (command instanceof PutObjectCommand && String(command.input.Key).includes('/raw/') && sink.stats().failed === 0) {
+        firstUpload();
+        await gate;
+        injected += 1;
+        throw Object.assign(new Error('injected upload failure'), { retriable: true });
+      }
+      return s3.send(command as PutObjectCommand);
+    }) as S3Client['send'];
+    const sink = createLakeSink({ kafka, s3: flakyS3, bucket: cfg.s3.bucket }, { topic, groupId: uniqueName('sink-fail-group'), dlqTopic: uniqueName('unused-dlq'), prefix, maxRows: 250, flushIntervalMs: 1000 });
+
+    // First only partition 0's events, so the first flush holds them alone; the rest arrive while it hangs.
+    const first = await produce(kafka, topic, 1, 400);
+    await sink.start();
+    try {
+      await uploadSeen;
+      const rest = await produceMore(kafka, topic, [1, 2], 400, first.events.length);
+      await sleep(8000); // the sink fetches and flattens the rest (well under a second on an idle box)
+      openGate();
+      const ends = { ...first.ends, ...rest.ends };
+      expect(await waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 120_000, 500)).toBe(true);
+      expect(sink.stats().committed).toEqual(ends);
+      expect(injected).toBeGreaterThanOrEqual(6); // retried, then failed
+      expect(sink.stats().failed).toBeGreaterThanOrEqual(1);
+      expect(sink.stats().discarded).toBeGreaterThanOrEqual(1);
+      const { rows } = await readLake(s3, prefix);
+      expectExactlyOnce(rows, [...first.events, ...rest.events], prefix);
+    } finally {
+      openGate();
+      await sink.stop();
+    }
   });
 
   it('kill -9 mid-flush and restart: every event exactly once, crashed chunks rewritten under the same names', async () => {
