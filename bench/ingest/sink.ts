@@ -6,7 +6,7 @@
 // fixed ~3.4 KB purchase of the figures before 2026-11-28 evening. Records carry the lake record
 // header (`x-rtap-l`, core/lake-record.ts); with --no-lake-header they do not, and the sink
 // extracts every column in DuckDB.
-//   npx tsx bench/ingest/sink.ts [events=100000] [partitions=6] [--no-lake-header] [--hand-built] [--max-bytes=N]
+//   npx tsx bench/ingest/sink.ts [events=100000] [partitions=6] [--no-lake-header] [--hand-built] [--max-bytes=N] [--flushes]
 import '../../scripts/quiet-warnings.cjs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -30,6 +30,8 @@ const N = Number(positional[0] ?? 100_000);
 const PARTITIONS = Number(positional[1] ?? 6);
 const LAKE_HEADERS = !process.argv.includes('--no-lake-header');
 const HAND_BUILT = process.argv.includes('--hand-built');
+/** Print every flush of the sink (ms after its start, reason, rows, ms, steps). */
+const PRINT_FLUSHES = process.argv.includes('--flushes');
 /** The sink's flush size in bytes (`rtap sink --max-bytes`); its default unless given. */
 const maxBytesArg = process.argv.find((a) => a.startsWith('--max-bytes='))?.slice('--max-bytes='.length);
 const MAX_BYTES = maxBytesArg === undefined ? undefined : Number(maxBytesArg);
@@ -167,7 +169,7 @@ async function run(): Promise<void> {
     sinkMs = Date.now() - started;
     steady = steadyRate(sink.flushes);
     steps = stepSummary(sink.flushes);
-    if (process.env.DEBUG_FLUSHES) for (const f of sink.flushes) console.log(f.time - started, f.reason, f.rows, f.ms, JSON.stringify(f.steps));
+    if (PRINT_FLUSHES) for (const f of sink.flushes) process.stdout.write(`flush at +${f.time - started} ms: ${f.reason}, ${f.rows} rows, ${f.ms} ms ${JSON.stringify(f.steps)}\n`);
     cpuSeconds = sink.cpuSeconds(); // start-up included
   } finally {
     await sink.stop();
