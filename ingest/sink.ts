@@ -162,7 +162,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
   let timeFlush: Promise<unknown> | undefined;
   /** Size-triggered flushes queued or running, oldest first (see eachBatch). */
   const sizeFlushes: Promise<unknown>[] = [];
-  /** The flatten step's input, framed as bytes; one for all flushes (they run one at a time), so its buffers are reused. */
+  /** The flatten step's input, framed as bytes; one for all flushes (their stage 1 runs one at a time), so its buffers are reused. */
   const lines = new InputFileBuilder();
   /** The same for records whose flat columns their lake header gives (DuckDB skips the JSON extraction for them). */
   const typedLines = new InputFileBuilder();
