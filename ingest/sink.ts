@@ -307,7 +307,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       if (p.epoch !== epoch) {
         stats.discarded += 1;
         sinkMetrics.flushDiscards.inc();
-        log.info({ reason: p.reason, rows: p.rows }, 'prepared flush dropped: a flush before it failed; its rows are planned again');
+        log.info({ reason: p.reason, rows: p.rows }, 'prepared flush dropped: a flush before it failed or aborted; its rows are planned again');
         return 'discarded';
       }
       stepDone('wait');

@@ -255,6 +255,50 @@ describe('lake sink (real Kafka + MinIO)', () => {
     }
   });
 
+  it('two sinks in one group, one joining and one leaving mid-stream (rebalances while flushes are in flight): every event exactly once', async () => {
+    const topic = uniqueName('sink-rebalance');
+    const group = uniqueName('sink-rebalance-group');
+    const prefix = `test/${uniqueName('sink-rebalance')}`;
+    const partitions = [0, 1, 2, 3];
+    await createTopics(kafka, [{ topic, numPartitions: partitions.length }]);
+    const opts = { topic, groupId: group, dlqTopic: uniqueName('unused-dlq'), prefix, maxRows: 120, flushIntervalMs: 500, sessionTimeoutMs: 10_000 };
+    const events: Produced[] = [];
+    let ends: Record<string, number> = {};
+    const wave = async (perPartition: number) => {
+      const out = await produceMore(kafka, topic, partitions, perPartition, events.length);
+      events.push(...out.events);
+      ends = { ...ends, ...out.ends };
+    };
+    const covered = () => waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 120_000, 300);
+
+    const first = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, opts);
+    const second = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, opts);
+    await wave(300);
+    await first.start();
+    try {
+      expect(await waitUntil(async () => first.stats().flushes >= 1, 60_000, 100)).toBe(true);
+      // The second joins while the first is busy with many small flushes of the events arriving meanwhile.
+      await Promise.all([second.start(), wave(1500)]);
+      await wave(300);
+      expect(await covered()).toBe(true);
+      expect(second.stats().flushes).toBeGreaterThanOrEqual(1); // it got partitions
+      // The first leaves (graceful stop): the second takes every partition over.
+      await first.stop();
+      await wave(300);
+      expect(await covered()).toBe(true);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+    const { rows } = await readLake(s3, prefix);
+    expectExactlyOnce(rows, events, prefix);
+    const admin = kafka.admin();
+    await admin.connect();
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    await admin.disconnect();
+    expect(Object.fromEntries(committed.partitions.map((p) => [String(p.partition), Number(p.offset)]))).toEqual(ends);
+  });
+
   it('kill -9 mid-flush and restart: every event exactly once, crashed chunks rewritten under the same names', async () => {
     const topic = uniqueName('sink-crash');
     const group = uniqueName('sink-crash-group');
