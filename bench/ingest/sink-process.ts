@@ -26,7 +26,7 @@ export interface SinkFlush {
   reason: string;
   rows: number;
   ms: number;
-  /** Milliseconds per step of the flush (frame, flatten, pending, upload, commit, publish). */
+  /** Milliseconds per step of the flush (frame, flatten, wait, pending, upload, commit, publish). */
   steps: Record<string, number>;
 }
 
