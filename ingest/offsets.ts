@@ -98,3 +98,17 @@ export function flushDue(
   if (buffered.oldestAtMs !== undefined && nowMs - buffered.oldestAtMs >= t.flushIntervalMs) return 'time';
   return undefined;
 }
+
+/**
+ * The partitions whose published high-water mark is below what this sink has committed, with the
+ * committed offset to publish again. Several sinks write the one high-water object by
+ * read-merge-write, so a concurrent writer can overwrite an update with an older mark; committed
+ * offsets are durable, so publishing them again is always safe and repairs the loss.
+ */
+export function highWaterBehind(committed: ReadonlyMap<number, number>, published: Readonly<Record<string, number>>): Record<string, number> {
+  const behind: Record<string, number> = {};
+  for (const [partition, offset] of committed) {
+    if ((published[String(partition)] ?? -1) < offset) behind[String(partition)] = offset;
+  }
+  return behind;
+}

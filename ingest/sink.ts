@@ -20,9 +20,9 @@ import { LAKE_HEADER, lakeHeaderFields } from '../core/lake-record';
 import { createLogger, type Logger } from '../core/logger';
 import { withRetry } from '../core/retry';
 import { flattenToParquet, InputFileBuilder, prepareConnection, type RejectReason } from './flatten';
-import { createManifestStore, type ManifestStore } from './manifests';
+import { createManifestStore, readHighWaterMarks, type ManifestStore } from './manifests';
 import { sinkMetrics } from './metrics';
-import { flushDue, offsetsToCommit, planChunk, planResume, staleKeys, type ChunkPlan, type FlushThresholds } from './offsets';
+import { flushDue, highWaterBehind, offsetsToCommit, planChunk, planResume, staleKeys, type ChunkPlan, type FlushThresholds } from './offsets';
 
 export interface LakeSinkOptions extends FlushThresholds {
   topic: string;
@@ -160,6 +160,9 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
   /** Bumped when a stage 2 fails or aborts: plans taken before it are void. */
   let epoch = 0;
   let timeFlush: Promise<unknown> | undefined;
+  /** The high-water repair (see repairHighWater): running, and when it last ran. */
+  let repairing = false;
+  let repairedAt = Date.now();
   /** Size-triggered flushes queued or running, oldest first (see eachBatch). */
   const sizeFlushes: Promise<unknown>[] = [];
   /** The flatten step's input, framed as bytes; one for all flushes (their stage 1 runs one at a time), so its buffers are reused. */
@@ -486,6 +489,21 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
     if (sizeFlushes.length > 0 && (bufferedRows() >= 3 * o.maxRows || bufferedBytes() >= 3 * o.maxBytes)) await sizeFlushes[0];
   }
 
+  /**
+   * Publishes this sink's committed offsets again where the high-water mark is behind them. With
+   * several sinks, a concurrent read-merge-write of the one high-water object can lose an update
+   * (docs/lake.md); without this the mark would lag until that partition's next flush — for ever
+   * on an idle partition, holding every batch cut back.
+   */
+  async function repairHighWater(): Promise<void> {
+    if (committed.size === 0) return;
+    const behind = highWaterBehind(committed, await readHighWaterMarks(deps.s3, deps.bucket, o.prefix));
+    if (Object.keys(behind).length === 0) return;
+    log.info({ behind }, "high-water mark behind this sink's commits (an update lost to a concurrent writer): published again");
+    sinkMetrics.highWaterRepairs.inc();
+    await manifests.publishHighWater(behind);
+  }
+
   async function publishCommittedAsHighWater(): Promise<void> {
     // Committed offsets are durable by construction; publishing them at start repairs a crash
     // between a commit and its manifest write.
@@ -524,8 +542,18 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       await consumer.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
       const tick = Math.max(100, Math.min(1000, Math.floor(o.flushIntervalMs / 4)));
+      const repairEveryMs = Math.max(1000, Math.min(5000, o.flushIntervalMs));
       timer = setInterval(() => {
         if (stopping) return;
+        if (!repairing && Date.now() - repairedAt >= repairEveryMs) {
+          repairing = true;
+          repairHighWater()
+            .catch((err) => log.warn({ err: errorMessage(err) }, 'high-water repair failed; retried at the next check'))
+            .finally(() => {
+              repairing = false;
+              repairedAt = Date.now();
+            });
+        }
         // One time-triggered flush queued at a time: a second queued behind it would find only
         // what arrived meanwhile and write a needlessly small chunk.
         if (!timeFlush && flushDue({ rows: unplannedRows(), bytes: unplannedBytes(), oldestAtMs: oldestAt() }, o, Date.now())) {

@@ -7,7 +7,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
 import { REPO_ROOT } from '../../core/config';
 import { createKafka } from '../../core/kafka';
-import { LAKE_FORMAT, highWaterCovers, normalizePrefix, parseRawChunkKey, rawRoot } from '../../core/lake';
+import { LAKE_FORMAT, highWaterCovers, highWaterKey, normalizePrefix, parseRawChunkKey, rawRoot } from '../../core/lake';
 import { encodeLakeHeader, LAKE_HEADER } from '../../core/lake-record';
 import { createS3, ensureBucket } from '../../core/s3';
 import { sleep, waitUntil } from '../../core/retry';
@@ -251,6 +251,27 @@ describe('lake sink (real Kafka + MinIO)', () => {
       expectExactlyOnce(rows, [...first.events, ...rest.events], prefix);
     } finally {
       openGate();
+      await sink.stop();
+    }
+  });
+
+  it('a high-water update lost to a concurrent writer (an older mark written over it) is published again by the sink that committed it', async () => {
+    const topic = uniqueName('sink-hw');
+    const prefix = `test/${uniqueName('sink-hw')}`;
+    await createTopics(kafka, [{ topic, numPartitions: 2 }]);
+    const { ends } = await produce(kafka, topic, 2, 200);
+    const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic, groupId: uniqueName('sink-hw-group'), dlqTopic: uniqueName('unused-dlq'), prefix, maxRows: 100, flushIntervalMs: 500 });
+    await sink.start();
+    try {
+      expect(await waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 60_000, 200)).toBe(true);
+      // Another sink's read-merge-write, based on an older read, lands last: partition 1 goes back.
+      const older = { format: 1, topic, updated_at: new Date().toISOString(), partitions: { '0': ends['0'], '1': 100 } };
+      await s3.send(new PutObjectCommand({ Bucket: cfg.s3.bucket, Key: highWaterKey(prefix), Body: JSON.stringify(older), ContentType: 'application/json' }));
+      expect(await highWater(s3, prefix)).toEqual({ '0': ends['0'], '1': 100 });
+      // No more events arrive, so no flush would publish partition 1 again: the repair does.
+      expect(await waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 30_000, 200)).toBe(true);
+      expect(await highWater(s3, prefix)).toEqual(ends);
+    } finally {
       await sink.stop();
     }
   });

@@ -1,5 +1,5 @@
 import type { PartitionRecord } from '../../core/lake';
-import { flushDue, offsetsToCommit, planChunk, planResume, staleKeys } from '../../ingest/offsets';
+import { flushDue, highWaterBehind, offsetsToCommit, planChunk, planResume, staleKeys } from '../../ingest/offsets';
 
 const msgs = (...offsets: number[]) => offsets.map((offset) => ({ offset }));
 const record = (pending: PartitionRecord['pending'], next = 0): PartitionRecord => ({ format: 1, topic: 't', partition: 0, next_offset: next, pending, updated_at: '' });
@@ -62,5 +62,19 @@ describe('flushDue', () => {
     expect(flushDue({ rows: 1, bytes: 1000, oldestAtMs: 0 }, t, 0)).toBe('bytes');
     expect(flushDue({ rows: 1, bytes: 1, oldestAtMs: 0 }, t, 29_999)).toBeUndefined();
     expect(flushDue({ rows: 1, bytes: 1, oldestAtMs: 0 }, t, 30_000)).toBe('time');
+  });
+});
+
+describe('highWaterBehind', () => {
+  it('names the partitions whose published mark is below this sink\'s committed offset (lost to a concurrent writer), and only those', () => {
+    const committed = new Map([
+      [0, 2100],
+      [1, 2100],
+      [2, 900],
+    ]);
+    expect(highWaterBehind(committed, { '0': 2100, '1': 1800, '2': 1200 })).toEqual({ '1': 2100 });
+    expect(highWaterBehind(committed, {})).toEqual({ '0': 2100, '1': 2100, '2': 900 });
+    expect(highWaterBehind(committed, { '0': 2100, '1': 2100, '2': 900, '3': 5 })).toEqual({});
+    expect(highWaterBehind(new Map(), { '0': 1 })).toEqual({});
   });
 });
