@@ -95,16 +95,21 @@ export async function getTextWithEtag(s3: S3Client, bucket: string, key: string,
  * publishing at once cannot both win. False when another writer got there first.
  */
 export async function putJsonIfUnchanged(s3: S3Client, bucket: string, key: string, value: unknown, etag: string | undefined, signal?: AbortSignal): Promise<boolean> {
+  return (await putJsonConditional(s3, bucket, key, value, etag, signal)) !== undefined;
+}
+
+/** putJsonIfUnchanged, giving the new object's ETag (for the writer's next conditional write), or undefined when another writer got there first. */
+export async function putJsonConditional(s3: S3Client, bucket: string, key: string, value: unknown, etag: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
   try {
-    await s3.send(
+    const out = await s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${JSON.stringify(value, null, 2)}\n`, ContentType: 'application/json', ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }) }),
       { abortSignal: signal },
     );
-    return true;
+    return out.ETag ?? '';
   } catch (err) {
     const e = err as S3ServiceException;
     // 412: the object changed; 409: another conditional write to it was in flight (S3 semantics)
-    if (e.$metadata?.httpStatusCode === 412 || e.$metadata?.httpStatusCode === 409) return false;
+    if (e.$metadata?.httpStatusCode === 412 || e.$metadata?.httpStatusCode === 409) return undefined;
     throw err;
   }
 }

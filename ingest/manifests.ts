@@ -12,13 +12,25 @@ import {
   type PartitionRecord,
   type PendingChunk,
 } from '../core/lake';
-import { deleteKeys, getText, putJson as putS3Json } from '../core/s3';
+import { sleep } from '../core/retry';
+import { deleteKeys, getText, getTextWithEtag, putJsonConditional, putJson as putS3Json } from '../core/s3';
 
 export interface ManifestStore {
   readPartitionRecord(partition: number): Promise<PartitionRecord | undefined>;
+  /** The record and its ETag (undefined etag: no record yet), for conditional writes after it. */
+  readPartitionRecordVersion(partition: number): Promise<{ record: PartitionRecord | undefined; etag: string | undefined }>;
   writePartitionRecord(partition: number, nextOffset: number, pending: PendingChunk | null): Promise<void>;
+  /**
+   * Writes the record only if it is still the version `etag` (absent when undefined): the new
+   * ETag, or undefined when another writer changed it since (a new owner of the partition).
+   */
+  writePartitionRecordIf(partition: number, nextOffset: number, pending: PendingChunk | null, etag: string | undefined): Promise<string | undefined>;
   readHighWater(): Promise<HighWaterManifest | undefined>;
-  /** Read-merge-write, per partition max: the published mark never moves back. */
+  /**
+   * Read-merge-write, per partition max: the published mark never moves back. Conditional on the
+   * version read (S3 If-Match), read again and retried when another writer got there first, so
+   * concurrent sinks cannot lose each other's updates.
+   */
   publishHighWater(update: Record<string, number>): Promise<HighWaterManifest>;
   deleteKeys(keys: string[]): Promise<void>;
 }
@@ -35,33 +47,42 @@ export function createManifestStore(s3: S3Client, bucket: string, prefix: string
     const text = await getText(s3, bucket, highWaterKey(prefix));
     return text === undefined ? undefined : parseHighWater(text);
   };
+  const recordOf = (partition: number, nextOffset: number, pending: PendingChunk | null): PartitionRecord => ({
+    format: MANIFEST_FORMAT,
+    topic,
+    partition,
+    next_offset: nextOffset,
+    pending,
+    updated_at: new Date().toISOString(),
+  });
   return {
     async readPartitionRecord(partition) {
       const text = await getText(s3, bucket, partitionRecordKey(prefix, partition));
       return text === undefined ? undefined : parsePartitionRecord(text);
     },
-    async writePartitionRecord(partition, nextOffset, pending) {
-      const record: PartitionRecord = {
-        format: MANIFEST_FORMAT,
-        topic,
-        partition,
-        next_offset: nextOffset,
-        pending,
-        updated_at: new Date().toISOString(),
-      };
-      await putJson(partitionRecordKey(prefix, partition), record);
+    async readPartitionRecordVersion(partition) {
+      const got = await getTextWithEtag(s3, bucket, partitionRecordKey(prefix, partition));
+      return got === undefined ? { record: undefined, etag: undefined } : { record: parsePartitionRecord(got.text), etag: got.etag };
     },
+    async writePartitionRecord(partition, nextOffset, pending) {
+      await putJson(partitionRecordKey(prefix, partition), recordOf(partition, nextOffset, pending));
+    },
+    writePartitionRecordIf: (partition, nextOffset, pending, etag) =>
+      putJsonConditional(s3, bucket, partitionRecordKey(prefix, partition), recordOf(partition, nextOffset, pending), etag),
     readHighWater,
     async publishHighWater(update) {
-      const current = await readHighWater();
-      const manifest: HighWaterManifest = {
-        format: MANIFEST_FORMAT,
-        topic,
-        updated_at: new Date().toISOString(),
-        partitions: mergeHighWater(current?.partitions, update),
-      };
-      await putJson(highWaterKey(prefix), manifest);
-      return manifest;
+      for (let attempt = 0; ; attempt++) {
+        const current = await getTextWithEtag(s3, bucket, highWaterKey(prefix));
+        const manifest: HighWaterManifest = {
+          format: MANIFEST_FORMAT,
+          topic,
+          updated_at: new Date().toISOString(),
+          partitions: mergeHighWater(current === undefined ? undefined : parseHighWater(current.text)?.partitions, update),
+        };
+        if ((await putJsonConditional(s3, bucket, highWaterKey(prefix), manifest, current?.etag)) !== undefined) return manifest;
+        if (attempt >= 20) throw new Error('high-water mark: 20 conditional writes in a row lost to other writers');
+        await sleep(5 + Math.random() * 20 * (attempt + 1));
+      }
     },
     deleteKeys: (keys) => deleteKeys(s3, bucket, keys),
   };

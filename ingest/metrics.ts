@@ -15,6 +15,11 @@ export const sinkMetrics = {
     help: 'Flushes flattened and then dropped before their pending records because a flush before them failed or aborted (planned again)',
     registers: [registry],
   }),
+  recordConflicts: new Counter({
+    name: 'rtap_sink_partition_record_conflicts_total',
+    help: 'Partition records changed by another writer since this sink read them (read again, the flush abandoned)',
+    registers: [registry],
+  }),
   highWaterRepairs: new Counter({
     name: 'rtap_sink_high_water_repairs_total',
     help: "High-water updates published again because a concurrent writer had overwritten them with an older mark",

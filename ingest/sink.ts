@@ -75,6 +75,8 @@ export interface LakeSinkStats {
   /** Flushes that failed (retried from the same boundaries), and flushes prepared behind them and dropped (planned again). */
   failed: number;
   discarded: number;
+  /** Partition records found changed by another writer (read again, the flush abandoned). */
+  recordConflicts: number;
   /** Next offset durable per partition, as committed by this sink instance. */
   committed: Record<string, number>;
 }
@@ -109,6 +111,8 @@ interface PartitionState {
   oldestAtMs: number | undefined;
   replay: PendingChunk | undefined;
   orphanKeys: string[];
+  /** Version (ETag) of the partition record as this sink last read or wrote it; its writes are conditional on it. */
+  recordEtag: string | undefined;
 }
 
 type Reject = { partition: number; offset: number; reason: RejectReason };
@@ -169,7 +173,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
   const lines = new InputFileBuilder();
   /** The same for records whose flat columns their lake header gives (DuckDB skips the JSON extraction for them). */
   const typedLines = new InputFileBuilder();
-  const stats: LakeSinkStats = { flushes: 0, rowsWritten: 0, objectsWritten: 0, bytesWritten: 0, dlq: 0, failed: 0, discarded: 0, committed: {} };
+  const stats: LakeSinkStats = { flushes: 0, rowsWritten: 0, objectsWritten: 0, bytesWritten: 0, dlq: 0, failed: 0, discarded: 0, recordConflicts: 0, committed: {} };
 
   let settle!: { resolve: () => void; reject: (err: unknown) => void };
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
@@ -318,24 +322,35 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
 
       // 1. Record the pending chunk of each partition (its exact range and names) before any
       //    upload, so a restart rewrites the same names. Orphans of a crashed chunk that this
-      //    chunk does not overwrite are deleted first.
+      //    chunk does not overwrite are deleted first. Every record write is conditional on the
+      //    version this sink last saw: a record changed by another writer (a new or old owner of
+      //    the partition, around a rebalance) is read again and the flush abandoned, so two
+      //    owners can never both act on stale records (docs/lake.md).
+      const changed: PartitionState[] = [];
       await Promise.all(
         plans.map(async ({ plan, state }) => {
           const keys = objects.filter((x) => x.partition === plan.partition).map((x) => x.key);
           const stale = staleKeys(state.orphanKeys, keys);
           if (stale.length > 0) {
+            if ((await manifests.readPartitionRecordVersion(plan.partition)).etag !== state.recordEtag) return void changed.push(state);
             log.warn({ partition: plan.partition, stale }, 'deleting objects of an uncommitted chunk that is not rewritten under the same names');
             await withRetry(() => manifests.deleteKeys(stale), { shouldRetry: () => true });
           }
           const pending: PendingChunk = { start: plan.start, end: plan.end, keys };
-          await withRetry(() => manifests.writePartitionRecord(plan.partition, committed.get(plan.partition) ?? plan.start, pending), {
+          const etag = await withRetry(() => manifests.writePartitionRecordIf(plan.partition, committed.get(plan.partition) ?? plan.start, pending, state.recordEtag), {
             shouldRetry: () => true,
           });
+          if (etag === undefined) return void changed.push(state);
+          state.recordEtag = etag;
           // From here on a failed flush must retry with these very boundaries.
           state.replay = pending;
           state.orphanKeys = keys;
         }),
       );
+      if (changed.length > 0) {
+        await Promise.all(changed.map((state) => reloadPartitionRecord(state)));
+        return abort('a partition record was changed by another writer');
+      }
       stepDone('pending');
 
       // 2. Upload the objects.
@@ -390,7 +405,14 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       stepDone('commit');
 
       // 5. Publish: partition records (pending cleared) and the monotonic high-water mark.
-      await Promise.all(plans.map(({ plan }) => manifests.writePartitionRecord(plan.partition, plan.end + 1, null)));
+      await Promise.all(
+        plans.map(async ({ plan, state }) => {
+          const etag = await manifests.writePartitionRecordIf(plan.partition, plan.end + 1, null, state.recordEtag);
+          // Changed by another writer since the pending record: theirs stands (this chunk is committed either way).
+          if (etag === undefined) await reloadPartitionRecord(state);
+          else state.recordEtag = etag;
+        }),
+      );
       await manifests.publishHighWater(Object.fromEntries(plans.map(({ plan }) => [String(plan.partition), plan.end + 1])));
       stepDone('publish');
 
@@ -416,6 +438,25 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
     } finally {
       await fs.rm(p.tmp, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Reads a partition record that another writer changed, and takes its view: the chunk a new
+   * record holds pending is replayed with its boundaries if it starts at this sink's first
+   * uncommitted offset, its objects are orphans otherwise (planResume, as on assignment). The
+   * buffer already starts at that offset, so nothing needs fetching again.
+   */
+  async function reloadPartitionRecord(state: PartitionState): Promise<void> {
+    const partition = [...states].find(([, s]) => s === state)?.[0];
+    if (partition === undefined || state.messages.length === 0) return; // dropped by a rebalance meanwhile
+    const { record, etag } = await manifests.readPartitionRecordVersion(partition);
+    const resume = planResume(record, state.messages[0].offset);
+    log.warn({ partition, pending: record?.pending ?? null, replay: resume.replay ?? null }, 'partition record changed by another writer: read again');
+    sinkMetrics.recordConflicts.inc();
+    stats.recordConflicts += 1;
+    state.recordEtag = etag;
+    state.replay = resume.replay;
+    state.orphanKeys = resume.orphanKeys;
   }
 
   function abort(why: string): FlushOutcome {
@@ -457,11 +498,11 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       // First batch since (re)assignment: it starts at the committed offset. Resume any chunk
       // left uncommitted by a crash with the same boundaries (see planResume).
       const gen = generation;
-      const record = await manifests.readPartitionRecord(partition);
+      const { record, etag } = await manifests.readPartitionRecordVersion(partition);
       if (gen !== generation) return;
       const resume = planResume(record, Number(batch.messages[0].offset));
       if (resume.replay) log.info({ partition, replay: resume.replay }, 'replaying an uncommitted chunk with its original boundaries');
-      state = { messages: [], bytes: 0, planned: 0, plannedBytes: 0, oldestAtMs: undefined, replay: resume.replay, orphanKeys: resume.orphanKeys };
+      state = { messages: [], bytes: 0, planned: 0, plannedBytes: 0, oldestAtMs: undefined, replay: resume.replay, orphanKeys: resume.orphanKeys, recordEtag: etag };
       states.set(partition, state);
     }
     const last = state.messages.length > 0 ? state.messages[state.messages.length - 1].offset : -1;

@@ -7,7 +7,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Kafka } from 'kafkajs';
 import { REPO_ROOT } from '../../core/config';
 import { createKafka } from '../../core/kafka';
-import { LAKE_FORMAT, highWaterCovers, highWaterKey, normalizePrefix, parseRawChunkKey, rawRoot } from '../../core/lake';
+import { LAKE_FORMAT, highWaterCovers, highWaterKey, normalizePrefix, parseRawChunkKey, partitionRecordKey, rawChunkKey, rawRoot } from '../../core/lake';
 import { encodeLakeHeader, LAKE_HEADER } from '../../core/lake-record';
 import { createS3, ensureBucket } from '../../core/s3';
 import { sleep, waitUntil } from '../../core/retry';
@@ -271,6 +271,37 @@ describe('lake sink (real Kafka + MinIO)', () => {
       // No more events arrive, so no flush would publish partition 1 again: the repair does.
       expect(await waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 30_000, 200)).toBe(true);
       expect(await highWater(s3, prefix)).toEqual(ends);
+    } finally {
+      await sink.stop();
+    }
+  });
+
+  it('a partition record changed by another writer (an old owner\'s late pending chunk): the sink reads it again, replays that chunk\'s boundaries and deletes its orphan', async () => {
+    const topic = uniqueName('sink-cas');
+    const prefix = `test/${uniqueName('sink-cas')}`;
+    await createTopics(kafka, [{ topic, numPartitions: 2 }]);
+    const first = await produce(kafka, topic, 2, 150);
+    const sink = createLakeSink({ kafka, s3, bucket: cfg.s3.bucket }, { topic, groupId: uniqueName('sink-cas-group'), dlqTopic: uniqueName('unused-dlq'), prefix, maxRows: 1000, flushIntervalMs: 500 });
+    await sink.start();
+    try {
+      expect(await waitUntil(async () => highWaterCovers(await highWater(s3, prefix), first.ends), 60_000, 200)).toBe(true);
+      // Another writer (an old owner of partition 1, late) records a pending chunk from the sink's
+      // next offset, with an object of its own under a name the sink will not write.
+      const c = first.ends['1'];
+      const orphan = rawChunkKey(prefix, { dt: '2026-11-20', hour: 23, partition: 1, startOffset: c, endOffset: c + 49 });
+      await s3.send(new PutObjectCommand({ Bucket: cfg.s3.bucket, Key: orphan, Body: 'not a parquet file' }));
+      const record = { format: 1, topic, partition: 1, next_offset: c, pending: { start: c, end: c + 49, keys: [orphan] }, updated_at: new Date().toISOString() };
+      await s3.send(new PutObjectCommand({ Bucket: cfg.s3.bucket, Key: partitionRecordKey(prefix, 1), Body: JSON.stringify(record), ContentType: 'application/json' }));
+      const more = await produceMore(kafka, topic, [1], 120, first.events.length);
+      const ends = { ...first.ends, ...more.ends };
+      expect(await waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 60_000, 200)).toBe(true);
+      expect(sink.stats().recordConflicts).toBeGreaterThanOrEqual(1);
+      const { rows, keys } = await readLake(s3, prefix);
+      expectExactlyOnce(rows, [...first.events, ...more.events], prefix);
+      expect(keys).not.toContain(orphan);
+      // The first chunk after the conflict has the other writer's boundaries.
+      const chunks = new Set(keys.map((k) => parseRawChunkKey(k)!).filter((r) => r.partition === 1 && r.startOffset >= c).map((r) => `${r.startOffset}-${r.endOffset}`));
+      expect([...chunks].sort()).toEqual([`${c}-${c + 49}`, `${c + 50}-${c + 119}`].sort());
     } finally {
       await sink.stop();
     }
