@@ -9,7 +9,7 @@ export const sinkMetrics = {
   bytesWritten: new Counter({ name: 'rtap_sink_bytes_written_total', help: 'Bytes of raw Parquet uploaded', registers: [registry] }),
   flushes: new Counter({ name: 'rtap_sink_flushes_total', help: 'Completed flushes by trigger', labelNames: ['reason'], registers: [registry] }),
   flushErrors: new Counter({ name: 'rtap_sink_flush_errors_total', help: 'Flushes that failed (retried from the same boundaries)', registers: [registry] }),
-  flushAborts: new Counter({ name: 'rtap_sink_flush_aborts_total', help: 'Flushes abandoned before commit because of a rebalance', registers: [registry] }),
+  flushAborts: new Counter({ name: 'rtap_sink_flush_aborts_total', help: 'Flushes abandoned before commit: a rebalance, or a partition record changed by another writer', registers: [registry] }),
   flushDiscards: new Counter({
     name: 'rtap_sink_flush_discards_total',
     help: 'Flushes flattened and then dropped before their pending records because a flush before them failed or aborted (planned again)',
@@ -22,7 +22,7 @@ export const sinkMetrics = {
   }),
   highWaterRepairs: new Counter({
     name: 'rtap_sink_high_water_repairs_total',
-    help: "High-water updates published again because a concurrent writer had overwritten them with an older mark",
+    help: 'High-water updates published again because another writer had overwritten them with an older mark',
     registers: [registry],
   }),
   flushDuration: new Histogram({

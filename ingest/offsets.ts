@@ -101,9 +101,9 @@ export function flushDue(
 
 /**
  * The partitions whose published high-water mark is below what this sink has committed, with the
- * committed offset to publish again. Several sinks write the one high-water object by
- * read-merge-write, so a concurrent writer can overwrite an update with an older mark; committed
- * offsets are durable, so publishing them again is always safe and repairs the loss.
+ * committed offset to publish again. Sinks write the one high-water object by conditional
+ * read-merge-write, but a writer that does not (an older sink, a hand edit) can overwrite an update
+ * with an older mark; committed offsets are durable, so publishing them again is always safe.
  */
 export function highWaterBehind(committed: ReadonlyMap<number, number>, published: Readonly<Record<string, number>>): Record<string, number> {
   const behind: Record<string, number> = {};

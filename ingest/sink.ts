@@ -531,16 +531,16 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
   }
 
   /**
-   * Publishes this sink's committed offsets again where the high-water mark is behind them. With
-   * several sinks, a concurrent read-merge-write of the one high-water object can lose an update
-   * (docs/lake.md); without this the mark would lag until that partition's next flush — for ever
-   * on an idle partition, holding every batch cut back.
+   * Publishes this sink's committed offsets again where the high-water mark is behind them: a
+   * safety net for writers of the one high-water object that do not write conditionally (an older
+   * sink, a hand edit; docs/lake.md). Without it a lost update would lag until that partition's
+   * next flush — for ever on an idle partition, holding every batch cut back.
    */
   async function repairHighWater(): Promise<void> {
     if (committed.size === 0) return;
     const behind = highWaterBehind(committed, await readHighWaterMarks(deps.s3, deps.bucket, o.prefix));
     if (Object.keys(behind).length === 0) return;
-    log.info({ behind }, "high-water mark behind this sink's commits (an update lost to a concurrent writer): published again");
+    log.info({ behind }, "high-water mark behind this sink's commits (an update overwritten by another writer): published again");
     sinkMetrics.highWaterRepairs.inc();
     await manifests.publishHighWater(behind);
   }
