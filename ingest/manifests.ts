@@ -16,7 +16,6 @@ import { sleep } from '../core/retry';
 import { deleteKeys, getText, getTextWithEtag, putJsonConditional, putJson as putS3Json } from '../core/s3';
 
 export interface ManifestStore {
-  readPartitionRecord(partition: number): Promise<PartitionRecord | undefined>;
   /** The record and its ETag (undefined etag: no record yet), for conditional writes after it. */
   readPartitionRecordVersion(partition: number): Promise<{ record: PartitionRecord | undefined; etag: string | undefined }>;
   writePartitionRecord(partition: number, nextOffset: number, pending: PendingChunk | null): Promise<void>;
@@ -56,10 +55,6 @@ export function createManifestStore(s3: S3Client, bucket: string, prefix: string
     updated_at: new Date().toISOString(),
   });
   return {
-    async readPartitionRecord(partition) {
-      const text = await getText(s3, bucket, partitionRecordKey(prefix, partition));
-      return text === undefined ? undefined : parsePartitionRecord(text);
-    },
     async readPartitionRecordVersion(partition) {
       const got = await getTextWithEtag(s3, bucket, partitionRecordKey(prefix, partition));
       return got === undefined ? { record: undefined, etag: undefined } : { record: parsePartitionRecord(got.text), etag: got.etag };

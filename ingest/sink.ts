@@ -20,7 +20,7 @@ import { LAKE_HEADER, lakeHeaderFields } from '../core/lake-record';
 import { createLogger, type Logger } from '../core/logger';
 import { withRetry } from '../core/retry';
 import { flattenToParquet, InputFileBuilder, prepareConnection, type RejectReason } from './flatten';
-import { createManifestStore, readHighWaterMarks, type ManifestStore } from './manifests';
+import { createManifestStore, type ManifestStore } from './manifests';
 import { sinkMetrics } from './metrics';
 import { flushDue, highWaterBehind, offsetsToCommit, planChunk, planResume, staleKeys, type ChunkPlan, type FlushThresholds } from './offsets';
 
@@ -123,7 +123,8 @@ interface PreparedFlush {
   /** Group generation and plan epoch when the chunks were taken: stage 2 drops the flush if either moved. */
   gen: number;
   epoch: number;
-  plans: { plan: ChunkPlan; state: PartitionState; messages: Buffered[] }[];
+  /** Each partition's chunk: its plan, messages and their value bytes. */
+  plans: { plan: ChunkPlan; state: PartitionState; messages: Buffered[]; bytes: number }[];
   tmp: string;
   rows: number;
   onePass: boolean;
@@ -240,13 +241,16 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       const free = state.planned === 0 ? state.messages : state.messages.slice(state.planned);
       // A replayed chunk's boundaries bind only the first chunk after (re)assignment or a failure.
       const plan = planChunk(partition, free, state.planned === 0 ? state.replay : undefined);
-      if (plan) plans.push({ plan, state, messages: free.slice(0, plan.count) });
+      if (plan) {
+        const messages = free.slice(0, plan.count);
+        plans.push({ plan, state, messages, bytes: messages.reduce((n, m) => n + (m.value?.length ?? 0), 0) });
+      }
     }
     if (plans.length === 0) return undefined;
     const taken = { gen: generation, epoch };
-    for (const { plan, state, messages } of plans) {
+    for (const { plan, state, bytes } of plans) {
       state.planned += plan.count;
-      state.plannedBytes += messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
+      state.plannedBytes += bytes;
       if (state.planned === state.messages.length) state.oldestAtMs = undefined;
     }
     const started = Date.now();
@@ -291,9 +295,9 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       await fs.rm(tmp, { recursive: true, force: true });
       // Nothing was planned after this flush (stage 1 runs one at a time): give its messages back.
       if (taken.epoch === epoch) {
-        for (const { plan, state, messages } of plans) {
+        for (const { plan, state, bytes } of plans) {
           state.planned -= plan.count;
-          state.plannedBytes -= messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
+          state.plannedBytes -= bytes;
           state.oldestAtMs ??= Date.now() - o.flushIntervalMs;
         }
       }
@@ -326,13 +330,13 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
       //    version this sink last saw: a record changed by another writer (a new or old owner of
       //    the partition, around a rebalance) is read again and the flush abandoned, so two
       //    owners can never both act on stale records (docs/lake.md).
-      const changed: PartitionState[] = [];
+      const changed: { partition: number; state: PartitionState }[] = [];
       await Promise.all(
         plans.map(async ({ plan, state }) => {
           const keys = objects.filter((x) => x.partition === plan.partition).map((x) => x.key);
           const stale = staleKeys(state.orphanKeys, keys);
           if (stale.length > 0) {
-            if ((await manifests.readPartitionRecordVersion(plan.partition)).etag !== state.recordEtag) return void changed.push(state);
+            if ((await manifests.readPartitionRecordVersion(plan.partition)).etag !== state.recordEtag) return void changed.push({ partition: plan.partition, state });
             log.warn({ partition: plan.partition, stale }, 'deleting objects of an uncommitted chunk that is not rewritten under the same names');
             await withRetry(() => manifests.deleteKeys(stale), { shouldRetry: () => true });
           }
@@ -340,7 +344,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
           const etag = await withRetry(() => manifests.writePartitionRecordIf(plan.partition, committed.get(plan.partition) ?? plan.start, pending, state.recordEtag), {
             shouldRetry: () => true,
           });
-          if (etag === undefined) return void changed.push(state);
+          if (etag === undefined) return void changed.push({ partition: plan.partition, state });
           state.recordEtag = etag;
           // From here on a failed flush must retry with these very boundaries.
           state.replay = pending;
@@ -348,7 +352,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
         }),
       );
       if (changed.length > 0) {
-        await Promise.all(changed.map((state) => reloadPartitionRecord(state)));
+        await Promise.all(changed.map(({ partition, state }) => reloadPartitionRecord(partition, state)));
         return abort('a partition record was changed by another writer');
       }
       stepDone('pending');
@@ -393,12 +397,11 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
         stats.committed[String(c.partition)] = c.offset;
         sinkMetrics.committedOffset.set({ partition: String(c.partition) }, c.offset);
       }
-      for (const { plan, state, messages } of plans) {
-        const chunkBytes = messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
+      for (const { plan, state, bytes } of plans) {
         state.messages.splice(0, plan.count);
         state.planned -= plan.count;
-        state.plannedBytes -= chunkBytes;
-        state.bytes -= chunkBytes;
+        state.plannedBytes -= bytes;
+        state.bytes -= bytes;
         state.replay = undefined;
         state.orphanKeys = [];
       }
@@ -409,7 +412,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
         plans.map(async ({ plan, state }) => {
           const etag = await manifests.writePartitionRecordIf(plan.partition, plan.end + 1, null, state.recordEtag);
           // Changed by another writer since the pending record: theirs stands (this chunk is committed either way).
-          if (etag === undefined) await reloadPartitionRecord(state);
+          if (etag === undefined) await reloadPartitionRecord(plan.partition, state);
           else state.recordEtag = etag;
         }),
       );
@@ -446,9 +449,8 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
    * uncommitted offset, its objects are orphans otherwise (planResume, as on assignment). The
    * buffer already starts at that offset, so nothing needs fetching again.
    */
-  async function reloadPartitionRecord(state: PartitionState): Promise<void> {
-    const partition = [...states].find(([, s]) => s === state)?.[0];
-    if (partition === undefined || state.messages.length === 0) return; // dropped by a rebalance meanwhile
+  async function reloadPartitionRecord(partition: number, state: PartitionState): Promise<void> {
+    if (states.get(partition) !== state || state.messages.length === 0) return; // dropped by a rebalance meanwhile
     const { record, etag } = await manifests.readPartitionRecordVersion(partition);
     const resume = planResume(record, state.messages[0].offset);
     log.warn({ partition, pending: record?.pending ?? null, replay: resume.replay ?? null }, 'partition record changed by another writer: read again');
@@ -538,7 +540,7 @@ export function createLakeSink(deps: LakeSinkDeps, opts: Partial<LakeSinkOptions
    */
   async function repairHighWater(): Promise<void> {
     if (committed.size === 0) return;
-    const behind = highWaterBehind(committed, await readHighWaterMarks(deps.s3, deps.bucket, o.prefix));
+    const behind = highWaterBehind(committed, (await manifests.readHighWater())?.partitions ?? {});
     if (Object.keys(behind).length === 0) return;
     log.info({ behind }, "high-water mark behind this sink's commits (an update overwritten by another writer): published again");
     sinkMetrics.highWaterRepairs.inc();
