@@ -11,7 +11,7 @@
 import { writeSync } from 'node:fs';
 import type { Consumer, EachBatchPayload, Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { dlqMessage } from '../core/dlq';
-import { IDEMPOTENT_RETRY, TOPICS } from '../core/kafka';
+import { EVENT_FETCH, IDEMPOTENT_RETRY, TOPICS } from '../core/kafka';
 import { createLogger, type Logger } from '../core/logger';
 import { readTopicRange } from '../core/topic-range';
 import { speedMetrics } from './metrics';
@@ -156,7 +156,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
       offsetBucketSize: o.offsetBucketSize,
       processors: deps.processors,
     });
-  const consumer: Consumer = deps.kafka.consumer({ groupId: o.groupId, sessionTimeout: o.sessionTimeoutMs, rebalanceTimeout: 60_000, readUncommitted: false, maxWaitTimeInMs: 100 });
+  const consumer: Consumer = deps.kafka.consumer({ groupId: o.groupId, sessionTimeout: o.sessionTimeoutMs, rebalanceTimeout: 60_000, readUncommitted: false, maxWaitTimeInMs: 100, ...EVENT_FETCH });
   const producer: Producer = deps.kafka.producer({
     transactionalId: `${o.groupId}-${o.instanceId}`,
     idempotent: true,

@@ -9,7 +9,7 @@ import '../../scripts/quiet-warnings.cjs';
 import { performance } from 'node:perf_hooks';
 import { logLevel } from 'kafkajs';
 import { loadConfig } from '../../core/config';
-import { createKafka } from '../../core/kafka';
+import { createKafka, EVENT_FETCH } from '../../core/kafka';
 import { createFeatureProcessor } from '../../speed-layer/features';
 import { DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
 import { createSpeedState } from '../../speed-layer/state';
@@ -39,7 +39,8 @@ async function main(): Promise<void> {
   const gc = observeGc();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const consumer = kafka.consumer({ groupId: `rtap-bench-speed-${mode}-${Date.now()}` });
+  // the fetch sizes `rtap speed` uses (core/kafka.ts EVENT_FETCH)
+  const consumer = kafka.consumer({ groupId: `rtap-bench-speed-${mode}-${Date.now()}`, ...EVENT_FETCH });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await new Promise<void>((resolve, reject) => {

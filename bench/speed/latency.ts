@@ -14,7 +14,7 @@ import '../../scripts/quiet-warnings.cjs';
 import '../../core/kafkajs-preload.cjs';
 import { logLevel, type Kafka } from 'kafkajs';
 import { loadConfig } from '../../core/config';
-import { createKafka } from '../../core/kafka';
+import { createKafka, EVENT_FETCH } from '../../core/kafka';
 import { createLogger } from '../../core/logger';
 import { createFeatureProcessor } from '../../speed-layer/features';
 import { DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
@@ -57,7 +57,7 @@ class Samples {
 async function core(kafka: Kafka, topic: string, updated: Samples, ready: () => void): Promise<void> {
   let warm = false;
   const state = createSpeedState({ allowedLatenessMs: D.allowedLatenessMs, sessionGapMs: D.sessionGapMs, dedupHorizonOffsets: D.dedupHorizonOffsets, processors: [createFeatureProcessor()] });
-  const consumer = kafka.consumer({ groupId: `rtap-bench-speed-latency-${Date.now()}`, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ groupId: `rtap-bench-speed-latency-${Date.now()}`, maxWaitTimeInMs: 100, ...EVENT_FETCH });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await new Promise<void>((resolve, reject) => {
