@@ -9,6 +9,7 @@
 //   npx tsx bench/speed/in-memory.ts [--events 100000] [--checkpoint-every 3000] [--fraud]
 import '../../scripts/quiet-warnings.cjs';
 import { loadConfig } from '../../core/config';
+import { parseChangelogKey } from '../../core/speed-changelog';
 import { murmur2 } from '../../core/kafka-partitioner';
 import { createFeatureProcessor } from '../../speed-layer/features';
 import { createFraudProcessor } from '../../speed-layer/fraud';
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
   let checkpoints = 0;
   let records = 0;
   let bytes = 0;
+  /** changelog records by kind (cell, session, processor, progress) */
+  const byKind: Record<string, number> = {};
   let since = 0;
   const cpu = () => {
     const u = process.cpuUsage();
@@ -64,7 +67,11 @@ async function main(): Promise<void> {
         checkpointCpu += cpu() - b;
         checkpoints++;
         records += cp.changelog.length;
-        for (const r of cp.changelog) bytes += r.key.length + (r.value?.length ?? 0);
+        for (const r of cp.changelog) {
+          bytes += r.key.length + (r.value?.length ?? 0);
+          const kind = parseChangelogKey(r.key)?.kind ?? 'other';
+          byKind[kind] = (byKind[kind] ?? 0) + 1;
+        }
       }
     }
   }
@@ -72,7 +79,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setImmediate(r));
   process.stdout.write(
     `RESULT in-memory: ${events} events in ${seconds.toFixed(2)} s | cpu µs/event: process ${(processCpu / events).toFixed(1)}, checkpoints ${(checkpointCpu / events).toFixed(1)} ` +
-      `(${checkpoints} of ${every} events: ${(records / events).toFixed(2)} changelog records, ${Math.round(bytes / events)} B per event)` +
+      `(${checkpoints} of ${every} events: ${(records / events).toFixed(2)} changelog records — ${Object.entries(byKind).map(([k, n]) => `${k} ${(n / events).toFixed(2)}`).join(', ')} — ${Math.round(bytes / events)} B per event)` +
       `${processors.length > 1 ? ` | of process, scoring (wall) ${((scoringMs * 1000) / events).toFixed(1)} µs/event` : ''} | cells ${state.aggregator.size} ` +
       `rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB | ${gc.text()}\n`,
   );

@@ -1,6 +1,7 @@
 // Aggregate cells: the key (rollup, tenant, window, dimension value, Kafka partition, offset
 // bucket) and the additive parts of the declaration, in its order. Merging, the changelog
 // encoding, the canonical form both layers are compared in, and reading measures at query time.
+import { AsciiWriter } from './ascii-writer';
 import type { MeasuresDeclaration, PartDecl } from './declaration';
 import { Digest } from './digest';
 import { HllSketch } from './hll';
@@ -107,17 +108,35 @@ export function decodeCellKey(text: string): CellKey {
 
 /**
  * Compact text of a cell's parts (the changelog value): `{"v": <declaration version>, "p": [...]}`
- * with numbers as is, sketches as HllSketch.encode() text and digests as flat [bucket, count, …].
+ * with numbers as is, sketches as HllSketch.encode() text and digests as flat [bucket, count, …]
+ * — exactly JSON.stringify's text of that, written in one piece (ascii-writer.ts).
  */
 export function encodeParts(decl: MeasuresDeclaration, parts: readonly PartValue[]): string {
-  const p = decl.parts.map((d, i) => {
+  const w = partsWriter;
+  w.text('{"v":');
+  w.number(decl.version);
+  w.text(',"p":[');
+  const kinds = decl.parts;
+  for (let i = 0; i < kinds.length; i++) {
+    if (i > 0) w.code(COMMA);
     const v = parts[i];
-    if (d.kind === 'hll') return (v as HllSketch).encode();
-    if (d.kind === 'digest') return (v as Digest).encode();
-    return v;
-  });
-  return JSON.stringify({ v: decl.version, p });
+    const kind = kinds[i].kind;
+    if (kind === 'hll') {
+      w.code(QUOTE);
+      (v as HllSketch).encodeTo(w);
+      w.code(QUOTE);
+    } else if (kind === 'digest') (v as Digest).encodeTo(w);
+    else if (v === null) w.text('null');
+    else w.number(v as number);
+  }
+  w.text(']}');
+  return w.take();
 }
+
+/** encodeParts' text, reused (single-threaded). */
+const partsWriter = new AsciiWriter();
+const COMMA = ','.charCodeAt(0);
+const QUOTE = '"'.charCodeAt(0);
 
 export function decodeParts(decl: MeasuresDeclaration, text: string): PartValue[] {
   const o = JSON.parse(text) as { v: number; p: unknown[] };

@@ -12,6 +12,12 @@
 // (hi − lo) / (hi + lo) ≤ 1 / (2S + 1) of every value of the bucket: 0.78 % for S = 64. The
 // quantile is the nearest-rank one: the value of rank ceil(q · n) in sorted order.
 
+import type { AsciiWriter } from './ascii-writer';
+
+const OPEN = '['.charCodeAt(0);
+const CLOSE = ']'.charCodeAt(0);
+const COMMA = ','.charCodeAt(0);
+
 /** Bucket of exact zeros (below every real bucket, whose lowest is −1074·S). */
 export const DIGEST_ZERO_BUCKET = -1_000_000;
 
@@ -129,6 +135,16 @@ export class Digest {
   /** Flat [bucket, count, bucket, count, …] in bucket order. */
   encode(): number[] {
     return this.pairs.slice();
+  }
+
+  /** Writes encode() as JSON text (a cell's changelog value is written in one piece: cells.ts encodeParts). */
+  encodeTo(w: AsciiWriter): void {
+    w.code(OPEN);
+    for (let i = 0; i < this.pairs.length; i++) {
+      if (i > 0) w.code(COMMA);
+      w.number(this.pairs[i]);
+    }
+    w.code(CLOSE);
   }
 
   static decode(subBuckets: number, flat: readonly number[]): Digest {

@@ -11,6 +11,7 @@
 // improved raw estimator ("New cardinality estimation algorithms for HyperLogLog sketches",
 // 2017), accurate from 0 to far beyond 10^9 without bias tables: standard error ≈ 1.04 / √(2^p),
 // 0.81 % at p = 14.
+import { AsciiWriter } from './ascii-writer';
 import { md5Head } from './md5';
 
 const head = new Uint32Array(2);
@@ -53,41 +54,14 @@ export function hllCanonicalSql(sorted: string): string {
 }
 
 const registerOf = (packed: number) => Math.floor(packed / 64);
+/** Leading letters of encode(): sparse, dense. */
+const S = 's'.charCodeAt(0);
+const D = 'd'.charCodeAt(0);
 
 /** Varint bytes of encode(), reused (single-threaded). */
 let scratch = Buffer.allocUnsafe(4096);
-/**
- * Up to this many bytes encode() writes the base64 itself: most cells hold a few entries, and for
- * a few bytes Buffer#toString's call into C++ costs more than the loop. The text is made by one
- * String.fromCharCode over character codes, so it is a flat string: one built by `+=` would be a
- * tree of pieces, which checkpoints keep alive by the thousand until Kafka has them (GC cost).
- */
-const SMALL_BASE64 = 96;
-const B64 = Uint16Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) => c.charCodeAt(0));
-const PAD = '='.charCodeAt(0);
-const codes = new Uint16Array(1 + (4 * SMALL_BASE64) / 3 + 4);
-
-/** `prefix` then the standard base64 (with padding) of bytes[0, n), n ≤ SMALL_BASE64: what Buffer#toString('base64') gives. */
-function base64(prefix: string, bytes: Uint8Array, n: number): string {
-  let k = 0;
-  codes[k++] = prefix.charCodeAt(0);
-  let i = 0;
-  for (; i + 2 < n; i += 3) {
-    const v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    codes[k++] = B64[v >> 18];
-    codes[k++] = B64[(v >> 12) & 63];
-    codes[k++] = B64[(v >> 6) & 63];
-    codes[k++] = B64[v & 63];
-  }
-  if (i < n) {
-    const v = (bytes[i] << 16) | (i + 1 < n ? bytes[i + 1] << 8 : 0);
-    codes[k++] = B64[v >> 18];
-    codes[k++] = B64[(v >> 12) & 63];
-    codes[k++] = i + 1 < n ? B64[(v >> 6) & 63] : PAD;
-    codes[k++] = PAD;
-  }
-  return String.fromCharCode.apply(null, codes.subarray(0, k) as unknown as number[]);
-}
+/** encode()'s text, reused (single-threaded). */
+const writer = new AsciiWriter();
 
 export class HllSketch {
   readonly precision: number;
@@ -216,21 +190,34 @@ export class HllSketch {
 
   /** Compact text: `s` + base64 of varint deltas of the sparse entries, or `d` + base64 of the registers. */
   encode(): string {
-    if (this.sparse === null) return `d${Buffer.from(this.dense!.buffer, this.dense!.byteOffset, this.dense!.length).toString('base64')}`;
+    this.encodeTo(writer);
+    return writer.take();
+  }
+
+  /** Writes encode()'s text (a cell's changelog value is written in one piece: cells.ts encodeParts). */
+  encodeTo(w: AsciiWriter): void {
+    if (this.sparse === null) {
+      w.code(D);
+      w.base64(this.dense!, this.dense!.length);
+      return;
+    }
+    const sparse = this.sparse;
     // a packed value is below 2^24: at most 4 varint bytes
-    if (scratch.length < this.sparse.length * 4) scratch = Buffer.allocUnsafe(this.sparse.length * 8);
+    if (scratch.length < sparse.length * 4) scratch = Buffer.allocUnsafe(sparse.length * 8);
+    const bytes = scratch;
     let k = 0;
     let prev = 0;
-    for (const x of this.sparse) {
-      let d = x - prev;
-      prev = x;
+    for (let i = 0; i < sparse.length; i++) {
+      let d = sparse[i] - prev;
+      prev = sparse[i];
       while (d >= 0x80) {
-        scratch[k++] = (d & 0x7f) | 0x80;
+        bytes[k++] = (d & 0x7f) | 0x80;
         d >>>= 7;
       }
-      scratch[k++] = d;
+      bytes[k++] = d;
     }
-    return k <= SMALL_BASE64 ? base64('s', scratch, k) : `s${scratch.toString('base64', 0, k)}`;
+    w.code(S);
+    w.base64(bytes, k);
   }
 
   static decode(precision: number, text: string): HllSketch {
