@@ -43,9 +43,9 @@ export function createKafka(cfg: KafkaConfig, overrides: Partial<KafkaJsConfig> 
  * Fetch sizes of the speed layer's consumer of the events topic. With kafkajs' defaults (1 MB per
  * partition, 10 MB per response: ~6 MB responses of 3.6 KB events), the fetch buffers still in
  * flight at a scavenge get promoted, and their external bytes make V8 start a full mark of the
- * whole heap — the speed layer's state — every ~64 MB of them ("external memory pressure"). In 9
- * of 13 reads of a 300,000-event topic by the core loop that gave 27–28 mark-compacts and 58–66 µs
- * of CPU per event; with 256 KB per partition all 9 reads had 4–6 and 32–35 µs
+ * whole heap — the speed layer's state — every ~64 MB of them ("external memory pressure"). In 10
+ * of 14 reads of a 300,000-event topic by the core loop that gave 27–28 mark-compacts and 58–66 µs
+ * of CPU per event; with 128–512 KB per partition all 9 reads had 4–6 and 31–35 µs
  * (docs/speed-bench.md, "2026-11-29 12:00"). A record batch larger than this is still returned
  * whole (Fetch v3+), so no partition gets stuck behind one. The lake sink keeps kafkajs' defaults:
  * it holds its messages until a flush anyway, and 256 KB showed no difference in its bench.
