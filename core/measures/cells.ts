@@ -2,7 +2,7 @@
 // bucket) and the additive parts of the declaration, in its order. Merging, the changelog
 // encoding, the canonical form both layers are compared in, and reading measures at query time.
 import { AsciiWriter } from './ascii-writer';
-import type { MeasuresDeclaration, PartDecl } from './declaration';
+import type { MeasureDecl, MeasuresDeclaration, PartDecl } from './declaration';
 import { Digest } from './digest';
 import { HllSketch } from './hll';
 
@@ -164,31 +164,78 @@ export function canonicalParts(decl: MeasuresDeclaration, parts: readonly PartVa
   return out;
 }
 
+/** A measure with its parts and operands resolved to positions. */
+interface ResolvedMeasure {
+  decl: MeasureDecl;
+  /** Position of its part (value, quantile); -1 for a ratio. */
+  part: number;
+  /** Positions of a ratio's numerator and denominator measures; -1 otherwise. */
+  numerator: number;
+  denominator: number;
+}
+
+interface ResolvedDeclaration {
+  measures: ResolvedMeasure[];
+  byName: Map<string, number>;
+  names: string[];
+}
+
+const resolved = new WeakMap<MeasuresDeclaration, ResolvedDeclaration>();
+
+/** Names resolved to positions once per declaration (results are evaluated per window, tenant and query row). */
+function resolve(decl: MeasuresDeclaration): ResolvedDeclaration {
+  let r = resolved.get(decl);
+  if (r) return r;
+  const partIndex = new Map(decl.parts.map((p, i) => [p.name, i]));
+  const byName = new Map(decl.measures.map((m, i) => [m.name, i]));
+  const position = (map: Map<string, number>, name: string, what: string): number => {
+    const i = map.get(name);
+    if (i === undefined) throw new RangeError(`unknown ${what} ${name}`);
+    return i;
+  };
+  const measures = decl.measures.map(
+    (m): ResolvedMeasure =>
+      m.kind === 'ratio'
+        ? { decl: m, part: -1, numerator: position(byName, m.numerator, 'measure'), denominator: position(byName, m.denominator, 'measure') }
+        : { decl: m, part: position(partIndex, m.part, 'part'), numerator: -1, denominator: -1 },
+  );
+  r = { measures, byName, names: decl.measures.map((m) => m.name) };
+  resolved.set(decl, r);
+  return r;
+}
+
+function measureValue(r: ResolvedDeclaration, parts: readonly PartValue[], i: number, values: (number | null | undefined)[]): number | null {
+  const known = values[i];
+  if (known !== undefined) return known;
+  const m = r.measures[i];
+  const d = m.decl;
+  let out: number | null;
+  if (d.kind === 'value') {
+    const v = parts[m.part];
+    out = v instanceof HllSketch ? v.estimate() : (v as number | null);
+  } else if (d.kind === 'quantile') {
+    out = (parts[m.part] as Digest).quantile(d.q);
+  } else {
+    const num = measureValue(r, parts, m.numerator, values);
+    const den = measureValue(r, parts, m.denominator, values);
+    out = num === null || den === null || den === 0 ? null : num / den;
+    if (out !== null && d.complement) out = Math.min(1, Math.max(0, 1 - out));
+  }
+  values[i] = out;
+  return out;
+}
+
 /** Measures read from (merged) parts; `names` limits which (default: all). */
 export function evaluateMeasures(decl: MeasuresDeclaration, parts: readonly PartValue[], names?: readonly string[]): Record<string, number | null> {
-  const index = new Map(decl.parts.map((p, i) => [p.name, i]));
-  const cache = new Map<string, number | null>();
-  const value = (name: string): number | null => {
-    if (cache.has(name)) return cache.get(name)!;
-    const m = decl.measures.find((x) => x.name === name);
-    if (!m) throw new RangeError(`unknown measure ${name}`);
-    let out: number | null;
-    if (m.kind === 'value') {
-      const v = parts[index.get(m.part)!];
-      out = v instanceof HllSketch ? v.estimate() : (v as number | null);
-    } else if (m.kind === 'quantile') {
-      out = (parts[index.get(m.part)!] as Digest).quantile(m.q);
-    } else {
-      const num = value(m.numerator);
-      const den = value(m.denominator);
-      out = num === null || den === null || den === 0 ? null : num / den;
-      if (out !== null && m.complement) out = Math.min(1, Math.max(0, 1 - out));
-    }
-    cache.set(name, out);
-    return out;
-  };
+  const r = resolve(decl);
+  // each measure computed once per call (a ratio reads measures others read too)
+  const values = new Array<number | null | undefined>(r.measures.length);
   const result: Record<string, number | null> = {};
-  for (const n of names ?? decl.measures.map((m) => m.name)) result[n] = value(n);
+  for (const n of names ?? r.names) {
+    const i = r.byName.get(n);
+    if (i === undefined) throw new RangeError(`unknown measure ${n}`);
+    result[n] = measureValue(r, parts, i, values);
+  }
   return result;
 }
 

@@ -135,6 +135,10 @@ describe('createAggregator', () => {
     late.add(input({ event_subtype: 'checkout', offset: 1 }));
     late.add(input({ event_subtype: 'purchase', final_total: 5, offset: 2 }));
     expect(totals(late.cells()).cart_abandonment).toBe(0);
+    // a subset by name gives those only; an unknown name is an error that names it
+    const some = evaluateMeasures(MEASURES, mergeAll(MEASURES, []), ['conversion', 'events']);
+    expect(Object.keys(some)).toEqual(['conversion', 'events']);
+    expect(() => evaluateMeasures(MEASURES, mergeAll(MEASURES, []), ['events', 'no_such_measure'])).toThrow(/unknown measure no_such_measure/);
   });
 
   it('takeChanged returns each changed cell once, with its full state; cells encode and decode for a changelog', () => {
