@@ -148,9 +148,13 @@ export function createAccountGraph(opts: AccountGraphOptions = {}): AccountGraph
         touch(g, node, kind, e.timeUs);
         // a node may have been evicted by the touch just before: link only what is there
         if (!g.hasNode(a) || !g.hasNode(node)) continue;
-        const edge = g.edge(a, node);
-        if (edge === undefined) g.addEdge(a, node, { lastUs: e.timeUs });
-        else if (e.timeUs > g.getEdgeAttribute(edge, 'lastUs')) g.setEdgeAttribute(edge, 'lastUs', e.timeUs);
+        if (!g.hasEdge(a, node)) g.addEdge(a, node, { lastUs: e.timeUs });
+        else {
+          // the attributes object itself, as touch() does for nodes: setEdgeAttribute would emit
+          // an update event (an object and a dispatch per link and event) that nothing listens to
+          const attr = g.getEdgeAttributes(a, node);
+          if (e.timeUs > attr.lastUs) attr.lastUs = e.timeUs;
+        }
       }
       if (++sinceSweep >= sweepEvery) {
         sinceSweep = 0;
