@@ -136,6 +136,14 @@ const SEND_CHUNK = 1000;
  */
 const ENCODE_SLICE = 1000;
 
+/**
+ * Batches handed over by kafkajs and waiting to be processed (about one fetch response: 6
+ * partitions' batches). kafkajs fetches again only once eachBatch has returned for every batch of
+ * a response; processing them first left the stream thread idle 13–15 % of the time, waiting for
+ * the broker (docs/speed-bench.md, "2026-11-29 12:00").
+ */
+const PREFETCH_BATCHES = 6;
+
 async function sendChunked(tx: Transaction, topic: string, messages: readonly Message[]): Promise<void> {
   for (let i = 0; i < messages.length; i += SEND_CHUNK) await tx.send({ topic, messages: messages.slice(i, i + SEND_CHUNK) });
 }
@@ -182,6 +190,15 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
   let committing = false;
   /** Partitions whose consumer position was checked against the restored state since the join. */
   let aligned = new Set<number>();
+  /** Batches queued by eachBatch, processed in order by drainQueue(), with the generation and seek epoch they were fetched in. */
+  const queued: { payload: EachBatchPayload; generation: number; epoch: number }[] = [];
+  /** eachBatch calls waiting for room in the queue. */
+  const queueWaiters: (() => void)[] = [];
+  let draining = false;
+  /** An error processing a queued batch, thrown to kafkajs by the next eachBatch (it restarts the consumer: rejoin, state rebuilt). */
+  let queueError: unknown;
+  /** Per partition, bumped by each seek: batches queued before it are from the old position. */
+  const seekEpochs = new Map<number, number>();
   const outcomes = { counted: speedMetrics.events.labels('counted'), duplicate: speedMetrics.events.labels('duplicate'), rejected: speedMetrics.events.labels('rejected'), skipped: speedMetrics.events.labels('skipped') };
   let letters: Message[] = [];
   /** Each assigned partition's lag after its latest fetch, and their sum (see anomalyCommitMaxLag). */
@@ -376,9 +393,64 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
     }
   }
 
-  async function eachBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (stopping || failed) return;
-    const gen = generation;
+  /**
+   * kafkajs' handler: queues the batch and returns while the queue has room, so kafkajs fetches the
+   * next response while this one is processed. The batch's offsets are resolved at once: that moves
+   * kafkajs' fetch position only — nothing is committed from it (autoCommit is off; the checkpoint
+   * transactions commit the state's own progress). A queued batch is dropped, not processed, when
+   * the group generation changed (the rejoin rebuilds the state and restarts from the committed
+   * offsets) or its partition was sought since (kafkajs fetches again from the new position).
+   */
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    throwQueueError();
+    if (stopping || failed || payload.isStale() || !payload.isRunning()) return;
+    const p = payload.batch.partition;
+    queued.push({ payload, generation, epoch: seekEpochs.get(p) ?? 0 });
+    payload.resolveOffset(payload.batch.lastOffset());
+    if (!draining) void drainQueue();
+    while (queued.length > PREFETCH_BATCHES && !stopping && !failed && queueError === undefined) await new Promise<void>((resolve) => queueWaiters.push(resolve));
+    throwQueueError();
+    await payload.heartbeat();
+  }
+
+  function throwQueueError(): void {
+    if (queueError === undefined) return;
+    const err = queueError;
+    queueError = undefined;
+    throw err;
+  }
+
+  function wakeQueueWaiters(): void {
+    for (const wake of queueWaiters.splice(0)) wake();
+  }
+
+  async function drainQueue(): Promise<void> {
+    draining = true;
+    try {
+      while (queued.length > 0) {
+        // a turn of the event loop first: kafkajs hands over the rest of the response and sends the next fetch
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const q = queued.shift()!;
+        wakeQueueWaiters();
+        if (stopping || failed) break;
+        if (q.generation !== generation || q.epoch !== (seekEpochs.get(q.payload.batch.partition) ?? 0)) continue;
+        try {
+          await processBatch(q.payload, q.generation);
+        } catch (err) {
+          queueError = err;
+          break;
+        }
+      }
+    } finally {
+      if (stopping || failed || queueError !== undefined) queued.length = 0;
+      draining = false;
+      wakeQueueWaiters();
+    }
+  }
+
+  /** One batch, in order (what eachBatch did itself before the queue); its offsets were resolved when it was queued. */
+  async function processBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload, gen: number): Promise<void> {
+    if (stopping || failed || gen !== generation) return;
     await serial(async () => {
       if (!restored && gen === generation) {
         await restore(heartbeat);
@@ -397,6 +469,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
     if (!aligned.has(p) && next !== undefined && first !== undefined && first > next) {
       aligned.add(p);
       log.info({ partition: p, from: first, to: next }, 'consumer ahead of the restored state: seeking back to its progress');
+      seekEpochs.set(p, (seekEpochs.get(p) ?? 0) + 1);
       consumer.seek({ topic: o.topic, partition: p, offset: String(next) });
       return;
     }
@@ -418,10 +491,8 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
         }
       }
       if (immediate) sendNow();
-      resolveOffset(m.offset);
       if (!committing && dueForCommit()) startCommit(gen);
     }
-    await heartbeat();
     setLag(p, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
   }
 
