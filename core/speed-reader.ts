@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { TOPICS } from './kafka';
 import { createLogger, type Logger } from './logger';
-import { decodeCellKey, decodeParts, Digest, emptyParts, evaluateMeasures, HllSketch, mergeParts, MEASURES, WINDOW_US, type Cell, type CellKey, type MeasuresDeclaration, type PartDecl, type PartValue } from './measures';
+import { decodeCellKey, decodePart, decodeParts, emptyParts, evaluateMeasures, mergeParts, MEASURES, parseEncodedParts, WINDOW_US, type Cell, type CellKey, type MeasuresDeclaration, type PartValue } from './measures';
 import { parseChangelogKey, parseProgress, type PartitionProgress } from './speed-changelog';
 
 export type Grain = 'minute' | 'hour';
@@ -87,13 +87,6 @@ interface StoredCell {
   parts: PartValue[] | undefined;
 }
 
-/** One part of encodeParts' list, as core/measures decodeParts decodes it. */
-function decodePart(decl: MeasuresDeclaration, d: PartDecl, v: unknown): PartValue {
-  if (d.kind === 'hll') return HllSketch.decode(decl.hllPrecision, String(v));
-  if (d.kind === 'digest') return Digest.decode(decl.digestSubBuckets, v as number[]);
-  return v === null ? null : Number(v);
-}
-
 export function createSpeedReader(deps: { kafka?: Kafka; logger?: Logger }, opts: SpeedReaderOptions = {}): SpeedReader {
   const decl = opts.declaration ?? MEASURES;
   const B = opts.offsetBucketSize ?? 10_000;
@@ -113,10 +106,7 @@ export function createSpeedReader(deps: { kafka?: Kafka; logger?: Logger }, opts
       if (parts[i] !== undefined) continue;
       if (raw === undefined) {
         // parsed again only when a query asks for parts not decoded yet (the text is one heap object; a parsed list is many)
-        const o = JSON.parse(c.value) as { v: number; p: unknown[] };
-        if (o.v !== decl.version) throw new RangeError(`cell parts of declaration version ${o.v}, expected ${decl.version}`);
-        if (!Array.isArray(o.p) || o.p.length !== decl.parts.length) throw new RangeError('cell parts do not match the declaration');
-        raw = o.p;
+        raw = parseEncodedParts(decl, c.value);
       }
       parts[i] = decodePart(decl, decl.parts[i], raw[i]);
     }

@@ -116,11 +116,10 @@ export function encodeParts(decl: MeasuresDeclaration, parts: readonly PartValue
   w.text('{"v":');
   w.number(decl.version);
   w.text(',"p":[');
-  const kinds = decl.parts;
-  for (let i = 0; i < kinds.length; i++) {
+  for (let i = 0; i < decl.parts.length; i++) {
     if (i > 0) w.code(COMMA);
     const v = parts[i];
-    const kind = kinds[i].kind;
+    const kind = decl.parts[i].kind;
     if (kind === 'hll') {
       w.code(QUOTE);
       (v as HllSketch).encodeTo(w);
@@ -138,16 +137,24 @@ const partsWriter = new AsciiWriter();
 const COMMA = ','.charCodeAt(0);
 const QUOTE = '"'.charCodeAt(0);
 
-export function decodeParts(decl: MeasuresDeclaration, text: string): PartValue[] {
+/** encodeParts' list, parsed and checked against the declaration (its entries still encoded: decodePart). */
+export function parseEncodedParts(decl: MeasuresDeclaration, text: string): unknown[] {
   const o = JSON.parse(text) as { v: number; p: unknown[] };
   if (o.v !== decl.version) throw new RangeError(`cell parts of declaration version ${o.v}, expected ${decl.version}`);
   if (!Array.isArray(o.p) || o.p.length !== decl.parts.length) throw new RangeError('cell parts do not match the declaration');
-  return decl.parts.map((d, i) => {
-    const v = o.p[i];
-    if (d.kind === 'hll') return HllSketch.decode(decl.hllPrecision, String(v));
-    if (d.kind === 'digest') return Digest.decode(decl.digestSubBuckets, v as number[]);
-    return v === null ? null : Number(v);
-  });
+  return o.p;
+}
+
+/** One entry of encodeParts' list, decoded as the part `d`. */
+export function decodePart(decl: MeasuresDeclaration, d: PartDecl, v: unknown): PartValue {
+  if (d.kind === 'hll') return HllSketch.decode(decl.hllPrecision, String(v));
+  if (d.kind === 'digest') return Digest.decode(decl.digestSubBuckets, v as number[]);
+  return v === null ? null : Number(v);
+}
+
+export function decodeParts(decl: MeasuresDeclaration, text: string): PartValue[] {
+  const raw = parseEncodedParts(decl, text);
+  return decl.parts.map((d, i) => decodePart(decl, d, raw[i]));
 }
 
 /** Plain JSON form, the same for both layers: numbers, sketches as register lists, digests as [bucket, count] pairs. */
