@@ -47,10 +47,12 @@ export function createKafka(cfg: KafkaConfig, overrides: Partial<KafkaJsConfig> 
  * of 14 reads of a 300,000-event topic by the core loop that gave 27–28 mark-compacts and 58–66 µs
  * of CPU per event; with 128–512 KB per partition all 9 reads had 4–6 and 31–35 µs
  * (docs/speed-bench.md, "2026-11-29 12:00"). A record batch larger than this is still returned
- * whole (Fetch v3+), so no partition gets stuck behind one. The lake sink keeps kafkajs' defaults:
+ * whole (Fetch v3+), so no partition gets stuck behind one. 512 KB rather than 256: at 256 KB a
+ * fetch held ~45 events per partition, and a layer behind after a stall caught up at barely more
+ * than 10,000 events/s (docs/speed-bench.md, "2026-11-29 14:00"). The lake sink keeps kafkajs' defaults:
  * it holds its messages until a flush anyway, and 256 KB showed no difference in its bench.
  */
-export const EVENT_FETCH = { maxBytesPerPartition: 256 * 1024, maxBytes: 2 * 1024 * 1024 } as const;
+export const EVENT_FETCH = { maxBytesPerPartition: 512 * 1024, maxBytes: 2 * 1024 * 1024 } as const;
 
 /**
  * Largest record batch the event topics take. kafkajs sends one batch per partition per request

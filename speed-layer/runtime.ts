@@ -144,6 +144,9 @@ const ENCODE_SLICE = 1000;
  */
 const PREFETCH_BATCHES = 6;
 
+/** Longest a checkpoint slice waits for the fetched batches to be processed first (giveWay). */
+const SLICE_WAIT_MS = 20;
+
 async function sendChunked(tx: Transaction, topic: string, messages: readonly Message[]): Promise<void> {
   for (let i = 0; i < messages.length; i += SEND_CHUNK) await tx.send({ topic, messages: messages.slice(i, i + SEND_CHUNK) });
 }
@@ -194,6 +197,8 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
   const queued: { payload: EachBatchPayload; generation: number; epoch: number }[] = [];
   /** eachBatch calls waiting for room in the queue. */
   const queueWaiters: (() => void)[] = [];
+  /** Checkpoint slices waiting for the queue to empty (see giveWay). */
+  const idleWaiters: (() => void)[] = [];
   let draining = false;
   /** An error processing a queued batch, thrown to kafkajs by the next eachBatch (it restarts the consumer: rejoin, state rebuilt). */
   let queueError: unknown;
@@ -297,15 +302,18 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
     if (failed || atGeneration !== generation || !restored) return;
     const now = Date.now();
     const cp = state.checkpoint(now, { deferEncoding: true });
-    // the cells' values a slice at a time, events processed in between (copy on write keeps them as of now)
-    while (!cp.encodeSome(ENCODE_SLICE)) await new Promise<void>((resolve) => setImmediate(resolve));
-    // offsets only after the side effects of their events: the immediate sends made so far
-    if (unacked.size > 0) await Promise.all([...unacked]);
+    // what belongs to the events below the checkpoint's offsets, taken with it: events go on being
+    // processed while it is encoded and committed, and theirs go into the next one
     const timestamps = pendingTimestamps;
     pendingTimestamps = [];
     const dlq = letters;
     letters = [];
+    const sends = [...unacked];
     lastCommitAt = now;
+    // the cells' values a slice at a time, events processed in between (copy on write keeps them as of now)
+    while (!cp.encodeSome(ENCODE_SLICE)) await giveWay();
+    // offsets only after the side effects of their events: the immediate sends made before the checkpoint
+    if (sends.length > 0) await Promise.all(sends);
     if (cp.changelog.length === 0 && cp.results.length === 0 && cp.offsets.size === 0 && dlq.length === 0 && cp.anomalies.length === 0) return;
     const started = Date.now();
     const tx = await producer.transaction();
@@ -420,8 +428,25 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
     throw err;
   }
 
+  /**
+   * Before each slice of a checkpoint's encoding: the batches already fetched go first (events are
+   * what latency is measured on; the checkpoint has until the next one is due), but no slice waits
+   * longer than SLICE_WAIT_MS, so a layer that is always behind still commits.
+   */
+  function giveWay(): Promise<void> {
+    if (queued.length === 0 && !draining) return new Promise<void>((resolve) => setImmediate(resolve));
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, SLICE_WAIT_MS);
+      idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   function wakeQueueWaiters(): void {
     for (const wake of queueWaiters.splice(0)) wake();
+    if (queued.length === 0) for (const wake of idleWaiters.splice(0)) wake();
   }
 
   async function drainQueue(): Promise<void> {
@@ -451,12 +476,17 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
   /** One batch, in order (what eachBatch did itself before the queue); its offsets were resolved when it was queued. */
   async function processBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload, gen: number): Promise<void> {
     if (stopping || failed || gen !== generation) return;
-    await serial(async () => {
-      if (!restored && gen === generation) {
-        await restore(heartbeat);
-        restored = true;
-      }
-    });
+    // the restore waits for a checkpoint still committing (the chain); once restored, batches do
+    // not wait for checkpoints: each takes its records synchronously, copy on write, and the events
+    // after it go on being processed while it is encoded and committed
+    if (!restored) {
+      await serial(async () => {
+        if (!restored && gen === generation) {
+          await restore(heartbeat);
+          restored = true;
+        }
+      });
+    }
     if (gen !== generation || stopping || failed) return;
     const p = batch.partition;
     // The consumer starts a partition at the group's committed offset as of its join, the state at

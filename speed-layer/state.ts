@@ -17,6 +17,7 @@ import {
   MEASURES,
   type Aggregator,
   type Deduplicator,
+  type DeferredRecords,
   type MeasureInput,
   type MeasuresDeclaration,
   type PartValue,
@@ -41,6 +42,11 @@ export interface EventProcessor {
   onReplay?(input: MeasureInput, event: unknown, entities?: EntityIds, headers?: IHeaders): void;
   /** State changed since the last call, per source partition; value null deletes the key. */
   takeChanged(): { partition: number; key: string; value: string | null }[];
+  /**
+   * takeChanged() whose values are encoded later, a slice at a time, as they are now (copy on
+   * write), for checkpoints with `deferEncoding`; the records are complete once encodeSome returned true.
+   */
+  takeChangedDeferred?(): DeferredRecords<{ partition: number; key: string; value: string | null }>;
   /** A record of its state read back from the changelog (null: a tombstone). */
   restore(partition: number, key: string, value: string | null): void;
   /** Forgets a partition this instance no longer owns. */
@@ -83,16 +89,18 @@ export interface Checkpoint {
   anomalies: OutRecord[];
   /**
    * With `deferEncoding`: encodes up to `max` more of the changed cells' values into `changelog`
-   * (their records are there already, values as of the checkpoint: copy on write); true when none
-   * is left. Without it, always true.
+   * (their records are there already, values as of the checkpoint: copy on write), then the
+   * processors' that defer theirs (the feature store's snapshots; appended to `changelog` when
+   * complete, up to `max` per partition per call); true when none is left. Without it, always true.
    */
   encodeSome(max: number): boolean;
 }
 
 export interface CheckpointOptions {
   /**
-   * Leave the changed cells' values to `encodeSome` (in slices, events processed in between)
-   * instead of encoding them all now: most of a checkpoint's synchronous time.
+   * Leave the changed cells' values, and the feature store's entities, to `encodeSome` (in slices,
+   * events processed in between) instead of encoding them all now: most of a checkpoint's
+   * synchronous time.
    */
   deferEncoding?: boolean;
 }
@@ -138,6 +146,11 @@ export interface SpeedState {
 }
 
 /** Measures put in window result records. */
+/** Cells merged per step of the minute results' job (a step ≈ one result record). */
+const CELLS_PER_STEP = 16;
+/** A minute result's cost in cells encoded (~2–3 µs each): encodeSome(max) runs max / this steps of the results. */
+const RESULT_STEP_COST = 4;
+
 export const RESULT_MEASURES = ['events', 'orders', 'revenue', 'refunds', 'refund_amount', 'checkouts', 'distinct_users', 'sessions', 'conversion', 'page_load_p95'] as const;
 
 export function createSpeedState(opts: SpeedStateOptions): SpeedState {
@@ -159,23 +172,32 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
   const next = new Map<number, number>();
   const moved = new Set<number>();
   let tombstones: OutRecord[] = [];
+  /** The last deferred checkpoint's encodeSome while it has work left. */
+  let unfinished: ((max: number) => boolean) | undefined;
 
-  function minuteResults(ranges: Map<number, { fromUs: number; untilUs: number }>): OutRecord[] {
-    if (ranges.size === 0 || totalsRollup === undefined) return [];
+  /**
+   * The window results of the minutes a checkpoint closed (`ranges`: per partition), pushed to
+   * `out`, as a job that pauses every few cells merged and every record (one result is ~10 µs of
+   * HLL and digest merges and JSON): a deferred checkpoint runs it a slice at a time, so the events
+   * behind it need not wait for a minute's ~5,000 results. Cells are read as they are when their
+   * slice runs: an event processed in between (late for that minute) may be in its result.
+   */
+  function* minuteResults(ranges: Map<number, { fromUs: number; untilUs: number }>, out: OutRecord[]): Generator<void, void, void> {
+    if (ranges.size === 0 || totalsRollup === undefined) return;
     // partition → tenant → minute → merged parts, for the minutes the results need
     const merged = new Map<number, Map<string, Map<number, PartValue[]>>>();
     const cells = [...ranges].flatMap(([partition, r]) => [...aggregator.cellsOf({ partition, fromUs: r.fromUs - (SLIDING_MINUTES - 1) * MINUTE_US, toUs: r.untilUs, rollup: totalsRollup })]);
-    for (const c of cells) {
-      const k = c.key;
+    for (let i = 0; i < cells.length; i++) {
+      const k = cells[i].key;
       let byTenant = merged.get(k.partition);
       if (!byTenant) merged.set(k.partition, (byTenant = new Map()));
       let byMinute = byTenant.get(k.tenant_id);
       if (!byMinute) byTenant.set(k.tenant_id, (byMinute = new Map()));
       let parts = byMinute.get(k.window_start_us);
       if (!parts) byMinute.set(k.window_start_us, (parts = emptyParts(decl)));
-      mergeParts(decl, parts, c.parts);
+      mergeParts(decl, parts, cells[i].parts);
+      if (i % CELLS_PER_STEP === CELLS_PER_STEP - 1) yield;
     }
-    const out: OutRecord[] = [];
     const record = (partition: number, tenant: string, type: string, startUs: number, endUs: number, parts: PartValue[]) => {
       const value = { type, tenant_id: tenant, partition, window_start: new Date(startUs / 1000).toISOString(), window_end: new Date(endUs / 1000).toISOString(), measures: evaluateMeasures(decl, parts, RESULT_MEASURES) };
       out.push({ partition, key: tenant, value: JSON.stringify(value) });
@@ -185,7 +207,10 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       for (const [tenant, byMinute] of byTenant) {
         for (let w = r.fromUs; w < r.untilUs; w += MINUTE_US) {
           const tumbling = byMinute.get(w);
-          if (tumbling) record(partition, tenant, 'tumbling_1m', w, w + MINUTE_US, tumbling);
+          if (tumbling) {
+            record(partition, tenant, 'tumbling_1m', w, w + MINUTE_US, tumbling);
+            yield;
+          }
           const end = w + MINUTE_US;
           const slide = emptyParts(decl);
           let any = false;
@@ -196,11 +221,13 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
               any = true;
             }
           }
-          if (any) record(partition, tenant, 'sliding_5m', end - SLIDING_MINUTES * MINUTE_US, end, slide);
+          if (any) {
+            record(partition, tenant, 'sliding_5m', end - SLIDING_MINUTES * MINUTE_US, end, slide);
+            yield;
+          }
         }
       }
     }
-    return out;
   }
 
   return {
@@ -276,21 +303,45 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       return dropped.length;
     },
     checkpoint(nowMs, opts = {}) {
+      // a deferred checkpoint still unfinished is finished first (its results read the cells as they are)
+      unfinished?.(Infinity);
       const changelog: OutRecord[] = tombstones;
       tombstones = [];
       // the cells' records now (in their place: after the tombstones), their values when encoded
       const cells = aggregator.takeChangedDeferred((c): OutRecord => ({ partition: c.key.partition, key: cellKeyText(c), value: encodeParts(decl, c.parts) }));
       const firstCell = changelog.length;
       changelog.length += cells.out.length;
-      let encoded = false;
-      const encodeSome = (max: number): boolean => {
-        if (encoded || !cells.encodeSome(max)) return encoded;
-        for (let i = 0; i < cells.out.length; i++) changelog[firstCell + i] = cells.out[i];
-        return (encoded = true);
-      };
-      if (!opts.deferEncoding) encodeSome(Infinity);
+      // processors' records encoded later too (those that can), appended when complete
+      const deferredTakes: { name: string; take: DeferredRecords<{ partition: number; key: string; value: string | null }> }[] = [];
       const ranges = new Map<number, { fromUs: number; untilUs: number }>();
       const results: OutRecord[] = [];
+      // the minute results first, as before (results of sessions are pushed below, then these moved in front)
+      const minuteOut: OutRecord[] = [];
+      const minuteJob = minuteResults(ranges, minuteOut);
+      let cellsEncoded = false;
+      let encoded = false;
+      const encodeSome = (max: number): boolean => {
+        if (encoded) return true;
+        if (!cellsEncoded) {
+          if (!cells.encodeSome(max)) return false;
+          for (let i = 0; i < cells.out.length; i++) changelog[firstCell + i] = cells.out[i];
+          cellsEncoded = true;
+        }
+        while (deferredTakes.length > 0) {
+          const { name, take } = deferredTakes[0];
+          if (!take.encodeSome(max)) return false;
+          for (const c of take.out) changelog.push({ partition: c.partition, key: processorKey(name, c.key), value: c.value });
+          deferredTakes.shift();
+        }
+        // a result costs a few cells' encoding: fewer steps per slice
+        for (let step = 0, steps = Math.max(1, Math.floor(max / RESULT_STEP_COST)); step < steps; step++) {
+          if (minuteJob.next().done) {
+            results.unshift(...minuteOut);
+            return (encoded = true);
+          }
+        }
+        return false;
+      };
       for (const p of moved) {
         const r = windows.closeMinutes(p);
         if (r) ranges.set(p, r);
@@ -299,11 +350,13 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
           results.push({ partition: p, key: s.tenant_id, value: JSON.stringify(value) });
         }
       }
-      results.unshift(...minuteResults(ranges));
       for (const u of windows.takeChangedSessions()) {
         changelog.push({ partition: u.partition, key: sessionKey(u.tenant_id, u.user_id), value: u.sessions.length === 0 ? null : JSON.stringify(u.sessions) });
       }
-      for (const proc of processors) for (const c of proc.takeChanged()) changelog.push({ partition: c.partition, key: processorKey(proc.name, c.key), value: c.value });
+      for (const proc of processors) {
+        if (opts.deferEncoding && proc.takeChangedDeferred) deferredTakes.push({ name: proc.name, take: proc.takeChangedDeferred() });
+        else for (const c of proc.takeChanged()) changelog.push({ partition: c.partition, key: processorKey(proc.name, c.key), value: c.value });
+      }
       const offsets = new Map<number, number>();
       for (const p of moved) {
         const n = next.get(p)!;
@@ -314,6 +367,8 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       }
       moved.clear();
       const anomalies = processors.flatMap((p) => p.takeOutputs?.() ?? []);
+      if (!opts.deferEncoding) encodeSome(Infinity);
+      else unfinished = (max) => encodeSome(max) || ((unfinished = undefined), true);
       return { changelog, results, offsets, anomalies, encodeSome };
     },
     dropPartition(partition) {

@@ -8,6 +8,7 @@
 // through a small dictionary of dimension values. An event then costs a few lookups with short or
 // integer keys instead of building and hashing one long string key per rollup in a map of every
 // cell, and the cells of a partition, a bucket or a tenant's minute are found without a scan.
+import { CopyOnWrite, type DeferredRecords } from './copy-on-write';
 import { cloneParts, emptyParts, encodeCellKey, mergeParts, type Cell, type CellKey, type PartValue } from './cells';
 import { DEFAULT_OFFSET_BUCKET_SIZE, validateDeclaration, WINDOW_US, type MeasuresDeclaration } from './declaration';
 import { digestBucket, type Digest } from './digest';
@@ -50,7 +51,7 @@ export interface Aggregator {
    * caller can then let events in between slices instead of stalling them behind every cell.
    * A take still unfinished when the next one starts is finished first.
    */
-  takeChangedDeferred<T>(encode: (cell: Cell) => T): DeferredCells<T>;
+  takeChangedDeferred<T>(encode: (cell: Cell) => T): DeferredRecords<T>;
   /** Sets a cell's parts (restoring from a changelog); the parts are taken over, not copied. */
   restore(cell: Cell): void;
   /** Removes one cell (a changelog tombstone read back on restore); true when it was held. */
@@ -62,14 +63,6 @@ export interface Aggregator {
    * and returns their keys (for changelog tombstones).
    */
   dropCovered(cut: ReadonlyMap<number, number>): CellKey[];
-}
-
-/** Cells taken by takeChangedDeferred(): encoded in the order they changed, as of the take. */
-export interface DeferredCells<T> {
-  /** One per cell, filled as the cells are encoded (all filled once encodeSome returned true). */
-  readonly out: T[];
-  /** Encodes up to `max` more cells (those not encoded yet by a write); true when every cell is encoded. */
-  encodeSome(max: number): boolean;
 }
 
 /**
@@ -162,32 +155,12 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
   let lastBucket = -1;
   let lastTenants: Tenants | undefined;
 
-  /** The deferred take still encoding: its cells, and the next one to encode. */
-  let deferred: { cells: LiveCell[]; next: number; out: unknown[]; encode: (cell: Cell) => unknown } | undefined;
-  /** Encodes a cell of the deferred take before its parts change. */
-  const freeze = (c: LiveCell) => {
-    deferred!.out[c.pending] = deferred!.encode(c);
-    c.pending = -1;
-  };
-  function encodeDeferred(max: number): boolean {
-    const d = deferred;
-    if (!d) return true;
-    // cells encoded by a write already are passed over without counting
-    for (let encoded = 0; d.next < d.cells.length && encoded < max; d.next++) {
-      const c = d.cells[d.next];
-      if (c.pending >= 0) {
-        freeze(c);
-        encoded++;
-      }
-    }
-    if (d.next < d.cells.length) return false;
-    deferred = undefined;
-    return true;
-  }
+  /** The changed cells of a deferred take, encoded as of the take (copy on write). */
+  const cow = new CopyOnWrite<LiveCell>();
 
   /** The changed cells still held, in the order they changed; forgets that they changed (a deferred take still encoding is finished first). */
   function takeCells(): LiveCell[] {
-    encodeDeferred(Infinity);
+    cow.encodeSome(Infinity);
     const out: LiveCell[] = [];
     for (const c of changed) {
       c.changed = false;
@@ -199,7 +172,7 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
 
   const markChanged = (c: LiveCell) => {
     // every write of a cell's parts goes through here first
-    if (c.pending >= 0) freeze(c);
+    if (c.pending >= 0) cow.freeze(c);
     if (!c.changed) {
       c.changed = true;
       changed.push(c);
@@ -351,17 +324,11 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
       for (const tenants of buckets.values()) yield* walk(tenants, range.fromUs / MINUTE_US, range.toUs / MINUTE_US, r);
     },
 
-    takeChangedDeferred<T>(encode: (cell: Cell) => T): DeferredCells<T> {
+    takeChangedDeferred<T>(encode: (cell: Cell) => T): DeferredRecords<T> {
       const cells = takeCells();
       for (let i = 0; i < cells.length; i++) cells[i].pending = i;
       const out = new Array<T>(cells.length);
-      const take = { cells, next: 0, out: out as unknown[], encode };
-      deferred = take;
-      return {
-        out,
-        // a later take finished this one before starting
-        encodeSome: (max) => deferred !== take || encodeDeferred(max),
-      };
+      return { out, encodeSome: cow.start(cells, (c, slot) => (out[slot] = encode(c))) };
     },
 
     takeChanged: takeCells,

@@ -6,6 +6,7 @@ export * from './hll';
 export * from './digest';
 export * from './cells';
 export * from './extract';
+export * from './copy-on-write';
 export * from './aggregator';
 export * from './sql';
 export * from './dedup';

@@ -17,7 +17,7 @@
 // since a store's updates depend only on its partition's events in offset order, the replayed
 // store equals the one that was lost. The price: a restore reads up to `snapshotEveryMs` more of
 // `events`.
-import type { MeasureInput } from '../../core/measures';
+import type { DeferredRecords, MeasureInput } from '../../core/measures';
 import { entityIdsFromEvent, type EntityIds } from '../../core/speed-record';
 import { createFeatureStore, ENTITY_KINDS, KIND_INDEX, mergedSnapshot, snapshotOf, type Entity, type EntityKind, type FeatureSnapshot, type FeatureStore, type FeatureStoreOptions } from './store';
 
@@ -26,13 +26,22 @@ export interface FeatureProcessorOptions extends FeatureStoreOptions {
   snapshotEveryMs?: number;
 }
 
+/** A changelog record of the processor, on its source partition. */
+export interface ProcessorRecord {
+  partition: number;
+  key: string;
+  value: string | null;
+}
+
 /** The changelog key (under `h:features:`) of a partition's snapshot offset; entity keys start with their kind. */
 export const SNAPSHOT_KEY = '@snapshot';
 
 export interface FeatureProcessor {
   readonly name: 'features';
   onEvent(input: MeasureInput, event: unknown, entities?: EntityIds): void;
-  takeChanged(): { partition: number; key: string; value: string | null }[];
+  takeChanged(): ProcessorRecord[];
+  /** takeChanged() encoded later, a slice at a time, as of now (the store's copy on write); complete once encodeSome returned true. */
+  takeChangedDeferred(): DeferredRecords<ProcessorRecord>;
   restore(partition: number, key: string, value: string | null): void;
   dropPartition(partition: number): void;
   replayFrom(partition: number): number | undefined;
@@ -122,6 +131,28 @@ export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): Feat
     return due;
   }
 
+  /** The due partitions' changed entities (and each one's snapshot offset, as of now), encoded up to `max` per partition per call. */
+  function takeDeferred(): DeferredRecords<ProcessorRecord> {
+    const takes = dueForSnapshot(Date.now()).map((partition) => {
+      const take = stores.get(partition)!.takeChangedDeferred();
+      return { partition, take, snapshotOffset: take.out.length > 0 ? seen.get(partition) : undefined };
+    });
+    const out: ProcessorRecord[] = [];
+    let next = 0;
+    return {
+      out,
+      encodeSome(max) {
+        for (; next < takes.length; next++) {
+          const { partition, take, snapshotOffset } = takes[next];
+          if (!take.encodeSome(max)) return false;
+          for (const r of take.out) out.push({ partition, key: r.key, value: r.value });
+          if (snapshotOffset !== undefined) out.push({ partition, key: SNAPSHOT_KEY, value: JSON.stringify({ next_offset: snapshotOffset }) });
+        }
+        return true;
+      },
+    };
+  }
+
   return {
     name: 'features',
     onEvent(input, event, entities) {
@@ -129,14 +160,11 @@ export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): Feat
       seen.set(input.partition, input.offset + 1);
     },
     takeChanged() {
-      const out: { partition: number; key: string; value: string | null }[] = [];
-      for (const partition of dueForSnapshot(Date.now())) {
-        const records = stores.get(partition)!.takeChanged();
-        for (const r of records) out.push({ partition, key: r.key, value: r.value });
-        if (records.length > 0 && seen.has(partition)) out.push({ partition, key: SNAPSHOT_KEY, value: JSON.stringify({ next_offset: seen.get(partition) }) });
-      }
-      return out;
+      const take = takeDeferred();
+      take.encodeSome(Infinity);
+      return take.out;
     },
+    takeChangedDeferred: takeDeferred,
     restore(partition, key, value) {
       if (key !== SNAPSHOT_KEY) storeOf(partition).restore([{ key, value }]);
       else {

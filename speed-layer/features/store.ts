@@ -14,12 +14,15 @@
 // Memory is bounded: an entity with at most 8 events keeps them as a short log (~200 B: most
 // cards, devices and users in a day), a busier one ~1.6 KB of ring buckets (93 × count + sum); idle
 // entities (no event for `idleTtlUs` of event time, default 25 h: past every horizon) are dropped by
-// a sweep every `sweepEvery` updates, and beyond `maxEntities` the least recently seen (by event
+// a sweep that examines a few entities per update, a whole pass every `sweepEvery` updates
+// (core/sweep.ts), and beyond `maxEntities` the least recently seen (by event
 // time) are dropped, down to 90 % of the cap at once (an LRU in event time, amortized). A dropped
 // entity reads as unknown (undefined), as a new one.
 //
 // Checkpointing: takeChanged() gives the records changed (or dropped: value null) since its last
 // call, one per entity, keyed by entity — for a compacted changelog — and restore() loads them.
+import { CopyOnWrite, type DeferredRecords } from '../../core/measures';
+import { createIncrementalSweep } from '../../core/sweep';
 import type { SpeedRecord } from '../../core/speed-record';
 import { BUCKETS, HOUR_US, logRead, RINGS, ringAdd, ringRead, type WindowSum } from './ring';
 
@@ -70,7 +73,7 @@ export interface FeatureStoreOptions {
   maxEntities?: number;
   /** Event time without an update after which an entity is dropped. Default 25 h. */
   idleTtlUs?: number;
-  /** Updates between idle sweeps (each scans every entity). Default 16,384. */
+  /** Updates per whole pass of the idle sweep (spread over them: each examines its share). Default 16,384. */
   sweepEvery?: number;
   /** EWMA weight of a new amount. Default 0.05 (~20-event memory). */
   ewmaAlpha?: number;
@@ -110,6 +113,13 @@ export interface FeatureStore {
   evictIdle(nowUs?: number): number;
   /** Changelog delta since the previous call: changed entities' records and tombstones of dropped ones. */
   takeChanged(): ChangelogRecord[];
+  /**
+   * takeChanged() whose entity values are encoded later, a slice at a time, as they are now: an
+   * entity updated before its turn is encoded first (copy on write; one dropped meanwhile keeps
+   * its state), so the events in between need not wait for every entity. A take still unfinished
+   * when the next starts is finished first.
+   */
+  takeChangedDeferred(): DeferredRecords<ChangelogRecord>;
   /** Every entity's record (a full snapshot). */
   snapshot(): ChangelogRecord[];
   /** Loads records (later ones win; null values delete). */
@@ -149,6 +159,8 @@ export interface Entity {
   distinct: Partial<Record<DistinctDim, Distinct>>;
   /** Its last window reads in a merged read (windowReads): not state, never encoded; null before one. */
   reads: Float64Array | null;
+  /** Its record's index in a deferred take still encoding (takeChangedDeferred); -1: none. */
+  pending: number;
 }
 
 const DAY_US = 24 * HOUR_US;
@@ -184,7 +196,8 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
   /** Keys of entities dropped since the last takeChanged() (tombstones), unless created again. */
   const dropped = new Set<string>();
   let nowUs = -Infinity;
-  let sinceSweep = 0;
+  /** The changed entities of a deferred take, encoded as of the take (copy on write). */
+  const cow = new CopyOnWrite<Entity>();
 
   const entitiesOf = (tenant: string): TenantEntities => {
     let t = tenants.get(tenant);
@@ -234,6 +247,7 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     lastZ: null,
     distinct: {},
     reads: null,
+    pending: -1,
   });
 
   const z = (e: Entity, x: number): number | null => {
@@ -246,7 +260,7 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     if (!e) {
       e = fresh(kind, tenant, id, us);
       insert(e);
-    }
+    } else if (e.pending >= 0) cow.freeze(e);
     markChanged(e);
     e.total++;
     if (us >= e.lastUs) {
@@ -338,6 +352,15 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     return n;
   }
 
+  const idleSweep = createIncrementalSweep({
+    items: all,
+    size: () => size,
+    every: sweepEvery,
+    visit: (e) => {
+      if (nowUs - e.lastUs > idleTtlUs) drop(e);
+    },
+  });
+
   /** Over the cap: drops the least recently seen (event time) down to 90 % of the cap. */
   function evictOverCap(): void {
     const excess = size - Math.floor(maxEntities * 0.9);
@@ -351,6 +374,23 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
         left--;
       }
     }
+  }
+
+  function takeDeferred(): DeferredRecords<ChangelogRecord> {
+    cow.encodeSome(Infinity);
+    // tombstones first: an entity dropped and created again in the interval ends up with its value
+    const out: ChangelogRecord[] = [...dropped].map((key) => ({ key, value: null }));
+    dropped.clear();
+    const entities: Entity[] = [];
+    for (const e of changed) {
+      e.changed = false;
+      if (e.removed) continue;
+      e.pending = out.length;
+      out.push({ key: e.key, value: null });
+      entities.push(e);
+    }
+    changed = [];
+    return { out, encodeSome: cow.start(entities, (e, slot) => (out[slot].value = encodeEntity(e))) };
   }
 
   /** The entity a changelog key names (tenant ids may hold \0 in principle: every split is tried). */
@@ -379,10 +419,7 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
       if (ids.device) touch(t, 'device', tenant, ids.device, us, amount, dims);
       if (country) touch(t, 'geo', tenant, ids.city ? `${country}/${ids.city}` : country, us, amount, dims);
       touch(t, 'tenant', tenant, '', us, amount, dims);
-      if (++sinceSweep >= sweepEvery) {
-        sinceSweep = 0;
-        evictIdle();
-      }
+      idleSweep.step();
       if (size > maxEntities) evictOverCap();
     },
 
@@ -408,16 +445,12 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
     evictIdle,
 
     takeChanged() {
-      // tombstones first: an entity dropped and created again in the interval ends up with its value
-      const out: ChangelogRecord[] = [...dropped].map((key) => ({ key, value: null }));
-      dropped.clear();
-      for (const e of changed) {
-        e.changed = false;
-        if (!e.removed) out.push({ key: e.key, value: encodeEntity(e) });
-      }
-      changed = [];
-      return out;
+      const take = takeDeferred();
+      take.encodeSome(Infinity);
+      return take.out;
     },
+
+    takeChangedDeferred: takeDeferred,
 
     snapshot() {
       return [...all()].map((e) => ({ key: e.key, value: encodeEntity(e) }));
@@ -646,5 +679,6 @@ export function decodeEntity(value: string): Entity {
     lastZ: r.e[4],
     distinct,
     reads: null,
+    pending: -1,
   };
 }

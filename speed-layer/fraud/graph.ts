@@ -10,6 +10,7 @@
 // shared devices/cards/addresses; synthetic identities show as a component that keeps growing with
 // brand-new accounts. The walk stops at `maxVisit` nodes, so a public kiosk device shared by
 // thousands costs the same as a small ring (the answer then says `capped`).
+import { createIncrementalSweep } from '../../core/sweep';
 import Graph from 'graphology';
 import { HOUR_US } from './detector';
 import type { FraudEvent } from '../../core/fraud-signals';
@@ -34,7 +35,7 @@ export interface AccountGraphOptions {
   maxNodes?: number;
   /** Nodes one walk may visit. Default 400. */
   maxVisit?: number;
-  /** Links between sweeps. Default 16,384. */
+  /** Links per whole pass of the idle sweep (one tenant's graph at a time, spread over them). Default 16,384. */
   sweepEvery?: number;
 }
 
@@ -66,7 +67,6 @@ export function createAccountGraph(opts: AccountGraphOptions = {}): AccountGraph
   const sweepEvery = opts.sweepEvery ?? 16_384;
   const graphs = new Map<string, Graph<NodeAttributes, EdgeAttributes>>();
   let nowUs = -Infinity;
-  let sinceSweep = 0;
 
   function graphOf(tenant: string): Graph<NodeAttributes, EdgeAttributes> {
     let g = graphs.get(tenant);
@@ -92,15 +92,16 @@ export function createAccountGraph(opts: AccountGraphOptions = {}): AccountGraph
     if (us < a.firstUs) a.firstUs = us;
   }
 
-  function sweep(): void {
-    for (const [tenant, g] of graphs) {
-      g.forEachEdge((edge, attr) => {
-        if (nowUs - attr.lastUs > ttlUs) g.dropEdge(edge);
-      });
-      for (const node of g.nodes()) if (g.degree(node) === 0 && nowUs - g.getNodeAttribute(node, 'lastUs') > ttlUs) g.dropNode(node);
-      if (g.order === 0) graphs.delete(tenant);
-    }
+  /** Drops a tenant's idle links, then its idle nodes left without any. */
+  function sweepTenant(tenant: string, g: Graph<NodeAttributes, EdgeAttributes>): void {
+    g.forEachEdge((edge, attr) => {
+      if (nowUs - attr.lastUs > ttlUs) g.dropEdge(edge);
+    });
+    for (const node of g.nodes()) if (g.degree(node) === 0 && nowUs - g.getNodeAttribute(node, 'lastUs') > ttlUs) g.dropNode(node);
+    if (g.order === 0) graphs.delete(tenant);
   }
+  /** One tenant's graph at a time, spread over the links (core/sweep.ts): a pass every sweepEvery. */
+  const idle = createIncrementalSweep({ items: () => graphs.entries(), size: () => graphs.size, every: sweepEvery, visit: ([tenant, g]) => sweepTenant(tenant, g) });
 
   /** Breadth-first over links active within the window, at most maxVisit nodes. */
   function component(g: Graph<NodeAttributes, EdgeAttributes>, start: string, us: number): RingView {
@@ -156,10 +157,7 @@ export function createAccountGraph(opts: AccountGraphOptions = {}): AccountGraph
           if (e.timeUs > attr.lastUs) attr.lastUs = e.timeUs;
         }
       }
-      if (++sinceSweep >= sweepEvery) {
-        sinceSweep = 0;
-        sweep();
-      }
+      idle.step();
       return g.hasNode(a) ? component(g, a, e.timeUs) : EMPTY;
     },
     get size() {

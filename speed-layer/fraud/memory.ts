@@ -5,6 +5,7 @@
 // in event time, bounded: idle entries expire (`sessionTtlUs`, `ttlUs`) and past `maxEntries` per
 // map the oldest tenth is dropped; the account graph (graph.ts) likewise. Rebuilt after a restart
 // by replaying recent events (docs/fraud.md, "In the speed layer").
+import { createIncrementalSweep, type IncrementalSweep } from '../../core/sweep';
 import { DAY_US, HOUR_US } from './detector';
 import { createAccountGraph, type AccountGraphOptions, type RingView } from './graph';
 import type { FraudEvent } from '../../core/fraud-signals';
@@ -99,7 +100,7 @@ export interface MemoryOptions {
   sessionTtlUs?: number;
   /** Users and shared keys idle this long are forgotten. Default 25 h. */
   ttlUs?: number;
-  /** Updates between idle sweeps. Default 16,384. */
+  /** Updates per whole pass of the idle sweeps (spread over them). Default 16,384. */
   sweepEvery?: number;
   /** The account graph's bounds. */
   graph?: AccountGraphOptions;
@@ -146,13 +147,28 @@ interface Mix {
   originUs: number;
 }
 
-/** A Map bounded by event-time idleness and size (insertion order approximates age: entries are not reordered on touch). */
+/**
+ * A Map bounded by event-time idleness and size (insertion order approximates age: entries are not
+ * reordered on touch). Idle entries are dropped by a sweep spread over the updates (core/sweep.ts).
+ */
 class Bounded<V extends { lastUs: number }> {
   readonly map = new Map<string, V>();
+  private nowUs = -Infinity;
+  private readonly idle: IncrementalSweep;
   constructor(
     private readonly max: number,
-    private readonly ttlUs: number,
-  ) {}
+    ttlUs: number,
+    sweepEvery: number,
+  ) {
+    this.idle = createIncrementalSweep({
+      items: () => this.map.entries(),
+      size: () => this.map.size,
+      every: sweepEvery,
+      visit: ([k, v]) => {
+        if (this.nowUs - v.lastUs > ttlUs) this.map.delete(k);
+      },
+    });
+  }
   get(k: string): V | undefined {
     return this.map.get(k);
   }
@@ -166,8 +182,10 @@ class Bounded<V extends { lastUs: number }> {
     }
     this.map.set(k, v);
   }
+  /** This update's share of the idle sweep, as of event time nowUs. */
   sweep(nowUs: number): void {
-    for (const [k, v] of this.map) if (nowUs - v.lastUs > this.ttlUs) this.map.delete(k);
+    this.nowUs = nowUs;
+    this.idle.step();
   }
 }
 
@@ -183,14 +201,13 @@ export function createFraudMemory(opts: MemoryOptions = {}): FraudMemory {
   const sessionTtl = opts.sessionTtlUs ?? HOUR_US;
   const ttl = opts.ttlUs ?? 25 * HOUR_US;
   const sweepEvery = opts.sweepEvery ?? 16_384;
-  const sessions = new Bounded<SessionMemory>(max, sessionTtl);
-  const users = new Bounded<UserState>(max, ttl);
-  const shared = new Bounded<Shared>(max, ttl);
+  const sessions = new Bounded<SessionMemory>(max, sessionTtl, sweepEvery);
+  const users = new Bounded<UserState>(max, ttl, sweepEvery);
+  const shared = new Bounded<Shared>(max, ttl, sweepEvery);
   const graph = createAccountGraph(opts.graph);
   const halfLife = opts.countryHalfLifeUs ?? DAY_US;
   const mixes = new Map<string, Mix>();
   let nowUs = -Infinity;
-  let sinceSweep = 0;
 
   /** Adds the account to a shared key and returns how many distinct accounts it has in the last day. */
   function share(key: string, account: string, us: number): number {
@@ -359,12 +376,9 @@ export function createFraudMemory(opts: MemoryOptions = {}): FraudMemory {
           if (e.shipping?.postalCode) promoPostalAccounts = Math.max(promoPostalAccounts, share(`${t}\u0000z\u0000${promo}\u0000${e.shipping.country ?? ''}\u0000${e.shipping.postalCode}`, account, e.timeUs));
         }
       }
-      if (++sinceSweep >= sweepEvery) {
-        sinceSweep = 0;
-        sessions.sweep(nowUs);
-        users.sweep(nowUs);
-        shared.sweep(nowUs);
-      }
+      sessions.sweep(nowUs);
+      users.sweep(nowUs);
+      shared.sweep(nowUs);
       const ring = graph.update(e);
       const mix = countryMix(e, t, session);
       return { session, user, addressAccounts, promoDeviceAccounts, promoPostalAccounts, ring, countryMix: mix };

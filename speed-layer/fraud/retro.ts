@@ -13,6 +13,7 @@
 //
 // Bounds: `perUser` events per account, `maxUsers` accounts (past it the oldest tenth is dropped),
 // entries older than `lookbackUs` (event time) forgotten, idle accounts swept.
+import { createIncrementalSweep } from '../../core/sweep';
 import { fmt, HOUR_US } from './detector';
 import { haversineKm } from './detectors/financial';
 import type { FraudEvent } from '../../core/fraud-signals';
@@ -28,7 +29,7 @@ export interface RetroOptions {
   maxImplicated?: number;
   /** The impossible_travel detector's score from which it implicates the other end. Default 0.5. */
   minDetectorScore?: number;
-  /** Updates between idle sweeps. Default 16,384. */
+  /** Updates per whole pass of the idle sweep (spread over them). Default 16,384. */
   sweepEvery?: number;
 }
 
@@ -96,7 +97,6 @@ export function createRetroTracker(opts: RetroOptions = {}): RetroTracker {
   const accounts = new Map<string, Account>();
   let events = 0;
   let nowUs = -Infinity;
-  let sinceSweep = 0;
 
   const keyOf = (e: FraudEvent): string | null => {
     const account = e.userId ?? e.anonymousId;
@@ -110,9 +110,15 @@ export function createRetroTracker(opts: RetroOptions = {}): RetroTracker {
     accounts.delete(key);
   }
 
-  function sweep(): void {
-    for (const [k, a] of accounts) if (nowUs - a.lastUs > lookbackUs) drop(k);
-  }
+  /** Accounts idle past the look-back, a few per event (core/sweep.ts): a whole pass every sweepEvery. */
+  const idle = createIncrementalSweep({
+    items: () => accounts.entries(),
+    size: () => accounts.size,
+    every: sweepEvery,
+    visit: ([k, a]) => {
+      if (nowUs - a.lastUs > lookbackUs) drop(k);
+    },
+  });
 
   return {
     remember(e, score) {
@@ -139,10 +145,7 @@ export function createRetroTracker(opts: RetroOptions = {}): RetroTracker {
       a.events.push({ eventId: e.eventId, us: e.timeUs, place: placeOf(e.country, e.city), lat: e.lat, lon: e.lon, country: e.country, city: e.city, session: e.sessionId, subtype: e.subtype, score });
       events++;
       if (e.timeUs > a.lastUs) a.lastUs = e.timeUs;
-      if (++sinceSweep >= sweepEvery) {
-        sinceSweep = 0;
-        sweep();
-      }
+      idle.step();
     },
     implicate(e, score, detectorScore, p) {
       if (!(detectorScore >= minDetectorScore)) return [];

@@ -377,6 +377,38 @@ test("merged reads find exactly the partitions' entities, as stores evict them, 
   expect(proc.get('tenant', 't1')!.totalCount).toBe([...parts.values()].reduce((a, s) => a + s.get('tenant', 't1')!.totalCount, 0));
 });
 
+test('a deferred take, encoded while later events update and evict its entities, equals a take at its time', () => {
+  // a small cap: the later events evict some of the taken entities before their turn
+  const opts = { maxEntities: 40 };
+  const live = createFeatureStore(opts);
+  const twin = createFeatureStore(opts);
+  let us = T0;
+  const next = (i: number) => rec((us += 3 * S), { user: `u${i % 9}`, card: `c${i % 5}`, device: `d${i % 7}`, amount: i });
+  for (let i = 0; i < 60; i++) {
+    const r = next(i);
+    live.update(r);
+    twin.update(r);
+  }
+  const take = live.takeChangedDeferred();
+  const expected = twin.takeChanged();
+  let fresh = 0;
+  for (let i = 60; i < 120; i++) {
+    // new users and cards: over the cap, the least recently seen (taken ones among them) are dropped
+    live.update(rec((us += 3 * S), { user: `n${i}`, card: `nc${i}`, device: `d${i % 7}`, amount: i }));
+    take.encodeSome(1);
+    fresh++;
+  }
+  while (!take.encodeSome(1));
+  expect(fresh).toBe(60);
+  expect(live.size).toBeLessThanOrEqual(40);
+  expect(take.out).toEqual(expected);
+  expect(expected.length).toBeGreaterThan(20);
+  // the next take has the later changes and the tombstones of what was evicted
+  const after = live.takeChanged();
+  expect(after.some((r) => r.value === null)).toBe(true);
+  expect(after.some((r) => r.key.includes('\u0000n1'))).toBe(true);
+});
+
 test('micro-benchmark: update and get cost microseconds', () => {
   const s = createFeatureStore();
   const recs: SpeedRecord[] = [];

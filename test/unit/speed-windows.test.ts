@@ -195,6 +195,55 @@ describe('speed layer windows', () => {
     expect(records(deferred.checkpoint(now + 1))).toEqual(records(plain.checkpoint(now + 1)));
   });
 
+  test('with the feature store: its deferred snapshot, encoded while later events update the entities, holds what a plain one holds', () => {
+    const make = () => createSpeedState({ ...opts, offsetBucketSize: 1000, processors: [createFeatureProcessor({ snapshotEveryMs: 0 })] });
+    const deferred = make();
+    const plain = make();
+    const send = (i: number) => event(`e${i}`, T0 + (i % 40) * 1_000, { user: `u${i % 4}` });
+    for (let i = 0; i < 40; i++) for (const s of [deferred, plain]) s.process(i % 2, i, send(i));
+    const now = Date.now();
+    const cp = deferred.checkpoint(now, { deferEncoding: true });
+    const expected = plain.checkpoint(now);
+    // before any encoding, the feature records are not in the changelog yet
+    expect(cp.changelog.some((r) => r.key.startsWith('h:features:'))).toBe(false);
+    for (let i = 40; i < 60; i++) {
+      deferred.process(i % 2, i, send(i));
+      cp.encodeSome(2);
+    }
+    while (!cp.encodeSome(2));
+    const sorted = (c: Checkpoint) => c.changelog.map((r) => `${r.partition} ${r.key} ${r.value}`).sort();
+    expect(cp.changelog.filter((r) => r.key.startsWith('h:features:')).length).toBeGreaterThan(10);
+    expect(sorted(cp)).toEqual(sorted(expected));
+    for (let i = 40; i < 60; i++) plain.process(i % 2, i, send(i));
+    expect(sorted(deferred.checkpoint(now + 1))).toEqual(sorted(plain.checkpoint(now + 1)));
+  });
+
+  test('deferred: the window results of the minutes a checkpoint closed come a few per slice, the same as a plain checkpoint\'s', () => {
+    const deferred = createSpeedState(opts);
+    const plain = createSpeedState(opts);
+    // 12 tenants over three minutes, then an event that closes the first two
+    for (let i = 0; i < 36; i++) for (const s of [deferred, plain]) s.process(i % 3, i, event(`e${i}`, T0 + (i % 3) * 60_000 + i * 100, { tenant: `t${i % 12}` }));
+    for (const s of [deferred, plain]) for (let p = 0; p < 3; p++) s.process(p, 100 + p, event(`close${p}`, T0 + 3 * 60_000 + 20_000, { tenant: 't0' }));
+    const now = Date.now();
+    const cp = deferred.checkpoint(now, { deferEncoding: true });
+    const expected = plain.checkpoint(now);
+    expect(results(expected, 'tumbling_1m')).toHaveLength(12);
+    // none before the slices run; all of them after, in the plain checkpoint's order
+    expect(cp.results.filter((r) => r.value!.includes('"tumbling_1m"'))).toEqual([]);
+    let slices = 1;
+    while (!cp.encodeSome(4)) slices++;
+    expect(slices).toBeGreaterThan(5);
+    expect(cp.results).toEqual(expected.results);
+    // a checkpoint taken before the last one is encoded finishes it first
+    for (const s of [deferred, plain]) for (let p = 0; p < 3; p++) s.process(p, 200 + p, event(`close2-${p}`, T0 + 5 * 60_000, { tenant: 't1' }));
+    const unfinished = deferred.checkpoint(now + 1, { deferEncoding: true });
+    const expected2 = plain.checkpoint(now + 1);
+    unfinished.encodeSome(1);
+    deferred.checkpoint(now + 2);
+    expect(unfinished.encodeSome(1)).toBe(true);
+    expect(unfinished.results).toEqual(expected2.results);
+  });
+
   test('feature snapshots older than the progress: restore + replay of the events since gives the same features', () => {
     // one snapshot (the first checkpoint), then checkpoints without feature records
     const live = createFeatureProcessor({ snapshotEveryMs: 1e12 });
