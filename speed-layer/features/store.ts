@@ -364,14 +364,22 @@ export function createFeatureStore(opts: FeatureStoreOptions = {}): FeatureStore
   /** Over the cap: drops the least recently seen (event time) down to 90 % of the cap. */
   function evictOverCap(): void {
     const excess = size - Math.floor(maxEntities * 0.9);
-    const last = Float64Array.from(all(), (e) => e.lastUs).sort();
-    const cut = last[excess - 1];
+    // plain loops, not the all() generator: with ~100,000 entities, two passes through a generator
+    // and an array built from one held the update that crossed the cap for 65–130 ms (~10 ms now)
+    const last = new Float64Array(size);
+    let n = 0;
+    for (const t of tenants.values()) for (const m of t) for (const e of m.values()) last[n++] = e.lastUs;
+    const cut = kthSmallest(last.subarray(0, n), excess - 1);
     let left = excess;
-    for (const e of all()) {
-      if (left === 0) break;
-      if (e.lastUs <= cut) {
-        drop(e);
-        left--;
+    for (const t of tenants.values()) {
+      for (const m of t) {
+        for (const e of m.values()) {
+          if (left === 0) return;
+          if (e.lastUs <= cut) {
+            drop(e);
+            left--;
+          }
+        }
       }
     }
   }
@@ -681,4 +689,36 @@ export function decodeEntity(value: string): Entity {
     reads: null,
     pending: -1,
   };
+}
+
+/** The k-th smallest (0-based) of `values`, reordering them (quickselect: linear on average, a sort was ~9 ms per 100,000). */
+export function kthSmallest(values: Float64Array, k: number): number {
+  if (!(k >= 0 && k < values.length)) throw new RangeError(`k ${k} out of 0..${values.length - 1}`);
+  let lo = 0;
+  let hi = values.length - 1;
+  while (lo < hi) {
+    // median of three as the pivot, then Hoare's partition
+    const mid = (lo + hi) >>> 1;
+    const a = values[lo];
+    const b = values[mid];
+    const c = values[hi];
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i] < pivot) i++;
+      while (values[j] > pivot) j--;
+      if (i <= j) {
+        const t = values[i];
+        values[i] = values[j];
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return values[k];
+  }
+  return values[k];
 }

@@ -2,7 +2,7 @@
 // and LRU eviction, changelog records → restore equality; plus a micro-benchmark of get/update.
 import type { MeasureInput } from '../../core/measures';
 import type { SpeedRecord } from '../../core/speed-record';
-import { createFeatureProcessor, createFeatureStore, ENTITY_KINDS, type FeatureStore } from '../../speed-layer/features';
+import { createFeatureProcessor, createFeatureStore, ENTITY_KINDS, kthSmallest, type FeatureStore } from '../../speed-layer/features';
 import type { EventProcessor } from '../../speed-layer/state';
 
 const S = 1_000_000; // µs
@@ -428,4 +428,17 @@ test('micro-benchmark: update and get cost microseconds', () => {
   // the printed figures are the measurement (docs/speed-bench.md).
   expect(updateUs).toBeLessThan(250);
   expect(getUs).toBeLessThan(100);
+});
+
+test('kthSmallest agrees with a sort, duplicates and all', () => {
+  let x = 11;
+  const rnd = () => (x = (x * 48271) % 2147483647) / 2147483647;
+  for (const n of [1, 2, 3, 10, 101, 5000]) {
+    for (const spread of [3, 1e6]) {
+      const values = Float64Array.from({ length: n }, () => Math.floor(rnd() * spread));
+      const sorted = Float64Array.from(values).sort();
+      for (const k of [0, n - 1, Math.floor(n / 10), Math.floor(n / 2)]) expect([n, k, kthSmallest(Float64Array.from(values), k)]).toEqual([n, k, sorted[k]]);
+    }
+  }
+  expect(() => kthSmallest(new Float64Array(3), 3)).toThrow(RangeError);
 });
