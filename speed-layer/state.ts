@@ -91,16 +91,18 @@ export interface Checkpoint {
    * With `deferEncoding`: encodes up to `max` more of the changed cells' values into `changelog`
    * (their records are there already, values as of the checkpoint: copy on write), then the
    * processors' that defer theirs (the feature store's snapshots; appended to `changelog` when
-   * complete, up to `max` per partition per call); true when none is left. Without it, always true.
+   * complete, up to `max` per partition per call), then the window results of the minutes it
+   * closed (put in front of `results` when complete, max / RESULT_STEP_COST per call); true when
+   * none is left. Without it, always true. Taking the next checkpoint finishes this one first.
    */
   encodeSome(max: number): boolean;
 }
 
 export interface CheckpointOptions {
   /**
-   * Leave the changed cells' values, and the feature store's entities, to `encodeSome` (in slices,
-   * events processed in between) instead of encoding them all now: most of a checkpoint's
-   * synchronous time.
+   * Leave the changed cells' values, the feature store's entities and the closed minutes' window
+   * results to `encodeSome` (in slices, events processed in between) instead of encoding them all
+   * now: most of a checkpoint's synchronous time.
    */
   deferEncoding?: boolean;
 }
@@ -145,12 +147,12 @@ export interface SpeedState {
   takeOutputs(): OutRecord[];
 }
 
-/** Measures put in window result records. */
 /** Cells merged per step of the minute results' job (a step ≈ one result record). */
 const CELLS_PER_STEP = 16;
 /** A minute result's cost in cells encoded (~2–3 µs each): encodeSome(max) runs max / this steps of the results. */
 const RESULT_STEP_COST = 4;
 
+/** Measures put in window result records. */
 export const RESULT_MEASURES = ['events', 'orders', 'revenue', 'refunds', 'refund_amount', 'checkouts', 'distinct_users', 'sessions', 'conversion', 'page_load_p95'] as const;
 
 export function createSpeedState(opts: SpeedStateOptions): SpeedState {

@@ -14,7 +14,7 @@
 // Memory is bounded: an entity with at most 8 events keeps them as a short log (~200 B: most
 // cards, devices and users in a day), a busier one ~1.6 KB of ring buckets (93 × count + sum); idle
 // entities (no event for `idleTtlUs` of event time, default 25 h: past every horizon) are dropped by
-// a sweep that examines a few entities per update, a whole pass every `sweepEvery` updates
+// a sweep that examines a few entities per update, each at least once every `sweepEvery` updates
 // (core/sweep.ts), and beyond `maxEntities` the least recently seen (by event
 // time) are dropped, down to 90 % of the cap at once (an LRU in event time, amortized). A dropped
 // entity reads as unknown (undefined), as a new one.
@@ -73,7 +73,7 @@ export interface FeatureStoreOptions {
   maxEntities?: number;
   /** Event time without an update after which an entity is dropped. Default 25 h. */
   idleTtlUs?: number;
-  /** Updates per whole pass of the idle sweep (spread over them: each examines its share). Default 16,384. */
+  /** The idle sweep examines every entity at least once per this many updates (a few per update). Default 16,384. */
   sweepEvery?: number;
   /** EWMA weight of a new amount. Default 0.05 (~20-event memory). */
   ewmaAlpha?: number;

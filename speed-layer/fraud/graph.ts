@@ -35,7 +35,7 @@ export interface AccountGraphOptions {
   maxNodes?: number;
   /** Nodes one walk may visit. Default 400. */
   maxVisit?: number;
-  /** Links per whole pass of the idle sweep (one tenant's graph at a time, spread over them). Default 16,384. */
+  /** The idle sweep examines every tenant's graph at least once per this many links (one graph at a time). Default 16,384. */
   sweepEvery?: number;
 }
 
@@ -100,7 +100,7 @@ export function createAccountGraph(opts: AccountGraphOptions = {}): AccountGraph
     for (const node of g.nodes()) if (g.degree(node) === 0 && nowUs - g.getNodeAttribute(node, 'lastUs') > ttlUs) g.dropNode(node);
     if (g.order === 0) graphs.delete(tenant);
   }
-  /** One tenant's graph at a time, spread over the links (core/sweep.ts): a pass every sweepEvery. */
+  /** One tenant's graph at a time, spread over the links (core/sweep.ts). */
   const idle = createIncrementalSweep({ items: () => graphs.entries(), size: () => graphs.size, every: sweepEvery, visit: ([tenant, g]) => sweepTenant(tenant, g) });
 
   /** Breadth-first over links active within the window, at most maxVisit nodes. */

@@ -100,7 +100,7 @@ export interface MemoryOptions {
   sessionTtlUs?: number;
   /** Users and shared keys idle this long are forgotten. Default 25 h. */
   ttlUs?: number;
-  /** Updates per whole pass of the idle sweeps (spread over them). Default 16,384. */
+  /** The idle sweeps examine every entry at least once per this many updates (a few per update). Default 16,384. */
   sweepEvery?: number;
   /** The account graph's bounds. */
   graph?: AccountGraphOptions;

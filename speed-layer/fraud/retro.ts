@@ -29,7 +29,7 @@ export interface RetroOptions {
   maxImplicated?: number;
   /** The impossible_travel detector's score from which it implicates the other end. Default 0.5. */
   minDetectorScore?: number;
-  /** Updates per whole pass of the idle sweep (spread over them). Default 16,384. */
+  /** The idle sweep examines every account at least once per this many updates (a few per update). Default 16,384. */
   sweepEvery?: number;
 }
 
@@ -110,7 +110,7 @@ export function createRetroTracker(opts: RetroOptions = {}): RetroTracker {
     accounts.delete(key);
   }
 
-  /** Accounts idle past the look-back, a few per event (core/sweep.ts): a whole pass every sweepEvery. */
+  /** Accounts idle past the look-back, dropped a few examined per event (core/sweep.ts). */
   const idle = createIncrementalSweep({
     items: () => accounts.entries(),
     size: () => accounts.size,
