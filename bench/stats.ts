@@ -22,3 +22,22 @@ export function worstPerSecond(sentAtMs: ArrayLike<number>, latencyMs: ArrayLike
   }
   return Array.from(worst, (w) => Math.round(w ?? 0)).join(' ');
 }
+
+/** Start-up left out of the steady-state latency figures (afterWarmUp), ms. */
+export const WARM_UP_MS = 3000;
+
+/**
+ * The events' latency after a run's start-up: p50 / p95 / p99 / max of those sent at least
+ * `warmUpMs` after the first one (`sentAtMs[i]`, `latencyMs[i]` for i < n), as text. A process's
+ * first seconds compile its code and grow its state from nothing, a cost paid once per start that
+ * dominates a short run's tail; both figures are printed, this one beside the whole run's.
+ */
+export function afterWarmUp(sentAtMs: ArrayLike<number>, latencyMs: ArrayLike<number>, warmUpMs: number, n = latencyMs.length): string {
+  let t0 = Infinity;
+  for (let i = 0; i < n; i++) if (sentAtMs[i] < t0) t0 = sentAtMs[i];
+  const kept: number[] = [];
+  for (let i = 0; i < n; i++) if (sentAtMs[i] >= t0 + warmUpMs) kept.push(latencyMs[i]);
+  if (kept.length === 0) return 'none';
+  const [p50, p95, p99, max] = percentiles(kept, [50, 95, 99, 100]);
+  return `p50=${p50} p95=${p95} p99=${p99} max=${max}`;
+}

@@ -26,7 +26,7 @@ import { createIngestStep } from '../../core/ingest-step';
 import { createKafka } from '../../core/kafka';
 import { createKeyring } from '../../core/pii';
 import { EventGenerator } from '../../generator/generator';
-import { percentiles, worstPerSecond } from '../stats';
+import { afterWarmUp, percentiles, WARM_UP_MS, worstPerSecond } from '../stats';
 import type { InstanceResult, Mode } from './instance';
 import { positiveArg, usageOnHelp } from '../args';
 
@@ -201,6 +201,7 @@ async function main(): Promise<void> {
   row('scoring per event p99 ms (max, mean)', '', stats.flatMap(({ s }) => [`${f(s.p99)} (${f(s.max)}, ${f(s.mean)})`, '']));
   row('event → anomaly p50 ms', '', stats.flatMap(({ a50 }) => [f(a50), `vs baseline event→commit p50: ${ratio(a50, b.commitMs.p50)}`]));
   row('event → anomaly p99 ms (max)', '', stats.flatMap(({ a99, amax }) => [`${f(a99)} (${f(amax)})`, `vs baseline event→commit p99: ${ratio(a99, b.commitMs.p99)}`]));
+  row(`event → anomaly after the first ${WARM_UP_MS / 1000} s (ms)`, '', stats.flatMap(({ r }) => [afterWarmUp(r.anomalySentAt, r.anomalyMs, WARM_UP_MS), '']));
   row('event → anomaly, worst per second sent (ms)', '', stats.flatMap(({ r }) => [worstPerSecond(r.anomalySentAt, r.anomalyMs), '']));
   row('anomalies received / produced', '', stats.flatMap(({ r, x }) => [`${r.anomalyMs.length + r.retroactive} / ${x.anomalies}`, '']));
   // retroactive records (a later event's impossible travel implicating earlier ones) are left out of event → anomaly

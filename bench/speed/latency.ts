@@ -20,14 +20,11 @@ import { createFeatureProcessor } from '../../speed-layer/features';
 import { DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
 import { createSpeedState } from '../../speed-layer/state';
 import { startSpeedLayers } from '../../speed-layer/threads';
-import { percentiles, worstPerSecond } from '../stats';
+import { afterWarmUp, percentiles, WARM_UP_MS, worstPerSecond } from '../stats';
 import { observeGc } from './gc';
 import { usageOnHelp } from '../args';
 
 usageOnHelp();
-
-/** The steady-state figures leave out the events sent in the first this many ms. */
-const WARM_UP_MS = 3000;
 
 /** Latencies of `expected` events, in arrival order, with their send times. */
 class Samples {
@@ -51,18 +48,9 @@ class Samples {
     const [p50, p95, p99, max] = percentiles(this.ms.subarray(0, this.n), [50, 95, 99, 100]);
     return `p50=${p50} p95=${p95} p99=${p99} max=${max}`;
   }
-  /**
-   * The same of the events sent after the first `warmUpMs` (the process's first seconds compile
-   * its code and grow its state from nothing: a start-up cost, paid once, that dominates a short
-   * run's tail).
-   */
+  /** The same after the run's first `warmUpMs` (bench/stats.ts afterWarmUp). */
   steadyText(warmUpMs: number): string {
-    let t0 = Infinity;
-    for (let i = 0; i < this.n; i++) t0 = Math.min(t0, this.sentAt[i]);
-    const kept = this.ms.subarray(0, this.n).filter((_, i) => this.sentAt[i] >= t0 + warmUpMs);
-    if (kept.length === 0) return 'none';
-    const [p50, p95, p99, max] = percentiles(kept, [50, 95, 99, 100]);
-    return `p50=${p50} p95=${p95} p99=${p99} max=${max}`;
+    return afterWarmUp(this.sentAt, this.ms, warmUpMs, this.n);
   }
   /** The worst latency of the events sent in each second of the run. */
   perSecondMax(): string {
