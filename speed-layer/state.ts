@@ -90,7 +90,7 @@ export interface Checkpoint {
   /**
    * With `deferEncoding`: encodes up to `max` more of the changed cells' values into `changelog`
    * (their records are there already, values as of the checkpoint: copy on write), then the
-   * processors' that defer theirs (the feature store's snapshots; appended to `changelog` when
+   * changed users' sessions (appended when complete, copy on write too), then the processors' that defer theirs (the feature store's snapshots; appended to `changelog` when
    * complete, up to `max` per partition per call), then the window results of the minutes it
    * closed (put in front of `results` when complete, max / RESULT_STEP_COST per call); true when
    * none is left. Without it, always true. Taking the next checkpoint finishes this one first.
@@ -100,8 +100,8 @@ export interface Checkpoint {
 
 export interface CheckpointOptions {
   /**
-   * Leave the changed cells' values, the feature store's entities and the closed minutes' window
-   * results to `encodeSome` (in slices, events processed in between) instead of encoding them all
+   * Leave the changed cells' values, the changed sessions, the feature store's entities and the
+   * closed minutes' window results to `encodeSome` (in slices, events processed in between) instead of encoding them all
    * now: most of a checkpoint's synchronous time.
    */
   deferEncoding?: boolean;
@@ -321,6 +321,7 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       const minuteOut: OutRecord[] = [];
       const minuteJob = minuteResults(ranges, minuteOut);
       let cellsEncoded = false;
+      let sessionsEncoded = false;
       let encoded = false;
       const encodeSome = (max: number): boolean => {
         if (encoded) return true;
@@ -328,6 +329,11 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
           if (!cells.encodeSome(max)) return false;
           for (let i = 0; i < cells.out.length; i++) changelog[firstCell + i] = cells.out[i];
           cellsEncoded = true;
+        }
+        if (!sessionsEncoded) {
+          if (!sessions.encodeSome(max)) return false;
+          for (const r of sessions.out) changelog.push(r);
+          sessionsEncoded = true;
         }
         while (deferredTakes.length > 0) {
           const { name, take } = deferredTakes[0];
@@ -352,9 +358,7 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
           results.push({ partition: p, key: s.tenant_id, value: JSON.stringify(value) });
         }
       }
-      for (const u of windows.takeChangedSessions()) {
-        changelog.push({ partition: u.partition, key: sessionKey(u.tenant_id, u.user_id), value: u.sessions.length === 0 ? null : JSON.stringify(u.sessions) });
-      }
+      const sessions = windows.takeChangedSessionsDeferred((u): OutRecord => ({ partition: u.partition, key: sessionKey(u.tenant_id, u.user_id), value: u.sessions.length === 0 ? null : JSON.stringify(u.sessions) }));
       for (const proc of processors) {
         if (opts.deferEncoding && proc.takeChangedDeferred) deferredTakes.push({ name: proc.name, take: proc.takeChangedDeferred() });
         else for (const c of proc.takeChanged()) changelog.push({ partition: c.partition, key: processorKey(proc.name, c.key), value: c.value });

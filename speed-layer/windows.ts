@@ -2,6 +2,7 @@
 // which minute windows close, and per-user sessions. Tumbling 1-minute windows ARE the minute
 // cells of core/measures; sliding 5-minute windows (every minute) are merged from five minute
 // cells when a minute closes; sessions (gap 30 min by default) are kept per (tenant, user).
+import { CopyOnWrite, type DeferredRecords } from '../core/measures';
 import type { PartitionProgress, SessionState } from '../core/speed-changelog';
 
 export const MINUTE_US = 60_000_000;
@@ -34,6 +35,8 @@ interface UserSessions {
   sessions: SessionState[];
   /** The minute of event time under which the user is queued for closeSessions() (undefined: not queued). */
   due: number | undefined;
+  /** Its record's slot in a deferred take still encoding (takeChangedSessionsDeferred); -1: none. */
+  pending: number;
 }
 
 export interface WindowState {
@@ -51,6 +54,12 @@ export interface WindowState {
   closeSessions(partition: number): ClosedSession[];
   /** Sessions changed since the last call: key parts and the open sessions (empty: none left). */
   takeChangedSessions(): UserSessions[];
+  /**
+   * takeChangedSessions(), each user's record encoded later (`encode`), a slice at a time, as the
+   * sessions are now: a user's sessions changed before their turn are encoded first (copy on write).
+   * A take still unfinished when the next starts is finished first.
+   */
+  takeChangedSessionsDeferred<T>(encode: (u: Readonly<UserSessions>) => T): DeferredRecords<T>;
   restoreClock(partition: number, p: PartitionProgress): void;
   restoreSessions(partition: number, tenant: string, user: string, sessions: SessionState[]): void;
   dropPartition(partition: number): void;
@@ -67,6 +76,8 @@ export function createWindowState(opts: WindowOptions): WindowState {
   /** partition → tenant → user → sessions (sorted by start, never within the gap of each other). */
   const users = new Map<number, Map<string, Map<string, UserSessions>>>();
   let changed = new Set<UserSessions>();
+  /** The changed users of a deferred take, encoded as of the take (copy on write). */
+  const cow = new CopyOnWrite<UserSessions>();
   /**
    * partition → minute → users to check then: each user with open sessions is queued once, under
    * the minute its earliest session can end (last event + gap) or earlier, so closeSessions()
@@ -117,6 +128,14 @@ export function createWindowState(opts: WindowOptions): WindowState {
     return m;
   };
 
+  function takeChangedSessions(): UserSessions[] {
+    // a deferred take still encoding is finished first
+    cow.encodeSome(Infinity);
+    const out = [...changed];
+    changed = new Set();
+    return out;
+  }
+
   return {
     clock,
     observe(partition, eventUs) {
@@ -135,9 +154,9 @@ export function createWindowState(opts: WindowOptions): WindowState {
       const m = usersOf(partition, tenant);
       let u = m.get(user);
       if (!u) {
-        u = { partition, tenant_id: tenant, user_id: user, sessions: [], due: undefined };
+        u = { partition, tenant_id: tenant, user_id: user, sessions: [], due: undefined, pending: -1 };
         m.set(user, u);
-      }
+      } else if (u.pending >= 0) cow.freeze(u);
       changed.add(u);
       // the usual case, an event within the gap of the user's one open session: extend it in place
       const only = u.sessions.length === 1 ? u.sessions[0] : undefined;
@@ -195,6 +214,7 @@ export function createWindowState(opts: WindowOptions): WindowState {
           }
         }
         if (open) {
+          if (u.pending >= 0) cow.freeze(u);
           sessionCount -= u.sessions.length - open.length;
           u.sessions = open;
           changed.add(u);
@@ -208,10 +228,12 @@ export function createWindowState(opts: WindowOptions): WindowState {
       }
       return closed;
     },
-    takeChangedSessions() {
-      const out = [...changed];
-      changed = new Set();
-      return out;
+    takeChangedSessions,
+    takeChangedSessionsDeferred<T>(encode: (u: Readonly<UserSessions>) => T): DeferredRecords<T> {
+      const users = takeChangedSessions();
+      for (let i = 0; i < users.length; i++) users[i].pending = i;
+      const out = new Array<T>(users.length);
+      return { out, encodeSome: cow.start(users, (u, slot) => (out[slot] = encode(u))) };
     },
     restoreClock(partition, p) {
       clocks.set(partition, { maxEventUs: p.max_event_us, watermarkUs: p.watermark_us, emittedUntilUs: p.emitted_until_us });
@@ -223,7 +245,7 @@ export function createWindowState(opts: WindowOptions): WindowState {
       if (before) unschedule(before);
       if (sessions.length === 0) m.delete(user);
       else {
-        const u: UserSessions = { partition, tenant_id: tenant, user_id: user, sessions: sessions.map((s) => ({ ...s })).sort((a, b) => a.start_us - b.start_us), due: undefined };
+        const u: UserSessions = { partition, tenant_id: tenant, user_id: user, sessions: sessions.map((s) => ({ ...s })).sort((a, b) => a.start_us - b.start_us), due: undefined, pending: -1 };
         m.set(user, u);
         schedule(u);
       }

@@ -121,6 +121,31 @@ describe('speed layer windows', () => {
     expect(changed[0].sessions).toEqual([]); // → a changelog tombstone
   });
 
+  test('a deferred take of the changed sessions, encoded while later events extend, merge and close them, holds them as they were', () => {
+    const w = createWindowState({ allowedLatenessMs: 0, sessionGapMs: 30 * 60_000 });
+    const us = (min: number) => min * 60_000_000;
+    const encode = (u: { tenant_id: string; user_id: string; sessions: readonly object[] }) => `${u.user_id} ${JSON.stringify(u.sessions)}`;
+    for (const [user, min] of [['a', 0], ['b', 5], ['c', 10], ['a', 20], ['d', 100]] as const) w.addToSession(0, 't', user, us(min));
+    // what a take now holds
+    const twin = createWindowState({ allowedLatenessMs: 0, sessionGapMs: 30 * 60_000 });
+    for (const [user, min] of [['a', 0], ['b', 5], ['c', 10], ['a', 20], ['d', 100]] as const) twin.addToSession(0, 't', user, us(min));
+    const expected = twin.takeChangedSessions().map(encode);
+    const take = w.takeChangedSessionsDeferred(encode);
+    expect(take.encodeSome(1)).toBe(false);
+    // later: a extended in place, b merged across a bridging event, c given a second session, then closed
+    w.addToSession(0, 't', 'a', us(25));
+    w.addToSession(0, 't', 'b', us(40));
+    w.addToSession(0, 't', 'b', us(22));
+    w.addToSession(0, 't', 'c', us(80));
+    w.observe(0, us(200));
+    expect(w.closeSessions(0).length).toBeGreaterThan(0);
+    while (!take.encodeSome(1));
+    expect(take.out).toEqual(expected);
+    expect(expected).toHaveLength(4);
+    // the next take has the later state
+    expect(w.takeChangedSessions().map((u) => u.user_id).sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
   test('checkpoint → changelog → restore rebuilds the same cells, progress, sessions and processor state', () => {
     const seen: string[] = [];
     const proc = (): EventProcessor & { state: Map<string, string> } => {
