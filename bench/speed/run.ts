@@ -9,7 +9,8 @@
 //      (changelog, window results and offsets, exactly once) every commit interval;
 //   5. the peer: Kafka Streams, 1-minute event-time windows with exactly-once
 //      (../shared/peers/kstreams, built with Maven outside the repo).
-// Prints events/s and the ratios against the peer and the limits.
+// Prints events/s and the ratios against the peer and the limits: the whole layer with --threads
+// against Kafka Streams with 2, and each side's faster configuration of the run against the other's.
 // Then event → update latency while events are produced at --rate (10,000/s), of the whole speed
 // layer (in memory and committed) and of the core loop (bench/speed/latency.ts).
 //   npm run bench:speed -- [--events 300000] [--topic <existing topic>] [--no-peer] [--rate 10000] [--seconds 12]
@@ -254,7 +255,15 @@ async function main(): Promise<void> {
   const ours = results['rtap core loop, x-rtap-m header'];
   const peer = results['Kafka Streams peer, 2 thread(s), EOS, full parse'];
   const instance = results[`rtap speed layer, ${THREADS} stream thread(s), EOS`];
-  if (peer) process.stdout.write(`\nthe whole speed layer (${THREADS} stream threads) vs Kafka Streams (2 threads): ${(instance / peer).toFixed(2)} ×  (target ≥ 1.2: ${instance / peer >= 1.2 ? 'met' : 'NOT met'})\n`);
+  if (peer) {
+    process.stdout.write(`\nthe whole speed layer (${THREADS} stream threads) vs Kafka Streams (2 threads): ${(instance / peer).toFixed(2)} ×  (target ≥ 1.2: ${instance / peer >= 1.2 ? 'met' : 'NOT met'})\n`);
+    // each side as its user would run it on this machine: its faster configuration of the run
+    const best = (prefix: string) => Object.entries(results).filter(([name]) => name.startsWith(prefix)).reduce((a, b) => (b[1] > a[1] ? b : a));
+    const [ourName, ourRate] = best('rtap speed layer, ');
+    const [peerName, peerRate] = best('Kafka Streams peer, ');
+    const threadsOf = (name: string) => /(\d+) (stream )?thread/.exec(name)?.[1] ?? '?';
+    process.stdout.write(`best of each: the speed layer with ${threadsOf(ourName)} stream thread(s) vs Kafka Streams with ${threadsOf(peerName)}: ${(ourRate / peerRate).toFixed(2)} ×  (target ≥ 1.2: ${ourRate / peerRate >= 1.2 ? 'met' : 'NOT met'})\n`);
+  }
   process.stdout.write('ratios of the rtap core loop (header, no transactions):\n');
   if (peer) process.stdout.write(`  vs Kafka Streams (2 threads):          ${(ours / peer).toFixed(2)} ×\n`);
   process.stdout.write(`  vs kafkajs + JSON.parse limit:         ${(ours / results['kafkajs eachBatch + JSON.parse (limit)']).toFixed(2)} ×\n`);
