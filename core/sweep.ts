@@ -2,7 +2,7 @@
 // feature store, the fraud engine's memory, graph and look-back) drop what has been idle too long.
 // Scanning a whole table every N updates held the events behind that one update for the length of
 // the scan: 40–60 ms for a partition's ~50,000 feature entities, about every 1.6 s at 10,000
-// events/s — the largest recurring stall of the layer (docs/speed-bench.md, "2026-11-29 14:00").
+// events/s — one of the layer's recurring stalls (docs/speed-bench.md, "2026-11-29 14:00").
 // A sweep here examines a few items per update instead (2 × items / `every`), resuming where it
 // stopped, so that each item is still examined at least once every `every` updates.
 
