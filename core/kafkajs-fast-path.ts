@@ -1,5 +1,6 @@
-// Faster drop-ins for four modules of kafkajs' produce path, byte-identical in output (tested
-// against kafkajs' own, down to whole produce requests): the record encoder
+// Faster drop-ins for kafkajs modules, identical in output (tested against kafkajs' own). Consuming:
+// the record decoder (core/kafka-record-decoder.ts: the same record objects without 64-bit
+// arithmetic per record). Producing, down to whole produce requests: the record encoder
 // (core/kafka-record.ts), the uncompressed record-batch encoder (core/kafka-record-batch.ts), the
 // batch checksum (core/kafka-crc32c.ts) and the uncompressed produce request, written in one
 // buffer with room for kafkajs' request header in front (core/kafka-produce-request.ts). kafkajs
@@ -7,17 +8,21 @@
 // (docs/ingestion.md, "Performance"); its produce request then copied each record ~5 times more.
 // kafkajs 2.2.4 is its last release, so these internal module paths are stable. They are swapped in
 // Node's module cache before kafkajs loads its produce request, which it does lazily at the
-// first send; consuming and decoding are untouched.
+// first send (the record decoder: before the first fetch loads the batch decoder).
 //
 // Also the fix of a busy loop in every connection's request queue (tulios/kafkajs#1556, #1704,
 // unreleased): see `stopIdleRequestQueueLoop`.
 import { createRequire } from 'node:module';
 import { crc32c } from './kafka-crc32c';
 import { encodeRecord } from './kafka-record';
+import { createRecordDecoder } from './kafka-record-decoder';
 import { createRecordBatchEncoder, type RecordBatchEncoder } from './kafka-record-batch';
 import { createProduceRequest, installEncoderHeadroom, type EncoderClass, type ProduceRequestV3 } from './kafka-produce-request';
 
 const CRC = 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
+const RECORD_DECODER = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
+/** Takes the record decoder when it loads (lazily, at the first fetch). */
+const RECORD_BATCH_DECODER = 'kafkajs/src/protocol/recordBatch/v0/decoder.js';
 const RECORD = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
 const RECORD_BATCH = 'kafkajs/src/protocol/recordBatch/v0/index.js';
 /** The module that takes the replaced ones when it loads: too late to replace them once it is loaded. */
@@ -63,7 +68,13 @@ export function installKafkajsFastPath(): boolean {
   if (!cache) return false;
   stopIdleRequestQueueLoop(req);
   const mod = (name: string) => cache[req.resolve(name)];
-  const installed = () => mod(RECORD)?.exports === encodeRecord && mod(CRC)?.exports === crc32c && (mod(PRODUCE_REQUEST)?.exports as { fastPath?: boolean } | undefined)?.fastPath === true;
+  const fast = (name: string) => (mod(name)?.exports as { fastPath?: boolean } | undefined)?.fastPath === true;
+  const installed = () => mod(RECORD)?.exports === encodeRecord && mod(CRC)?.exports === crc32c && fast(PRODUCE_REQUEST) && fast(RECORD_DECODER);
+  // consuming: the record decoder, unless the batch decoder has already taken kafkajs' own
+  if (mod(RECORD_BATCH_DECODER) === undefined && !fast(RECORD_DECODER)) {
+    req(req.resolve(RECORD_DECODER));
+    mod(RECORD_DECODER)!.exports = Object.assign(createRecordDecoder(req(req.resolve(LONG)) as Parameters<typeof createRecordDecoder>[0]), { fastPath: true });
+  }
   if (mod(PRODUCE_REQUEST) !== undefined) return installed();
   const Encoder = req(req.resolve(ENCODER)) as EncoderClass;
   installEncoderHeadroom(Encoder);
