@@ -25,6 +25,19 @@ export interface RecordBatchContext {
   maxTimestamp?: string;
 }
 
+/** A record as kafkajs' record decoder returns it (the fields and their order). */
+export interface DecodedRecord {
+  magicByte: number | undefined;
+  attributes: number;
+  timestamp: string;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, unknown>;
+  isControlRecord: boolean;
+  batchContext: RecordBatchContext;
+}
+
 interface LongLike {
   add(other: unknown): { toString(): string };
 }
@@ -34,7 +47,7 @@ type LongModule = { fromValue(v: string): LongLike };
 const LOG_APPEND_TIME = 1;
 
 /** Decodes records as kafkajs' record decoder does; `Long` is kafkajs' own, for values past 2^53. */
-export function createRecordDecoder(Long: LongModule) {
+export function createRecordDecoder(Long: LongModule): (decoder: DecoderLike, batchContext?: RecordBatchContext) => DecodedRecord {
   /** firstValue (a decimal string of a 64-bit integer) + delta, as kafkajs' Long spells it. */
   const plus = (first: string | undefined, delta: number | { toString(): string }): string => {
     if (typeof delta === 'number' && first !== undefined) {
@@ -48,7 +61,7 @@ export function createRecordDecoder(Long: LongModule) {
       .toString();
   };
 
-  return function decodeRecord(decoder: DecoderLike, batchContext: RecordBatchContext = {}) {
+  return function decodeRecord(decoder: DecoderLike, batchContext: RecordBatchContext = {}): DecodedRecord {
     const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
     const buf = decoder.buffer;
     let o = decoder.offset;
