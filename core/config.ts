@@ -50,6 +50,8 @@ export interface LocalPorts {
   minio: number;
   minioConsole: number;
   api: number;
+  /** `rtap speed`'s /metrics. */
+  speedMetrics: number;
 }
 
 export interface IngestConfig {
@@ -102,6 +104,9 @@ export interface SpeedConfig {
   dedupHorizonOffsets: number;
   /** Stream threads of `rtap speed` (worker threads splitting the partitions; docs/speed-layer.md). */
   threads: number;
+  /** Where `rtap speed` serves /metrics (all its stream threads aggregated); port 0: not served. */
+  metricsHost: string;
+  metricsPort: number;
 }
 
 /** Asymmetric JWS algorithms only: `none` and HS* are never accepted, so no HS/RS confusion is possible. */
@@ -171,7 +176,7 @@ export interface RtapConfig {
 
 type Env = Record<string, string | undefined>;
 
-const BASE_PORTS: LocalPorts = { kafka: 9092, kafkaController: 9093, temporal: 7233, temporalUi: 8233, minio: 9000, minioConsole: 9001, api: 8080 };
+const BASE_PORTS: LocalPorts = { kafka: 9092, kafkaController: 9093, temporal: 7233, temporalUi: 8233, minio: 9000, minioConsole: 9001, api: 8080, speedMetrics: 9464 };
 
 export function localPorts(offset: number): LocalPorts {
   return Object.fromEntries(Object.entries(BASE_PORTS).map(([k, v]) => [k, v + offset])) as unknown as LocalPorts;
@@ -290,6 +295,8 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       sessionGapMs: read.int('SPEED_SESSION_GAP_MS', 30 * 60_000, 1000, 24 * 3600 * 1000),
       dedupHorizonOffsets: read.int('SPEED_DEDUP_HORIZON_OFFSETS', 50_000, 1, 10_000_000),
       threads: read.int('SPEED_THREADS', 1, 1, 64),
+      metricsHost: read.string('SPEED_METRICS_HOST', '127.0.0.1'),
+      metricsPort: read.int('SPEED_METRICS_PORT', ports.speedMetrics, 0, 65535),
     },
     dataDir: path.resolve(read.string('RTAP_DATA_DIR', path.join(REPO_ROOT, '.rtap'))),
     cacheDir: path.resolve(read.string('RTAP_CACHE_DIR', path.join(os.homedir(), '.cache', 'rtap'))),

@@ -12,6 +12,7 @@ import { DEFAULT_OFFSET_BUCKET_SIZE } from '../core/measures';
 import { SEVERITY_THRESHOLDS } from './fraud/ensemble';
 import { DEFAULT_WARMUP_OFFSETS } from './fraud/processor';
 import type { SpeedLaunchOptions } from './launch';
+import { serveSpeedMetrics } from './metrics-server';
 import { DEFAULT_SPEED_OPTIONS, type SpeedLayerOptions } from './runtime';
 import { startSpeedLayers } from './threads';
 
@@ -35,11 +36,18 @@ interface SpeedCliOptions {
   fraudThreshold: number;
   fraudWarmupOffsets: number;
   threads?: number;
+  metricsPort?: number;
 }
 
 function unitInterval(value: string): number {
   const n = Number(value);
   if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('expected a number in (0, 1]');
+  return n;
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port 0 … 65535 (0: off)');
   return n;
 }
 
@@ -70,13 +78,14 @@ export function registerSpeedCommands(program: Command): void {
     .option('--anomaly-commit-max-lag <n>', 'events behind (summed over the partitions) above which waiting anomalies no longer bring the commit forward', positiveInt, d.anomalyCommitMaxLag)
     .addOption(new Option('--anomaly-delivery <mode>', 'transaction: anomalies in the checkpoint transaction (exactly once); immediate: sent as soon as scored (at least once, lowest latency)').choices(['transaction', 'immediate']).default(d.anomalyDelivery))
     .option('--threads <n>', 'stream threads: copies of the layer in worker threads of this process, splitting its partitions (default SPEED_THREADS)', positiveInt)
+    .option('--metrics-port <port>', 'serve Prometheus metrics of every stream thread at http://SPEED_METRICS_HOST:<port>/metrics (default SPEED_METRICS_PORT, 9464; 0: off)', portNumber)
     .option('--no-fraud', 'run without fraud scoring (windows and features only)')
     .option('--fraud-threshold <score>', 'lowest ensemble score that makes an anomaly record', unitInterval, SEVERITY_THRESHOLDS.medium)
     .option('--fraud-warmup-offsets <n>', "events per partition replayed into the fraud engine's memory and baselines after a restore (0: none)", nonNegativeInt, DEFAULT_WARMUP_OFFSETS)
     .addHelpText(
       'after',
       '\nWindow settings come from the environment (docs/configuration.md): SPEED_ALLOWED_LATENESS_MS, SPEED_COMMIT_INTERVAL_MS,\n' +
-        'SPEED_SESSION_GAP_MS, SPEED_DEDUP_HORIZON_OFFSETS, SPEED_THREADS.\n' +
+        'SPEED_SESSION_GAP_MS, SPEED_DEDUP_HORIZON_OFFSETS, SPEED_THREADS, SPEED_METRICS_HOST, SPEED_METRICS_PORT.\n' +
         'Fault injection (tests only): RTAP_SPEED_CRASH_IN_TX=n SIGKILLs the process inside its n-th transaction, before the commit.',
     )
     .action(async (cli: SpeedCliOptions) => {
@@ -107,6 +116,7 @@ export function registerSpeedCommands(program: Command): void {
       };
       const log = createLogger('speed');
       const layers = await startSpeedLayers(threads, launch, log);
+      const metrics = await serveSpeedMetrics({ host: cfg.speed.metricsHost, port: cli.metricsPort ?? cfg.speed.metricsPort, collect: () => layers.metrics(), log });
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals += 1;
@@ -116,7 +126,11 @@ export function registerSpeedCommands(program: Command): void {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
-      await layers.done;
+      try {
+        await layers.done;
+      } finally {
+        await metrics?.close();
+      }
       log.info('speed layer stopped');
     });
 }

@@ -1,9 +1,11 @@
 // One stream thread (./threads.ts): launches the speed layer as the main thread describes it,
-// forwards observations in batches (benches), stops on request, and reports its figures.
+// forwards observations in batches (benches), answers metrics requests (/metrics), stops on
+// request, and reports its figures.
 import { parentPort, workerData } from 'node:worker_threads';
 import { config } from '../core/config';
+import { registry } from '../core/metrics';
 import { launchSpeedLayer } from './launch';
-import type { StreamThreadMessage, StreamThreadSpec } from './threads';
+import type { StreamThreadMessage, StreamThreadRequest, StreamThreadSpec } from './threads';
 
 /** Observations are sent this often (they carry their own times, so batching delays nothing measured). */
 const FORWARD_EVERY_MS = 50;
@@ -26,6 +28,14 @@ async function main(): Promise<void> {
   };
   const observing = spec.observe.updated || spec.observe.committed || spec.observe.scored;
   const timer = observing ? setInterval(forward, FORWARD_EVERY_MS) : undefined;
+  // listening from the start: a scrape during the restore gets the metrics so far (the restore's
+  // own among them), and a stop asked for then is done as soon as the layer is up
+  let stopAsked = false;
+  let stop = () => void (stopAsked = true);
+  port.on('message', (m: StreamThreadRequest) => {
+    if (m.type === 'stop') stop();
+    else if (m.type === 'metrics') void registry.getMetricsAsJSON().then((metrics) => post({ type: 'metrics', id: m.id, metrics }));
+  });
   const layer = await launchSpeedLayer(config(), spec.launch, {
     observer: {
       joined: (partitions) => post({ type: 'joined', partitions: [...partitions] }),
@@ -34,9 +44,8 @@ async function main(): Promise<void> {
     },
     onScored: spec.observe.scored ? (ms) => void scored.push(ms) : undefined,
   });
-  port.on('message', (m: { type: string }) => {
-    if (m.type === 'stop') layer.stop().catch(() => undefined);
-  });
+  stop = () => void layer.stop().catch(() => undefined);
+  if (stopAsked) stop();
   post({ type: 'started' });
   try {
     await layer.speed.done;

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/logger';
 import { workerResourceLimits } from '../core/young-generation';
 import type { SpeedLaunchOptions, SpeedLayerFigures } from './launch';
+import type { MetricsJson } from './metrics-server';
 import type { SpeedObserver } from './runtime';
 
 /** workerData of a stream thread. */
@@ -24,7 +25,14 @@ export type StreamThreadMessage =
   | { type: 'started' }
   | { type: 'joined'; partitions: number[] }
   | { type: 'observed'; updated: Float64Array; committed: Float64Array; scored: Float64Array }
+  | { type: 'metrics'; id: number; metrics: MetricsJson }
   | { type: 'stopped'; stats: SpeedLayerFigures };
+
+/** Messages to a stream thread. */
+export type StreamThreadRequest = { type: 'stop' } | { type: 'metrics'; id: number };
+
+/** How long a scrape waits for a stream thread's metrics. */
+const METRICS_TIMEOUT_MS = 5000;
 
 export interface StreamThreadHooks {
   observer?: SpeedObserver;
@@ -43,6 +51,8 @@ export interface StreamThreads {
   readonly done: Promise<void>;
   /** Per-thread figures, once the threads have stopped. */
   stats(): SpeedLayerFigures[];
+  /** Each running thread's metrics registry (for /metrics: speed-layer/metrics-server.ts). */
+  metrics(): Promise<MetricsJson[]>;
 }
 
 const ENTRY = path.join(__dirname, 'stream-thread.cjs');
@@ -87,13 +97,38 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
     for (const ms of m.scored) onScored?.(ms);
   }
 
+  const request = (w: Worker, m: StreamThreadRequest) => w.postMessage(m);
+
   function stopAll(): void {
-    for (const w of workers) w.postMessage({ type: 'stop' });
+    for (const w of workers) request(w, { type: 'stop' });
+  }
+
+  /** Threads still running (a thread that exited has nothing to report). */
+  const running = new Set<Worker>();
+  /** Scrapes waiting for a thread's reply, by request id. */
+  const waiting = new Map<number, (metrics: MetricsJson) => void>();
+  let nextRequest = 0;
+
+  function metricsOf(w: Worker): Promise<MetricsJson> {
+    const id = nextRequest++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`a stream thread did not report its metrics within ${METRICS_TIMEOUT_MS} ms`));
+      }, METRICS_TIMEOUT_MS);
+      waiting.set(id, (metrics) => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        resolve(metrics);
+      });
+      request(w, { type: 'metrics', id });
+    });
   }
 
   return {
     done,
     stats: () => collected,
+    metrics: () => Promise.all([...running].map(metricsOf)),
     async start() {
       const started: Promise<void>[] = [];
       let exited = 0;
@@ -103,6 +138,7 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
           observe,
         };
         const worker = new Worker(ENTRY, { workerData: spec, resourceLimits: workerResourceLimits(process.execArgv, process.env.NODE_OPTIONS) });
+        running.add(worker);
         let ready!: () => void;
         let notReady!: (err: unknown) => void;
         started.push(new Promise<void>((resolve, reject) => ((ready = resolve), (notReady = reject))));
@@ -113,6 +149,7 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
             if (isBalanced()) balanced();
           }
           else if (m.type === 'observed') deliver(m);
+          else if (m.type === 'metrics') waiting.get(m.id)?.(m.metrics);
           else if (m.type === 'stopped') collected.push(m.stats);
         });
         worker.on('error', (err) => {
@@ -126,6 +163,7 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
           }
         });
         worker.on('exit', (code) => {
+          running.delete(worker);
           if (code !== 0 && failure === undefined) failure = new Error(`stream thread ${i} exited with code ${code}`);
           notReady(failure ?? new Error(`stream thread ${i} exited before it started`));
           if (failure !== undefined && !stopping) {
@@ -163,6 +201,8 @@ export interface RunningSpeedLayers {
   readonly done: Promise<void>;
   /** Figures of each layer, once stopped. */
   figures(): Promise<SpeedLayerFigures[]>;
+  /** Each running layer's metrics registry. */
+  metrics(): Promise<MetricsJson[]>;
 }
 
 /**
@@ -174,5 +214,5 @@ export interface RunningSpeedLayers {
 export async function startSpeedLayers(threads: number, launch: SpeedLaunchOptions, logger: Logger, hooks: StreamThreadHooks = {}): Promise<RunningSpeedLayers> {
   const group = createStreamThreads(threads, launch, logger, hooks);
   await group.start();
-  return { stop: () => group.stop(), done: group.done, figures: async () => group.stats() };
+  return { stop: () => group.stop(), done: group.done, figures: async () => group.stats(), metrics: () => group.metrics() };
 }

@@ -37,6 +37,11 @@ export interface InstanceResult {
   /** Checkpoint transactions committed and their mean duration (produce, sendOffsets, commit). */
   transactions: number;
   transactionMeanMs: number;
+  /**
+   * CPU of this process (all its threads) per measured event, µs, from the warm-up's commit to the
+   * last event's: moves much less with the neighbours than the rates and latencies do.
+   */
+  cpuUsPerEvent: number;
 }
 
 async function main(): Promise<void> {
@@ -80,7 +85,12 @@ async function main(): Promise<void> {
   // the first commit alone, it came before the second thread joined, and the rebalance that
   // followed stalled the first seconds of the paced load 2–4 s in every mode (as bench/speed/latency.ts)
   let pending = 2;
-  const warmedUp = () => --pending === 0 && process.stdout.write('READY\n');
+  let cpuAtReady: NodeJS.CpuUsage | undefined;
+  const warmedUp = () => {
+    if (--pending !== 0) return;
+    cpuAtReady = process.cpuUsage();
+    process.stdout.write('READY\n');
+  };
   const launch: SpeedLaunchOptions = {
     layer: {
       topic,
@@ -123,6 +133,7 @@ async function main(): Promise<void> {
   });
   warmedUp();
   await finished;
+  const cpu = process.cpuUsage(cpuAtReady);
   await layers.stop();
   const figures = await layers.figures();
   await admin.deleteTopics({ topics: [changelogTopic, resultsTopic] }).catch(() => undefined);
@@ -145,6 +156,7 @@ async function main(): Promise<void> {
     anomalies,
     transactions: txCount,
     transactionMeanMs: txCount > 0 ? txSum / txCount : NaN,
+    cpuUsPerEvent: Math.round((cpu.user + cpu.system) / Math.max(1, n)),
   };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }

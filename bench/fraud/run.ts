@@ -193,6 +193,7 @@ async function main(): Promise<void> {
   console.log('|---|---:|---:|---:|---:|---:|');
   row(`events/s kept (offered ${rate})`, String(b.processedPerSecond), stats.flatMap(({ x }) => [String(x.processedPerSecond), ratio(x.processedPerSecond, b.processedPerSecond)]));
   row('sustained', sustained(b, base.produced) ? 'yes' : 'no', stats.flatMap(({ x, r }) => [sustained(x, r.produced) ? 'yes' : 'no', '']));
+  row('instance CPU per event (µs, all its threads)', String(b.cpuUsPerEvent), stats.flatMap(({ x }) => [String(x.cpuUsPerEvent), ratio(x.cpuUsPerEvent, b.cpuUsPerEvent)]));
   row('checkpoint transactions (mean ms)', `${b.transactions} (${f(b.transactionMeanMs)})`, stats.flatMap(({ x }) => [`${x.transactions} (${f(x.transactionMeanMs)})`, ratio(x.transactions, b.transactions)]));
   row('event → commit p50 ms', f(b.commitMs.p50), stats.flatMap(({ x }) => [f(x.commitMs.p50), ratio(x.commitMs.p50, b.commitMs.p50)]));
   row('event → commit p99 ms', f(b.commitMs.p99), stats.flatMap(({ x }) => [f(x.commitMs.p99), ratio(x.commitMs.p99, b.commitMs.p99)]));

@@ -18,7 +18,7 @@ import { createAnomalyTail } from '../../serving/anomalies/tail';
 import { startLiveScoring, type LiveScoring } from '../../speed-layer/fraud/live';
 import { fraudMetrics } from '../../speed-layer/fraud/metrics';
 import { createSpeedLayer, type SpeedLayer } from '../../speed-layer/runtime';
-import { createTopics } from './kafka-read';
+import { createSpeedTopics, createTopics } from './kafka-read';
 import { cfg, uniqueName } from './helpers';
 
 const PARTITIONS = 2;
@@ -51,13 +51,7 @@ describe('fraud scoring in the speed layer (real stack)', () => {
   let key = '';
 
   beforeAll(async () => {
-    await createTopics(kafka, [
-      { topic: topics.events, numPartitions: PARTITIONS },
-      { topic: topics.changelog, numPartitions: PARTITIONS, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-      { topic: topics.results, numPartitions: PARTITIONS },
-      { topic: topics.anomalies, numPartitions: 1 },
-      { topic: topics.control, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-    ]);
+    await createSpeedTopics(kafka, topics, PARTITIONS);
     await producer.connect();
     await api.start();
   });

@@ -39,7 +39,7 @@ export interface SpeedChildOptions {
   offsetBucketSize?: number;
   /** More command-line options (e.g. `--cut-poll-ms`). */
   args?: string[];
-  /** Environment over the defaults (LOG_LEVEL warn, a 100 ms commit interval). */
+  /** Environment over the defaults (LOG_LEVEL warn, a 100 ms commit interval, no /metrics). */
   env?: Record<string, string>;
   /** 'pipe' to read its output; default: inherited. */
   stdio?: 'inherit' | 'pipe';
@@ -58,7 +58,8 @@ export function spawnSpeed(children: Set<ChildProcess>, o: SpeedChildOptions): C
       ...(o.offsetBucketSize === undefined ? [] : ['--offset-bucket-size', String(o.offsetBucketSize)]),
       ...(o.args ?? []),
     ],
-    { env: { ...process.env, LOG_LEVEL: 'warn', SPEED_COMMIT_INTERVAL_MS: '100', ...o.env }, stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'] },
+    // (no /metrics unless a test asks: several children share the host, and its default port)
+    { env: { ...process.env, LOG_LEVEL: 'warn', SPEED_COMMIT_INTERVAL_MS: '100', SPEED_METRICS_PORT: '0', ...o.env }, stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'] },
   );
   children.add(child);
   child.on('exit', () => children.delete(child));

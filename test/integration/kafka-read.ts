@@ -60,3 +60,15 @@ export async function createTopics(kafka: Kafka, topics: { topic: string; numPar
     await admin.disconnect();
   }
 }
+
+/** The topics a speed layer of a test reads and writes: events, changelog and results on `partitions`, anomalies and control on one. */
+export async function createSpeedTopics(kafka: Kafka, t: { events: string; changelog: string; results: string; anomalies: string; control: string }, partitions: number): Promise<void> {
+  const compact = [{ name: 'cleanup.policy', value: 'compact' }];
+  await createTopics(kafka, [
+    { topic: t.events, numPartitions: partitions },
+    { topic: t.changelog, numPartitions: partitions, configEntries: compact },
+    { topic: t.results, numPartitions: partitions },
+    { topic: t.anomalies, numPartitions: 1 },
+    { topic: t.control, numPartitions: 1, configEntries: compact },
+  ]);
+}

@@ -7,9 +7,13 @@ import { parseChangelogKey, progressKey, sessionKey } from '../../core/speed-cha
 
 describe('speed layer configuration', () => {
   test('defaults', () => {
-    expect(loadConfig({}).speed).toEqual({ allowedLatenessMs: 60_000, commitIntervalMs: 300, sessionGapMs: 1_800_000, dedupHorizonOffsets: 50_000, threads: 1 });
+    expect(loadConfig({}).speed).toEqual({ allowedLatenessMs: 60_000, commitIntervalMs: 300, sessionGapMs: 1_800_000, dedupHorizonOffsets: 50_000, threads: 1, metricsHost: '127.0.0.1', metricsPort: 9464 });
     expect(loadConfig({ SPEED_THREADS: '2' }).speed.threads).toBe(2);
     expect(() => loadConfig({ SPEED_THREADS: '0' })).toThrow(/SPEED_THREADS/);
+    // /metrics moves with the local stack's ports; 0 turns it off; anything else is refused at start-up
+    expect(loadConfig({ RTAP_PORT_OFFSET: '100' }).speed.metricsPort).toBe(9564);
+    expect(loadConfig({ SPEED_METRICS_PORT: '0' }).speed.metricsPort).toBe(0);
+    expect(() => loadConfig({ SPEED_METRICS_PORT: '70000' })).toThrow(/SPEED_METRICS_PORT/);
   });
   test('a bad SPEED_ALLOWED_LATENESS_MS is refused with its name and the expected range', () => {
     expect(() => loadConfig({ SPEED_ALLOWED_LATENESS_MS: '-5' })).toThrow(ConfigError);
