@@ -52,6 +52,8 @@ export interface LocalPorts {
   api: number;
   /** `rtap speed`'s /metrics. */
   speedMetrics: number;
+  /** `rtap sink`'s /metrics. */
+  sinkMetrics: number;
 }
 
 export interface IngestConfig {
@@ -167,6 +169,8 @@ export interface RtapConfig {
   ingest: IngestConfig;
   duckdb: { threads: number; memoryLimit: string };
   speed: SpeedConfig;
+  /** Where `rtap sink` serves /metrics; port 0: not served. */
+  sink: { metricsHost: string; metricsPort: number };
   /** Where the local stack keeps server data, logs and pid files. */
   dataDir: string;
   /** Where provisioned binaries live, outside the repo so clones share them. */
@@ -176,7 +180,7 @@ export interface RtapConfig {
 
 type Env = Record<string, string | undefined>;
 
-const BASE_PORTS: LocalPorts = { kafka: 9092, kafkaController: 9093, temporal: 7233, temporalUi: 8233, minio: 9000, minioConsole: 9001, api: 8080, speedMetrics: 9464 };
+const BASE_PORTS: LocalPorts = { kafka: 9092, kafkaController: 9093, temporal: 7233, temporalUi: 8233, minio: 9000, minioConsole: 9001, api: 8080, speedMetrics: 9464, sinkMetrics: 9465 };
 
 export function localPorts(offset: number): LocalPorts {
   return Object.fromEntries(Object.entries(BASE_PORTS).map(([k, v]) => [k, v + offset])) as unknown as LocalPorts;
@@ -297,6 +301,10 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       threads: read.int('SPEED_THREADS', 1, 1, 64),
       metricsHost: read.string('SPEED_METRICS_HOST', '127.0.0.1'),
       metricsPort: read.int('SPEED_METRICS_PORT', ports.speedMetrics, 0, 65535),
+    },
+    sink: {
+      metricsHost: read.string('SINK_METRICS_HOST', '127.0.0.1'),
+      metricsPort: read.int('SINK_METRICS_PORT', ports.sinkMetrics, 0, 65535),
     },
     dataDir: path.resolve(read.string('RTAP_DATA_DIR', path.join(REPO_ROOT, '.rtap'))),
     cacheDir: path.resolve(read.string('RTAP_CACHE_DIR', path.join(os.homedir(), '.cache', 'rtap'))),

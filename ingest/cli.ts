@@ -6,11 +6,13 @@ import type { Command } from 'commander';
 import { config } from '../core/config';
 import { createKafka } from '../core/kafka';
 import { createLogger } from '../core/logger';
+import { registry } from '../core/metrics';
+import { serveMetrics } from '../core/metrics-server';
 import { createS3, ensureBucket } from '../core/s3';
 import { LAKE_FORMAT } from '../core/lake';
 import { migrateLake } from './lake-migrate';
 import { DEFAULT_SINK_OPTIONS, createLakeSink, type LakeSinkOptions } from './sink';
-import { faultInjectionCount, positiveInt } from '../cli/options';
+import { faultInjectionCount, portNumber, positiveInt } from '../cli/options';
 
 interface SinkCliOptions {
   topic: string;
@@ -22,6 +24,7 @@ interface SinkCliOptions {
   flushMs: number;
   duckdbThreads?: number;
   sessionTimeout: number;
+  metricsPort?: number;
 }
 
 export function registerSinkCommands(program: Command): void {
@@ -38,6 +41,7 @@ export function registerSinkCommands(program: Command): void {
     .option('--flush-ms <ms>', 'flush when the oldest buffered event waited this long', positiveInt, d.flushIntervalMs)
     .option('--session-timeout <ms>', 'consumer session timeout (how long a dead sink holds its partitions)', positiveInt, d.sessionTimeoutMs)
     .option('--duckdb-threads <n>', 'DuckDB threads for flattening (default: DUCKDB_THREADS)', positiveInt)
+    .option('--metrics-port <port>', 'serve Prometheus metrics at http://SINK_METRICS_HOST:<port>/metrics (default SINK_METRICS_PORT, 9465; 0: off)', portNumber)
     .addHelpText('after', '\nFault injection (tests only): RTAP_SINK_CRASH_AFTER_UPLOADS=n SIGKILLs the sink after n object uploads, before the commit.')
     .action(async (cli: SinkCliOptions) => {
       const cfg = config();
@@ -67,8 +71,13 @@ export function registerSinkCommands(program: Command): void {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
-      await sink.start();
-      await sink.done;
+      const metrics = await serveMetrics({ host: cfg.sink.metricsHost, port: cli.metricsPort ?? cfg.sink.metricsPort, text: () => registry.metrics(), portSetting: 'SINK_METRICS_PORT / --metrics-port', log });
+      try {
+        await sink.start();
+        await sink.done;
+      } finally {
+        await metrics?.close();
+      }
       log.info({ stats: sink.stats() }, 'lake sink stopped');
     });
 

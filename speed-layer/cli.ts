@@ -4,15 +4,16 @@
 // Fraud scoring runs in the loop (speed-layer/fraud/processor.ts, after the feature store); its
 // detector rules follow the control topic while running (speed-layer/fraud/rules.ts).
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { faultInjectionCount, positiveInt } from '../cli/options';
+import { faultInjectionCount, portNumber, positiveInt } from '../cli/options';
 import { config } from '../core/config';
+import { serveMetrics } from '../core/metrics-server';
 import { TOPICS } from '../core/kafka';
 import { createLogger } from '../core/logger';
 import { DEFAULT_OFFSET_BUCKET_SIZE } from '../core/measures';
 import { SEVERITY_THRESHOLDS } from './fraud/ensemble';
 import { DEFAULT_WARMUP_OFFSETS } from './fraud/processor';
 import type { SpeedLaunchOptions } from './launch';
-import { serveSpeedMetrics } from './metrics-server';
+import { aggregatedMetricsText } from './thread-metrics';
 import { DEFAULT_SPEED_OPTIONS, type SpeedLayerOptions } from './runtime';
 import { startSpeedLayers } from './threads';
 
@@ -42,12 +43,6 @@ interface SpeedCliOptions {
 function unitInterval(value: string): number {
   const n = Number(value);
   if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('expected a number in (0, 1]');
-  return n;
-}
-
-function portNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port 0 … 65535 (0: off)');
   return n;
 }
 
@@ -116,7 +111,13 @@ export function registerSpeedCommands(program: Command): void {
       };
       const log = createLogger('speed');
       const layers = await startSpeedLayers(threads, launch, log);
-      const metrics = await serveSpeedMetrics({ host: cfg.speed.metricsHost, port: cli.metricsPort ?? cfg.speed.metricsPort, collect: () => layers.metrics(), log });
+      const metrics = await serveMetrics({
+        host: cfg.speed.metricsHost,
+        port: cli.metricsPort ?? cfg.speed.metricsPort,
+        text: async () => aggregatedMetricsText(await layers.metrics()),
+        portSetting: 'SPEED_METRICS_PORT / --metrics-port',
+        log,
+      });
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals += 1;

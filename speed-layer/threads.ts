@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/logger';
 import { workerResourceLimits } from '../core/young-generation';
 import type { SpeedLaunchOptions, SpeedLayerFigures } from './launch';
-import type { MetricsJson } from './metrics-server';
+import type { MetricsJson } from './thread-metrics';
 import type { SpeedObserver } from './runtime';
 
 /** workerData of a stream thread. */
@@ -51,7 +51,7 @@ export interface StreamThreads {
   readonly done: Promise<void>;
   /** Per-thread figures, once the threads have stopped. */
   stats(): SpeedLayerFigures[];
-  /** Each running thread's metrics registry (for /metrics: speed-layer/metrics-server.ts). */
+  /** Each running thread's metrics registry (for /metrics: speed-layer/thread-metrics.ts). */
   metrics(): Promise<MetricsJson[]>;
 }
 

@@ -73,7 +73,8 @@ export function spawnSink(o: SinkProcessOptions): SinkProcess {
   const args = ['sink', '--topic', o.topic, '--group', o.groupId, '--dlq-topic', o.dlqTopic, '--prefix', o.prefix, '--flush-ms', String(o.flushMs)];
   if (o.maxBytes !== undefined) args.push('--max-bytes', String(o.maxBytes));
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtap'), ...args], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...o.env },
+    // no /metrics: the bench reads the sink's flush logs, and a sink of `rtap start` may hold the port
+    env: { ...process.env, LOG_LEVEL: 'info', SINK_METRICS_PORT: '0', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const otherOutput: string[] = [];

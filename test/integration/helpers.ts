@@ -1,6 +1,7 @@
 // Shared helpers for integration specs: real clients on the local stack, unique names per run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import * as path from 'node:path';
 import type { Producer } from 'kafkajs';
 import { loadConfig, REPO_ROOT, type RtapConfig } from '../../core/config';
@@ -19,6 +20,15 @@ export function runTag(): string {
 /** A name no other test run uses, for topics, groups, object prefixes and workflow ids. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${runTag()}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A TCP port free on 127.0.0.1 just now (for a child's /metrics). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** The topics an `rtap speed` child of a test reads and writes: all the test's own. */

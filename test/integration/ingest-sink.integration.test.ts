@@ -12,7 +12,7 @@ import { encodeLakeHeader, LAKE_HEADER } from '../../core/lake-record';
 import { createS3, ensureBucket } from '../../core/s3';
 import { sleep, waitUntil } from '../../core/retry';
 import { createLakeSink } from '../../ingest/sink';
-import { cfg, uniqueName } from './helpers';
+import { cfg, freePort, uniqueName } from './helpers';
 import { createTopics } from './kafka-read';
 import { highWater, listKeys, readLake, type LakeRow } from './lake-read';
 
@@ -358,9 +358,12 @@ describe('lake sink (real Kafka + MinIO)', () => {
     await createTopics(kafka, [{ topic, numPartitions: 2 }]);
     const { events, ends } = await produce(kafka, topic, 2, 500);
 
+    const metricsPort = await freePort();
+    let metricsText = '';
     const runSink = (crashAfterUploads?: number) =>
       new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve, reject) => {
-        const env = { ...process.env, LOG_LEVEL: 'info' } as NodeJS.ProcessEnv;
+        // /metrics only on the clean run, on a port of its own
+        const env = { ...process.env, LOG_LEVEL: 'info', SINK_METRICS_PORT: crashAfterUploads ? '0' : String(metricsPort) } as NodeJS.ProcessEnv;
         if (crashAfterUploads) env.RTAP_SINK_CRASH_AFTER_UPLOADS = String(crashAfterUploads);
         else delete env.RTAP_SINK_CRASH_AFTER_UPLOADS;
         const child = spawn(
@@ -374,7 +377,9 @@ describe('lake sink (real Kafka + MinIO)', () => {
         child.on('exit', (code, signal) => resolve({ code, signal, stdout }));
         if (!crashAfterUploads) {
           // Clean run: stop it gracefully once the high-water mark covers everything.
-          void waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 120_000, 500).then(() => child.kill('SIGTERM'));
+          void waitUntil(async () => highWaterCovers(await highWater(s3, prefix), ends), 120_000, 500)
+            .then(async () => (metricsText = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text())))
+            .finally(() => child.kill('SIGTERM'));
         }
       });
 
@@ -400,6 +405,12 @@ describe('lake sink (real Kafka + MinIO)', () => {
 
       const last = await runSink();
       expect({ code: last.code, signal: last.signal }).toEqual({ code: 0, signal: null });
+      // its /metrics, scraped once the lake held everything: the rows this run wrote (at least the
+      // chunk it replayed) and the process's own metrics
+      const rowsWritten = Number(/^rtap_sink_rows_written_total (\d+)/m.exec(metricsText)?.[1]);
+      expect(rowsWritten).toBeGreaterThan(0);
+      expect(rowsWritten).toBeLessThanOrEqual(events.length);
+      expect(metricsText).toMatch(/^rtap_process_cpu_seconds_total /m);
       expect(last.stdout).toContain('replaying an uncommitted chunk');
       expect(`${second.stdout}${last.stdout}`).not.toContain('deleting objects of an uncommitted chunk');
       expect(await committed()).toEqual(ends);

@@ -3,25 +3,16 @@
 // what was produced: the events counted by the two threads together are the events sent.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
 import { kafkaKeyOf } from '../../core/ingest-step';
 import { EventGenerator } from '../../generator/generator';
 import { createSpeedTopics } from './kafka-read';
-import { cfg, spawnSpeed, uniqueName } from './helpers';
+import { cfg, freePort, spawnSpeed, uniqueName } from './helpers';
 
 jest.setTimeout(180_000);
 
 const PARTITIONS = 4;
 const EVENTS = 400;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** CPU seconds a process has used so far (Linux: /proc/<pid>/stat, utime + stime in clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {

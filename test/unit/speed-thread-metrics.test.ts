@@ -2,7 +2,7 @@
 // the process-wide ones taken from this thread only.
 import { Counter, Registry } from 'prom-client';
 import { registry } from '../../core/metrics';
-import { aggregatedMetricsText, threadShare } from '../../speed-layer/metrics-server';
+import { aggregatedMetricsText, threadShare } from '../../speed-layer/thread-metrics';
 
 /** A stream thread's registry, as it would post it: a counter of its own plus the default metrics' names. */
 async function threadMetrics(events: number) {
