@@ -15,7 +15,7 @@ import { DEFAULT_WARMUP_OFFSETS } from './fraud/processor';
 import type { SpeedLaunchOptions } from './launch';
 import { aggregatedMetricsText } from './thread-metrics';
 import { DEFAULT_SPEED_OPTIONS, type SpeedLayerOptions } from './runtime';
-import { startSpeedLayers } from './threads';
+import { createStreamThreads } from './threads';
 
 interface SpeedCliOptions {
   topic: string;
@@ -110,7 +110,8 @@ export function registerSpeedCommands(program: Command): void {
         clientSuffix: cli.instance,
       };
       const log = createLogger('speed');
-      const layers = await startSpeedLayers(threads, launch, log);
+      // /metrics from before the threads start: it answers while they restore a long changelog
+      const layers = createStreamThreads(threads, launch, log);
       const metrics = await serveMetrics({
         host: cfg.speed.metricsHost,
         port: cli.metricsPort ?? cfg.speed.metricsPort,
@@ -125,9 +126,11 @@ export function registerSpeedCommands(program: Command): void {
         log.info({ signal }, 'stopping: commit the open interval, leave the group, disconnect');
         layers.stop().catch(() => undefined);
       };
+      // before the threads start: a stop asked for while they restore or join is done once they are up
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
       try {
+        await layers.start();
         await layers.done;
       } finally {
         await metrics?.close();

@@ -28,8 +28,8 @@ async function main(): Promise<void> {
   };
   const observing = spec.observe.updated || spec.observe.committed || spec.observe.scored;
   const timer = observing ? setInterval(forward, FORWARD_EVERY_MS) : undefined;
-  // listening from the start: a scrape during the restore gets the metrics so far (the restore's
-  // own among them), and a stop asked for then is done as soon as the layer is up
+  // listening from the start: a scrape during the restore is answered, and a stop asked for then
+  // is done as soon as the layer is up
   let stopAsked = false;
   let stop = () => void (stopAsked = true);
   port.on('message', (m: StreamThreadRequest) => {

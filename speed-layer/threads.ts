@@ -105,8 +105,8 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
 
   /** Threads still running (a thread that exited has nothing to report). */
   const running = new Set<Worker>();
-  /** Scrapes waiting for a thread's reply, by request id. */
-  const waiting = new Map<number, (metrics: MetricsJson) => void>();
+  /** Scrapes waiting for a thread's reply, by request id (a thread that exits first answers empty). */
+  const waiting = new Map<number, { worker: Worker; answer: (metrics: MetricsJson) => void }>();
   let nextRequest = 0;
 
   function metricsOf(w: Worker): Promise<MetricsJson> {
@@ -116,11 +116,12 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
         waiting.delete(id);
         reject(new Error(`a stream thread did not report its metrics within ${METRICS_TIMEOUT_MS} ms`));
       }, METRICS_TIMEOUT_MS);
-      waiting.set(id, (metrics) => {
+      const answer = (metrics: MetricsJson) => {
         clearTimeout(timer);
         waiting.delete(id);
         resolve(metrics);
-      });
+      };
+      waiting.set(id, { worker: w, answer });
       request(w, { type: 'metrics', id });
     });
   }
@@ -149,7 +150,7 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
             if (isBalanced()) balanced();
           }
           else if (m.type === 'observed') deliver(m);
-          else if (m.type === 'metrics') waiting.get(m.id)?.(m.metrics);
+          else if (m.type === 'metrics') waiting.get(m.id)?.answer(m.metrics);
           else if (m.type === 'stopped') collected.push(m.stats);
         });
         worker.on('error', (err) => {
@@ -164,6 +165,7 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
         });
         worker.on('exit', (code) => {
           running.delete(worker);
+          for (const w of [...waiting.values()]) if (w.worker === worker) w.answer([]);
           if (code !== 0 && failure === undefined) failure = new Error(`stream thread ${i} exited with code ${code}`);
           notReady(failure ?? new Error(`stream thread ${i} exited before it started`));
           if (failure !== undefined && !stopping) {
@@ -201,8 +203,6 @@ export interface RunningSpeedLayers {
   readonly done: Promise<void>;
   /** Figures of each layer, once stopped. */
   figures(): Promise<SpeedLayerFigures[]>;
-  /** Each running layer's metrics registry. */
-  metrics(): Promise<MetricsJson[]>;
 }
 
 /**
@@ -214,5 +214,5 @@ export interface RunningSpeedLayers {
 export async function startSpeedLayers(threads: number, launch: SpeedLaunchOptions, logger: Logger, hooks: StreamThreadHooks = {}): Promise<RunningSpeedLayers> {
   const group = createStreamThreads(threads, launch, logger, hooks);
   await group.start();
-  return { stop: () => group.stop(), done: group.done, figures: async () => group.stats(), metrics: () => group.metrics() };
+  return { stop: () => group.stop(), done: group.done, figures: async () => group.stats() };
 }

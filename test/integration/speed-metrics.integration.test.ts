@@ -55,7 +55,7 @@ describe('rtap speed /metrics (real stack, two stream threads)', () => {
     await producer.disconnect();
 
     const port = await freePort();
-    const child = spawnSpeed(children, { topics, group: uniqueName('sm-group'), instance: uniqueName('sm'), prefix: uniqueName('sm-lake'), args: ['--threads', '2', '--metrics-port', String(port)], env: { SPEED_METRICS_PORT: '0' } });
+    const child = spawnSpeed(children, { topics, group: uniqueName('sm-group'), instance: uniqueName('sm'), prefix: uniqueName('sm-lake'), args: ['--threads', '2', '--metrics-port', String(port)] });
     const url = `http://127.0.0.1:${port}/metrics`;
 
     // every event read once over both threads (counted, or a duplicate the generator resent)
@@ -92,5 +92,18 @@ describe('rtap speed /metrics (real stack, two stream threads)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('a SIGTERM as soon as /metrics answers (the threads still starting) stops it cleanly', async () => {
+    const port = await freePort();
+    const child = spawnSpeed(children, { topics, group: uniqueName('sm-group'), instance: uniqueName('sm'), prefix: uniqueName('sm-lake'), args: ['--threads', '2', '--metrics-port', String(port)] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!(await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline) throw new Error('/metrics never answered');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });
