@@ -1,13 +1,13 @@
 // The Temporal worker process: runs the batch layer's workflows and activities, and keeps the
 // batch layer's schedules in Temporal (core/batch-control.ts).
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { batchSchedules, connectTemporal, ensureSchedules } from '../core/batch-control';
 import { config, type RtapConfig } from '../core/config';
 import { readRetentionPolicies } from '../core/control';
 import { readFraudFeedback } from '../core/fraud-feedback';
 import { openLakeDuckDb } from '../core/duckdb';
 import { createKafka } from '../core/kafka';
-import { createLogger } from '../core/logger';
+import { createLogger, type Logger } from '../core/logger';
 import { createS3 } from '../core/s3';
 import { createActivities } from './index';
 
@@ -55,9 +55,29 @@ export async function createWorker(cfg: RtapConfig, opts: WorkerOptions = {}): P
   return { worker, close };
 }
 
+/**
+ * The batch layer's metrics: the Temporal SDK's own (workflow and activity task latencies, polls,
+ * slots, schedule-to-start, failures; `rtap_temporal_*`) from its Prometheus exporter. Installed
+ * once per process, before any connection; a port that cannot be bound (in use: a second worker on
+ * the host) is logged and the worker runs without it.
+ */
+export function installWorkerMetrics(cfg: RtapConfig, log: Logger): void {
+  const { metricsHost, metricsPort } = cfg.worker;
+  if (metricsPort === 0) return;
+  const bindAddress = `${metricsHost}:${metricsPort}`;
+  try {
+    Runtime.install({ telemetryOptions: { metrics: { metricPrefix: 'rtap_temporal_', prometheus: { bindAddress, countersTotalSuffix: true } } } });
+    log.info({ url: `http://${bindAddress}/metrics` }, 'worker metrics served');
+  } catch (err) {
+    // the runtime was not created: the first connection creates it with the defaults, no exporter
+    log.error({ bindAddress, err: (err as Error).message }, 'cannot serve the worker metrics (WORKER_METRICS_PORT; 0 turns it off); running without them');
+  }
+}
+
 export async function runWorker(opts: WorkerOptions = {}): Promise<void> {
   const cfg = config();
   const log = createLogger('worker');
+  installWorkerMetrics(cfg, log);
   const taskQueue = opts.taskQueue ?? cfg.temporal.taskQueue;
   const { worker, close } = await createWorker(cfg, opts);
   if (opts.schedules ?? true) {

@@ -143,7 +143,7 @@ program
       children.push(startRole('demo', generatorArgs, { RTAP_API_KEY: apiKey }));
       say(`live dashboard: ${apiUrl}/dashboard — paste the viewer key of tenant ${dashboardTenant} kept in ${dashboardKeyFile}`);
     }
-    say(`platform running: API ${apiUrl} (health: /api/v2/ops/health/detailed, metrics: /metrics), metrics of the speed layer http://${cfg.speed.metricsHost}:${cfg.speed.metricsPort}/metrics and the sink http://${cfg.sink.metricsHost}:${cfg.sink.metricsPort}/metrics, Temporal UI ${cfg.temporal.uiUrl}; Ctrl-C to stop`);
+    say(`platform running: API ${apiUrl} (health: /api/v2/ops/health/detailed, metrics: /metrics), metrics of the speed layer http://${cfg.speed.metricsHost}:${cfg.speed.metricsPort}/metrics, the sink http://${cfg.sink.metricsHost}:${cfg.sink.metricsPort}/metrics and the worker http://${cfg.worker.metricsHost}:${cfg.worker.metricsPort}/metrics, Temporal UI ${cfg.temporal.uiUrl}; Ctrl-C to stop`);
     await new Promise<void>((resolve) => {
       let stopping = false;
       const stop = () => {

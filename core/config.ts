@@ -54,6 +54,8 @@ export interface LocalPorts {
   speedMetrics: number;
   /** `rtap sink`'s /metrics. */
   sinkMetrics: number;
+  /** `rtap worker`'s /metrics (the Temporal SDK's exporter). */
+  workerMetrics: number;
 }
 
 export interface IngestConfig {
@@ -171,6 +173,8 @@ export interface RtapConfig {
   speed: SpeedConfig;
   /** Where `rtap sink` serves /metrics; port 0: not served. */
   sink: { metricsHost: string; metricsPort: number };
+  /** Where `rtap worker` serves the Temporal SDK's metrics; port 0: not served. */
+  worker: { metricsHost: string; metricsPort: number };
   /** Where the local stack keeps server data, logs and pid files. */
   dataDir: string;
   /** Where provisioned binaries live, outside the repo so clones share them. */
@@ -180,7 +184,7 @@ export interface RtapConfig {
 
 type Env = Record<string, string | undefined>;
 
-const BASE_PORTS: LocalPorts = { kafka: 9092, kafkaController: 9093, temporal: 7233, temporalUi: 8233, minio: 9000, minioConsole: 9001, api: 8080, speedMetrics: 9464, sinkMetrics: 9465 };
+const BASE_PORTS: LocalPorts = { kafka: 9092, kafkaController: 9093, temporal: 7233, temporalUi: 8233, minio: 9000, minioConsole: 9001, api: 8080, speedMetrics: 9464, sinkMetrics: 9465, workerMetrics: 9466 };
 
 export function localPorts(offset: number): LocalPorts {
   return Object.fromEntries(Object.entries(BASE_PORTS).map(([k, v]) => [k, v + offset])) as unknown as LocalPorts;
@@ -305,6 +309,10 @@ export function loadConfig(env: Env = process.env): RtapConfig {
     sink: {
       metricsHost: read.string('SINK_METRICS_HOST', '127.0.0.1'),
       metricsPort: read.int('SINK_METRICS_PORT', ports.sinkMetrics, 0, 65535),
+    },
+    worker: {
+      metricsHost: read.string('WORKER_METRICS_HOST', '127.0.0.1'),
+      metricsPort: read.int('WORKER_METRICS_PORT', ports.workerMetrics, 0, 65535),
     },
     dataDir: path.resolve(read.string('RTAP_DATA_DIR', path.join(REPO_ROOT, '.rtap'))),
     cacheDir: path.resolve(read.string('RTAP_CACHE_DIR', path.join(os.homedir(), '.cache', 'rtap'))),

@@ -14,6 +14,10 @@ describe('speed layer configuration', () => {
     expect(loadConfig({ RTAP_PORT_OFFSET: '100' }).speed.metricsPort).toBe(9564);
     expect(loadConfig({ SPEED_METRICS_PORT: '0' }).speed.metricsPort).toBe(0);
     expect(() => loadConfig({ SPEED_METRICS_PORT: '70000' })).toThrow(/SPEED_METRICS_PORT/);
+    // the sink's and the worker's beside it
+    expect([loadConfig({}).sink.metricsPort, loadConfig({}).worker.metricsPort]).toEqual([9465, 9466]);
+    expect(loadConfig({ RTAP_PORT_OFFSET: '100', WORKER_METRICS_PORT: '0' }).sink.metricsPort).toBe(9565);
+    expect(loadConfig({ WORKER_METRICS_PORT: '0' }).worker.metricsPort).toBe(0);
   });
   test('a bad SPEED_ALLOWED_LATENESS_MS is refused with its name and the expected range', () => {
     expect(() => loadConfig({ SPEED_ALLOWED_LATENESS_MS: '-5' })).toThrow(ConfigError);
