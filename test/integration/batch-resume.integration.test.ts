@@ -29,7 +29,7 @@ let lastMs = -Infinity;
 
 function startWorker(): ChildProcess {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtap'), 'worker', '--no-schedules', '--prefix', prefix, '--offset-bucket-size', '100'], {
-    env: { ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn' },
+    env: { ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.add(child);
