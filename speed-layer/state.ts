@@ -41,12 +41,12 @@ export interface EventProcessor {
   /** An event replayed after a restore (see replayFrom); default onEvent. */
   onReplay?(input: MeasureInput, event: unknown, entities?: EntityIds, headers?: IHeaders): void;
   /** State changed since the last call, per source partition; value null deletes the key. */
-  takeChanged(): { partition: number; key: string; value: string | null }[];
+  takeChanged(): OutRecord[];
   /**
    * takeChanged() whose values are encoded later, a slice at a time, as they are now (copy on
    * write), for checkpoints with `deferEncoding`; the records are complete once encodeSome returned true.
    */
-  takeChangedDeferred?(): DeferredRecords<{ partition: number; key: string; value: string | null }>;
+  takeChangedDeferred?(): DeferredRecords<OutRecord>;
   /** A record of its state read back from the changelog (null: a tombstone). */
   restore(partition: number, key: string, value: string | null): void;
   /** Forgets a partition this instance no longer owns. */
@@ -314,7 +314,7 @@ export function createSpeedState(opts: SpeedStateOptions): SpeedState {
       const firstCell = changelog.length;
       changelog.length += cells.out.length;
       // processors' records encoded later too (those that can), appended when complete
-      const deferredTakes: { name: string; take: DeferredRecords<{ partition: number; key: string; value: string | null }> }[] = [];
+      const deferredTakes: { name: string; take: DeferredRecords<OutRecord> }[] = [];
       const ranges = new Map<number, { fromUs: number; untilUs: number }>();
       const results: OutRecord[] = [];
       // the minute results first, as before (results of sessions are pushed below, then these moved in front)

@@ -230,10 +230,7 @@ export function createWindowState(opts: WindowOptions): WindowState {
     },
     takeChangedSessions,
     takeChangedSessionsDeferred<T>(encode: (u: Readonly<UserSessions>) => T): DeferredRecords<T> {
-      const users = takeChangedSessions();
-      for (let i = 0; i < users.length; i++) users[i].pending = i;
-      const out = new Array<T>(users.length);
-      return { out, encodeSome: cow.start(users, (u, slot) => (out[slot] = encode(u))) };
+      return cow.takeEach(takeChangedSessions(), encode);
     },
     restoreClock(partition, p) {
       clocks.set(partition, { maxEventUs: p.max_event_us, watermarkUs: p.watermark_us, emittedUntilUs: p.emitted_until_us });

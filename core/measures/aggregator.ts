@@ -325,10 +325,7 @@ export function createAggregator(decl: MeasuresDeclaration, opts: AggregatorOpti
     },
 
     takeChangedDeferred<T>(encode: (cell: Cell) => T): DeferredRecords<T> {
-      const cells = takeCells();
-      for (let i = 0; i < cells.length; i++) cells[i].pending = i;
-      const out = new Array<T>(cells.length);
-      return { out, encodeSome: cow.start(cells, (c, slot) => (out[slot] = encode(c))) };
+      return cow.takeEach(takeCells(), encode);
     },
 
     takeChanged: takeCells,

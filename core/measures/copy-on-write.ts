@@ -33,6 +33,15 @@ export class CopyOnWrite<T extends PendingItem> {
     return (max) => this.take !== take || this.encodeSome(max);
   }
 
+  /** Starts a take of `items` with one record each (`encode`), in their order; sets their slots. */
+  takeEach<R>(items: T[], encode: (item: T) => R): DeferredRecords<R> {
+    // the take before is finished first: its items' slots are about to be overwritten
+    this.encodeSome(Infinity);
+    for (let i = 0; i < items.length; i++) items[i].pending = i;
+    const out = new Array<R>(items.length);
+    return { out, encodeSome: this.start(items, (item, slot) => (out[slot] = encode(item))) };
+  }
+
   /** Encodes a pending item as it is now: call before changing it. */
   freeze(item: T): void {
     if (item.pending < 0) return;

@@ -19,18 +19,12 @@
 // `events`.
 import type { DeferredRecords, MeasureInput } from '../../core/measures';
 import { entityIdsFromEvent, type EntityIds } from '../../core/speed-record';
+import type { OutRecord } from '../state';
 import { createFeatureStore, ENTITY_KINDS, KIND_INDEX, mergedSnapshot, snapshotOf, type Entity, type EntityKind, type FeatureSnapshot, type FeatureStore, type FeatureStoreOptions } from './store';
 
 export interface FeatureProcessorOptions extends FeatureStoreOptions {
   /** Wall-clock time between snapshots of the changed entities (0: at every checkpoint). Default 5,000. */
   snapshotEveryMs?: number;
-}
-
-/** A changelog record of the processor, on its source partition. */
-export interface ProcessorRecord {
-  partition: number;
-  key: string;
-  value: string | null;
 }
 
 /** The changelog key (under `h:features:`) of a partition's snapshot offset; entity keys start with their kind. */
@@ -39,9 +33,9 @@ export const SNAPSHOT_KEY = '@snapshot';
 export interface FeatureProcessor {
   readonly name: 'features';
   onEvent(input: MeasureInput, event: unknown, entities?: EntityIds): void;
-  takeChanged(): ProcessorRecord[];
+  takeChanged(): OutRecord[];
   /** takeChanged() encoded later, a slice at a time, as of now (the store's copy on write); complete once encodeSome returned true. */
-  takeChangedDeferred(): DeferredRecords<ProcessorRecord>;
+  takeChangedDeferred(): DeferredRecords<OutRecord>;
   restore(partition: number, key: string, value: string | null): void;
   dropPartition(partition: number): void;
   replayFrom(partition: number): number | undefined;
@@ -132,12 +126,12 @@ export function createFeatureProcessor(opts: FeatureProcessorOptions = {}): Feat
   }
 
   /** The due partitions' changed entities (and each one's snapshot offset, as of now), encoded up to `max` per partition per call. */
-  function takeDeferred(): DeferredRecords<ProcessorRecord> {
+  function takeDeferred(): DeferredRecords<OutRecord> {
     const takes = dueForSnapshot(Date.now()).map((partition) => {
       const take = stores.get(partition)!.takeChangedDeferred();
       return { partition, take, snapshotOffset: take.out.length > 0 ? seen.get(partition) : undefined };
     });
-    const out: ProcessorRecord[] = [];
+    const out: OutRecord[] = [];
     let next = 0;
     return {
       out,
