@@ -26,3 +26,13 @@ export function positiveArg(name: string, fallback: number, opts: { integer?: bo
   }
   return v;
 }
+
+/** The positional arguments: what is left once each `--flag value` pair is taken out. */
+export function positionalArgs(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i].startsWith('--')) i++;
+    else out.push(argv[i]);
+  }
+  return out;
+}

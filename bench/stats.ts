@@ -41,3 +41,11 @@ export function afterWarmUp(sentAtMs: ArrayLike<number>, latencyMs: ArrayLike<nu
   const [p50, p95, p99, max] = percentiles(kept, [50, 95, 99, 100]);
   return `p50=${p50} p95=${p95} p99=${p99} max=${max}`;
 }
+
+/** The median (the mean of the middle two for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}

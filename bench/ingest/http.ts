@@ -3,7 +3,10 @@
 // at the same record size (the physical limit of this broker on this machine); then the lake
 // sink (`rtap sink`, its own process, as in production) drains what HTTP ingested, so "sink
 // faster than ingest" is measured on the same events.
-//   npx tsx bench/ingest/http.ts [seconds=20] [concurrency=4] [batch=500]
+//   npx tsx bench/ingest/http.ts [seconds=20] [concurrency=4] [batch=500] [--rounds N]
+// --rounds N alternates the HTTP phase and perf-test N times (one API, one sink drain at the end)
+// and gives each round's ratio and their median: on a shared machine one pair of phases says as
+// much about the neighbours as about the code.
 // The API runs as `rtap api` does, in its own processes (API_WORKERS of them, default
 // min(2, cores)); this process only sends pre-built, pre-encoded bodies.
 // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every API process there
@@ -28,14 +31,16 @@ import { EventGenerator } from '../../generator/generator';
 import { readHighWaterMarks } from '../../ingest/manifests';
 import { processPaths, readPid } from '../../stack/process';
 import { provisionedPaths } from '../../stack/provision';
-import { percentiles } from '../stats';
-import { usageOnHelp } from '../args';
+import { median, percentiles } from '../stats';
+import { positionalArgs, positiveArg, usageOnHelp } from '../args';
 
 usageOnHelp();
 
-const SECONDS = Number(process.argv[2] ?? 20);
-const CONCURRENCY = Number(process.argv[3] ?? 4);
-const BATCH = Number(process.argv[4] ?? 500);
+const ROUNDS = positiveArg('rounds', 1, { integer: true });
+const positional = positionalArgs(process.argv.slice(2));
+const SECONDS = Number(positional[0] ?? 20);
+const CONCURRENCY = Number(positional[1] ?? 4);
+const BATCH = Number(positional[2] ?? 500);
 const WARMUP_SECONDS = 3;
 const suffix = `${Date.now().toString(36)}`;
 // The API's analytics reader follows a changelog too: an empty one of the bench's own, so the
@@ -103,66 +108,42 @@ async function main(): Promise<void> {
     const ready = async () => (await fetch(`${url}/healthz`)).ok && (cfg.api.workers === 1 || workersListening(await (await fetch(`${url}/metrics`)).text()) === cfg.api.workers);
     if (!(await waitUntil(() => ready().catch(() => false), 90000, 200))) throw new Error('bench API did not start');
 
-    const latencies: number[] = [];
-    let events = 0;
-    let errors = 0;
-    let measuring = false;
-    const stopAt = Date.now() + (WARMUP_SECONDS + SECONDS) * 1000;
-    let next = 0;
-    // node:http with a keep-alive agent: undici's fetch cost this client ~50 µs of CPU per event
-    // on the same two cores the API and the broker need.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    const worker = async () => {
-      while (Date.now() < stopAt) {
-        const body = bodies[next++ % bodies.length];
-        const t0 = performance.now();
-        const res = await postBatch(agent, port, cfg.api.host, apiKey, body);
-        if (!measuring) continue;
-        if (res.status === 200) {
-          events += (JSON.parse(res.body) as { accepted: number }).accepted;
-          latencies.push(performance.now() - t0);
-        } else errors += 1;
-      }
-    };
-    const runs = Array.from({ length: CONCURRENCY }, () => worker());
-    await sleep(WARMUP_SECONDS * 1000);
-    measuring = true;
-    const t0 = Date.now();
     // The local broker shares these cores; its pid is known when this checkout runs the stack.
     const brokerPid = cfg.kafka.local ? readPid(processPaths(cfg.dataDir, 'kafka')) : undefined;
-    const cpu0 = { api: treeCpuSeconds(api.pid!), client: cpuSeconds(), broker: brokerPid ? treeCpuSeconds(brokerPid) : 0, machine: machineCpuSeconds() };
-    await Promise.all(runs);
-    agent.destroy();
-    const elapsed = (Date.now() - t0) / 1000;
-    const machine = machineCpuSeconds();
-    const apiCpu = treeCpuSeconds(api.pid!) - cpu0.api;
-    const clientCpu = cpuSeconds() - cpu0.client;
-    const brokerCpu = brokerPid ? treeCpuSeconds(brokerPid) - cpu0.broker : 0;
-    const machineBusy = (machine.busy - cpu0.machine.busy) / (machine.total - cpu0.machine.total);
-    const httpRate = events / elapsed;
-
-    const perf = await producerPerfTest(cfg.cacheDir, cfg.kafka.brokers.join(','), perfTopic, avgEventBytes, 200000);
+    const rounds: { http: HttpPhase; perf: number }[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const phase = await httpPhase({ port, host: cfg.api.host, apiKey, bodies, apiPid: api.pid!, brokerPid });
+      const perf = await producerPerfTest(cfg.cacheDir, cfg.kafka.brokers.join(','), perfTopic, avgEventBytes, 200000);
+      rounds.push({ http: phase, perf });
+      if (ROUNDS > 1) process.stdout.write(`round ${r + 1}/${ROUNDS}: HTTP ${phase.rate.toFixed(0)} events/s, perf-test ${perf.toFixed(0)} records/s, ratio ${(phase.rate / perf).toFixed(2)}\n`);
+    }
+    const httpRate = median(rounds.map((r) => r.http.rate));
 
     const sink = await drainWithSink(cfg, kafka, topics.events);
 
     const line = (label: string, value: string) => process.stdout.write(`${label.padEnd(46)} ${value}\n`);
     process.stdout.write(
       `\nrtap ingest benchmark (${SECONDS}s measured after ${WARMUP_SECONDS}s warm-up, ${CONCURRENCY} connections, ${BATCH} events/request, ` +
-        `avg event ${avgEventBytes} B, ${cfg.api.workers} API process(es), ${os.availableParallelism()} cores)\n`,
+        `avg event ${avgEventBytes} B, ${cfg.api.workers} API process(es), ${os.availableParallelism()} cores${ROUNDS > 1 ? `; ${ROUNDS} rounds, medians` : ''})\n`,
     );
+    const med = (f: (r: { http: HttpPhase; perf: number }) => number) => median(rounds.map(f));
     line('HTTP → Kafka (acks=all, idempotent):', `${httpRate.toFixed(0)} events/s, ${((httpRate * avgEventBytes) / 1e6).toFixed(1)} MB/s`);
-    if (apiCpu > 0) {
-      line('API CPU per event (all API processes):', `${((apiCpu / events) * 1e6).toFixed(0)} µs (${(apiCpu / elapsed).toFixed(2)} cores busy)`);
-      line('this client, CPU per event:', `${((clientCpu / events) * 1e6).toFixed(0)} µs (${(clientCpu / elapsed).toFixed(2)} cores)`);
-      if (brokerCpu > 0) line('Kafka broker, CPU per event:', `${((brokerCpu / events) * 1e6).toFixed(0)} µs (${(brokerCpu / elapsed).toFixed(2)} cores)`);
+    if (rounds[0].http.apiCpu > 0) {
       const cores = os.availableParallelism();
-      const others = Math.max(0, machineBusy * cores - (apiCpu + clientCpu + brokerCpu) / elapsed);
-      line('whole machine busy while measuring:', `${(100 * machineBusy).toFixed(0)} % of ${cores} cores; other processes took ${others.toFixed(2)} cores`);
+      line('API CPU per event (all API processes):', `${med((r) => (r.http.apiCpu / r.http.events) * 1e6).toFixed(0)} µs (${med((r) => r.http.apiCpu / r.http.elapsed).toFixed(2)} cores busy)`);
+      line('this client, CPU per event:', `${med((r) => (r.http.clientCpu / r.http.events) * 1e6).toFixed(0)} µs (${med((r) => r.http.clientCpu / r.http.elapsed).toFixed(2)} cores)`);
+      if (brokerPid) line('Kafka broker, CPU per event:', `${med((r) => (r.http.brokerCpu / r.http.events) * 1e6).toFixed(0)} µs (${med((r) => r.http.brokerCpu / r.http.elapsed).toFixed(2)} cores)`);
+      const others = med((r) => Math.max(0, r.http.machineBusy * cores - (r.http.apiCpu + r.http.clientCpu + r.http.brokerCpu) / r.http.elapsed));
+      line('whole machine busy while measuring:', `${(100 * med((r) => r.http.machineBusy)).toFixed(0)} % of ${cores} cores; other processes took ${others.toFixed(2)} cores`);
     }
-    const [p50, p95, p99] = percentiles(latencies, [50, 95, 99]);
-    line('request latency p50 / p95 / p99:', `${p50.toFixed(1)} / ${p95.toFixed(1)} / ${p99.toFixed(1)} ms (${latencies.length} requests, ${errors} non-200)`);
-    line('kafka-producer-perf-test (same record size):', `${perf.toFixed(0)} records/s`);
-    line('ratio HTTP / perf-test:', (httpRate / perf).toFixed(2));
+    const [p50, p95, p99] = percentiles(
+      rounds.flatMap((r) => r.http.latencies),
+      [50, 95, 99],
+    );
+    line('request latency p50 / p95 / p99:', `${p50.toFixed(1)} / ${p95.toFixed(1)} / ${p99.toFixed(1)} ms (${rounds.reduce((n, r) => n + r.http.latencies.length, 0)} requests, ${rounds.reduce((n, r) => n + r.http.errors, 0)} non-200)`);
+    line('kafka-producer-perf-test (same record size):', `${med((r) => r.perf).toFixed(0)} records/s`);
+    const ratios = rounds.map((r) => r.http.rate / r.perf);
+    line('ratio HTTP / perf-test:', ROUNDS > 1 ? `${median(ratios).toFixed(2)} (median of the rounds' ratios: ${ratios.map((x) => x.toFixed(2)).join(', ')})` : ratios[0].toFixed(2));
     line('lake sink, same events → Parquet on S3:', `${sink.rate.toFixed(0)} events/s (from its start until all are durable)`);
     line('ratio sink / HTTP ingest:', (sink.rate / httpRate).toFixed(2));
     if (sink.steady !== undefined) {
@@ -181,6 +162,66 @@ async function main(): Promise<void> {
 }
 
 const sinkPrefix = (topic: string) => `bench/${topic}`;
+
+interface HttpPhase {
+  /** Accepted events/s over the measured seconds. */
+  rate: number;
+  events: number;
+  elapsed: number;
+  errors: number;
+  latencies: number[];
+  /** CPU seconds over the measured seconds. */
+  apiCpu: number;
+  clientCpu: number;
+  brokerCpu: number;
+  /** Share of the machine's CPU time busy meanwhile. */
+  machineBusy: number;
+}
+
+/** Sends the bodies over CONCURRENCY keep-alive connections for the warm-up then SECONDS measured. */
+async function httpPhase(o: { port: number; host: string; apiKey: string; bodies: readonly Buffer[]; apiPid: number; brokerPid: number | undefined }): Promise<HttpPhase> {
+  const latencies: number[] = [];
+  let events = 0;
+  let errors = 0;
+  let measuring = false;
+  const stopAt = Date.now() + (WARMUP_SECONDS + SECONDS) * 1000;
+  let next = 0;
+  // node:http with a keep-alive agent: undici's fetch cost this client ~50 µs of CPU per event
+  // on the same two cores the API and the broker need.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const worker = async () => {
+    while (Date.now() < stopAt) {
+      const body = o.bodies[next++ % o.bodies.length];
+      const t0 = performance.now();
+      const res = await postBatch(agent, o.port, o.host, o.apiKey, body);
+      if (!measuring) continue;
+      if (res.status === 200) {
+        events += (JSON.parse(res.body) as { accepted: number }).accepted;
+        latencies.push(performance.now() - t0);
+      } else errors += 1;
+    }
+  };
+  const runs = Array.from({ length: CONCURRENCY }, () => worker());
+  await sleep(WARMUP_SECONDS * 1000);
+  measuring = true;
+  const t0 = Date.now();
+  const cpu0 = { api: treeCpuSeconds(o.apiPid), client: cpuSeconds(), broker: o.brokerPid ? treeCpuSeconds(o.brokerPid) : 0, machine: machineCpuSeconds() };
+  await Promise.all(runs);
+  agent.destroy();
+  const elapsed = (Date.now() - t0) / 1000;
+  const machine = machineCpuSeconds();
+  return {
+    rate: events / elapsed,
+    events,
+    elapsed,
+    errors,
+    latencies,
+    apiCpu: treeCpuSeconds(o.apiPid) - cpu0.api,
+    clientCpu: cpuSeconds() - cpu0.client,
+    brokerCpu: o.brokerPid ? treeCpuSeconds(o.brokerPid) - cpu0.broker : 0,
+    machineBusy: (machine.busy - cpu0.machine.busy) / (machine.total - cpu0.machine.total),
+  };
+}
 
 function postBatch(agent: http.Agent, port: number, host: string, apiKey: string, body: Buffer): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -14,10 +14,13 @@
 // Then event → update latency while events are produced at --rate (10,000/s), of the whole speed
 // layer (in memory and committed) and of the core loop (bench/speed/latency.ts).
 //   npm run bench:speed -- [--events 300000] [--topic <existing topic>] [--no-peer] [--rate 10000] [--seconds 12]
-//     [--no-latency | --latency-only] [--latency-mode both|instance|core] [--threads N]
+//     [--no-latency | --latency-only] [--latency-mode both|instance|core] [--threads N] [--rounds N]
 // --threads N (default 2): the whole speed layer is measured with 1 and with N stream threads
 // (`rtap speed --threads N`: worker threads of one process splitting the partitions, as Kafka
 // Streams' 2 threads are), and its latency phase runs with N.
+// --rounds N (default 1): steps 4 and 5 run N times, alternating, and the ratios are given per
+// round and as their median: on a shared machine one pair of runs says as much about the
+// neighbours as about the code.
 import '../../scripts/quiet-warnings.cjs';
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,7 +32,8 @@ import { createKafka, EVENT_TOPIC_MAX_MESSAGE_BYTES } from '../../core/kafka';
 import { childExecArgv } from '../../core/young-generation';
 import { provisionedPaths } from '../../stack/provision';
 import { ingestedMessages, ingestedStream } from './messages';
-import { usageOnHelp } from '../args';
+import { positiveArg, usageOnHelp } from '../args';
+import { median } from '../stats';
 
 usageOnHelp();
 
@@ -96,6 +100,8 @@ async function producePaced(topic: string, messages: Message[], rate: number): P
 
 /** Stream threads of the measured instance (the Kafka Streams peer runs 2). */
 const THREADS = Number(arg('threads') ?? 2);
+/** Rounds of the layer against the peer (see the header). */
+const ROUNDS = positiveArg('rounds', 1, { integer: true });
 
 async function latencyPhase(rate: number, seconds: number, mode: 'instance' | 'core'): Promise<void> {
   const topic = `bench-speed-latency-${Date.now()}`;
@@ -231,41 +237,56 @@ async function main(): Promise<void> {
     note(`rtap core loop, ${mode === 'header' ? 'x-rtap-m header' : 'JSON.parse fallback'}`, Number(m[1]), `(from first message ${fmt(Number(m[2])).trim()}; ${m[3]})`);
   }
 
-  // 4. the whole speed layer, checkpoint transactions included: one stream thread, then THREADS
-  for (const threads of [...new Set([1, THREADS])]) {
-    const inst = await run(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'instance.ts'), topic, '--threads', String(threads)]);
-    const im = /RESULT instance: \d+ thread\(s\), \d+ events in [\d.]+s -> (\d+) events\/s \| (.*)/.exec(inst);
-    if (!im) throw new Error(`unexpected instance output: ${inst.slice(-800)}`);
-    note(`rtap speed layer, ${threads} stream thread(s), EOS`, Number(im[1]), `(${im[2]})`);
+  // 4 and 5, ROUNDS times: the whole speed layer (checkpoint transactions included: one stream
+  // thread, then THREADS) and the Kafka Streams peer (2 threads, then 1)
+  const peer = !process.argv.includes('--no-peer');
+  if (peer && !fs.existsSync(path.join(PEER_OUT, 'classes', 'peer', 'WindowJob.class'))) {
+    await run('mvn', ['-q', '-B', '-f', path.join(PEER_DIR, 'pom.xml'), `-Dpeer.out=${PEER_OUT}`, 'package', '-DskipTests']);
   }
-
-  // 5. Kafka Streams peer
-  if (!process.argv.includes('--no-peer')) {
-    if (!fs.existsSync(path.join(PEER_OUT, 'classes', 'peer', 'WindowJob.class'))) {
-      await run('mvn', ['-q', '-B', '-f', path.join(PEER_DIR, 'pom.xml'), `-Dpeer.out=${PEER_OUT}`, 'package', '-DskipTests']);
+  const layerName = (threads: number) => `rtap speed layer, ${threads} stream thread(s), EOS`;
+  const peerName = (threads: number) => `Kafka Streams peer, ${threads} thread(s), EOS, full parse`;
+  const rounds: Record<string, number>[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    if (ROUNDS > 1) process.stdout.write(`round ${r + 1}/${ROUNDS}\n`);
+    const round: Record<string, number> = {};
+    for (const threads of [...new Set([1, THREADS])]) {
+      const inst = await run(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'instance.ts'), topic, '--threads', String(threads)]);
+      const im = /RESULT instance: \d+ thread\(s\), \d+ events in [\d.]+s -> (\d+) events\/s \| (.*)/.exec(inst);
+      if (!im) throw new Error(`unexpected instance output: ${inst.slice(-800)}`);
+      note(layerName(threads), Number(im[1]), `(${im[2]})`);
+      round[layerName(threads)] = Number(im[1]);
     }
-    for (const threads of [2, 1]) {
-      const ks = await run('java', ['-cp', `${PEER_OUT}/classes:${PEER_OUT}/lib/*`, 'peer.WindowJob', '--input', topic, '--threads', String(threads), '--app-id', `peer-ks-${threads}-${Date.now()}`]);
-      const m = /RESULT wall_from_start=[\d.]+s -> (\d+) events\/s \| from_first_record=[\d.]+s -> (\d+) events\/s/.exec(ks);
-      if (!m) throw new Error(`unexpected WindowJob output: ${ks.slice(-800)}`);
-      note(`Kafka Streams peer, ${threads} thread(s), EOS, full parse`, Number(m[1]), `(from first record ${fmt(Number(m[2])).trim()})`);
+    if (peer) {
+      for (const threads of [2, 1]) {
+        const ks = await run('java', ['-cp', `${PEER_OUT}/classes:${PEER_OUT}/lib/*`, 'peer.WindowJob', '--input', topic, '--threads', String(threads), '--app-id', `peer-ks-${threads}-${Date.now()}`]);
+        const m = /RESULT wall_from_start=[\d.]+s -> (\d+) events\/s \| from_first_record=[\d.]+s -> (\d+) events\/s/.exec(ks);
+        if (!m) throw new Error(`unexpected WindowJob output: ${ks.slice(-800)}`);
+        note(peerName(threads), Number(m[1]), `(from first record ${fmt(Number(m[2])).trim()})`);
+        round[peerName(threads)] = Number(m[1]);
+      }
     }
+    rounds.push(round);
   }
 
   const ours = results['rtap core loop, x-rtap-m header'];
-  const peer = results['Kafka Streams peer, 2 thread(s), EOS, full parse'];
-  const instance = results[`rtap speed layer, ${THREADS} stream thread(s), EOS`];
+  const peer2 = median(rounds.map((r) => r[peerName(2)] ?? NaN));
   if (peer) {
-    process.stdout.write(`\nthe whole speed layer (${THREADS} stream threads) vs Kafka Streams (2 threads): ${(instance / peer).toFixed(2)} ×  (target ≥ 1.2: ${instance / peer >= 1.2 ? 'met' : 'NOT met'})\n`);
-    // each side as its user would run it on this machine: its faster configuration of the run
-    const best = (prefix: string) => Object.entries(results).filter(([name]) => name.startsWith(prefix)).reduce((a, b) => (b[1] > a[1] ? b : a));
-    const [ourName, ourRate] = best('rtap speed layer, ');
-    const [peerName, peerRate] = best('Kafka Streams peer, ');
+    // per round: the layer with --threads against Kafka Streams with 2, and each side as its user
+    // would run it on this machine (its faster configuration of the round) against the other
+    const asRun = rounds.map((r) => r[layerName(THREADS)] / r[peerName(2)]);
+    const best = (r: Record<string, number>, prefix: string) => Object.entries(r).filter(([name]) => name.startsWith(prefix)).reduce((a, b) => (b[1] > a[1] ? b : a));
+    const bestOfEach = rounds.map((r) => best(r, 'rtap speed layer, ')[1] / best(r, 'Kafka Streams peer, ')[1]);
     const threadsOf = (name: string) => /(\d+) (stream )?thread/.exec(name)?.[1] ?? '?';
-    process.stdout.write(`best of each: the speed layer with ${threadsOf(ourName)} stream thread(s) vs Kafka Streams with ${threadsOf(peerName)}: ${(ourRate / peerRate).toFixed(2)} ×  (target ≥ 1.2: ${ourRate / peerRate >= 1.2 ? 'met' : 'NOT met'})\n`);
+    const verdict = (x: number) => `(target ≥ 1.2: ${x >= 1.2 ? 'met' : 'NOT met'})`;
+    const spread = (xs: number[]) => (ROUNDS > 1 ? `, median of ${xs.map((x) => x.toFixed(2)).join(', ')}` : '');
+    process.stdout.write(`\nthe whole speed layer (${THREADS} stream threads) vs Kafka Streams (2 threads): ${median(asRun).toFixed(2)} ×${spread(asRun)}  ${verdict(median(asRun))}\n`);
+    const last = rounds[rounds.length - 1];
+    process.stdout.write(
+      `best of each (in the last round: the speed layer with ${threadsOf(best(last, 'rtap speed layer, ')[0])} stream thread(s), Kafka Streams with ${threadsOf(best(last, 'Kafka Streams peer, ')[0])}): ${median(bestOfEach).toFixed(2)} ×${spread(bestOfEach)}  ${verdict(median(bestOfEach))}\n`,
+    );
   }
   process.stdout.write('ratios of the rtap core loop (header, no transactions):\n');
-  if (peer) process.stdout.write(`  vs Kafka Streams (2 threads):          ${(ours / peer).toFixed(2)} ×\n`);
+  if (peer) process.stdout.write(`  vs Kafka Streams (2 threads):          ${(ours / peer2).toFixed(2)} ×${ROUNDS > 1 ? ' (its median)' : ''}\n`);
   process.stdout.write(`  vs kafkajs + JSON.parse limit:         ${(ours / results['kafkajs eachBatch + JSON.parse (limit)']).toFixed(2)} ×\n`);
   process.stdout.write(`  vs kafka-consumer-perf-test:           ${(ours / results['kafka-consumer-perf-test (raw read)']).toFixed(2)} ×\n`);
   process.stdout.write(`  header vs parse fallback:              ${(ours / results['rtap core loop, JSON.parse fallback']).toFixed(2)} ×\n`);
