@@ -44,6 +44,8 @@ export interface SpeedLaunchHooks {
   observer?: SpeedObserver;
   /** Wall-clock cost of scoring each event, ms (fraud only). */
   onScored?: (ms: number) => void;
+  /** Events are processed once this settles (SpeedLayerDeps.startGate). */
+  startGate?: Promise<void>;
 }
 
 /** A layer's figures from its (process- or thread-local) metrics, for benches and stream threads. */
@@ -99,7 +101,7 @@ export async function launchSpeedLayer(cfg: RtapConfig, o: SpeedLaunchOptions, h
     );
   }
   const features = live?.features ?? createFeatureProcessor();
-  const speed = createSpeedLayer({ kafka, logger, readCut, processors: live?.processors ?? [features], observer: hooks.observer }, { ...windowSettings(cfg), ...o.layer });
+  const speed = createSpeedLayer({ kafka, logger, readCut, processors: live?.processors ?? [features], observer: hooks.observer, startGate: hooks.startGate }, { ...windowSettings(cfg), ...o.layer });
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {

@@ -22,5 +22,6 @@ export const speedMetrics = {
     registers: [registry],
   }),
   restore: new Histogram({ name: 'rtap_speed_restore_ms', help: 'Rebuilding assigned partitions from the changelog', buckets: [100, 500, 1000, 5000, 10000, 30000, 120000], registers: [registry] }),
+  restoredRecords: new Counter({ name: 'rtap_speed_restored_records_total', help: 'Changelog records read back to rebuild assigned partitions (restarts and rebalances)', registers: [registry] }),
   cellsDropped: new Counter({ name: 'rtap_speed_cells_dropped_total', help: 'Cells dropped because a published batch cut covers them', registers: [registry] }),
 };

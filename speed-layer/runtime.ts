@@ -88,6 +88,12 @@ export interface SpeedLayerDeps {
   processors?: readonly EventProcessor[];
   /** Instrumentation (benchmarks): when counted events' updates reach the state and the committed changelog. */
   observer?: SpeedObserver;
+  /**
+   * No event is processed before this settles (the stream threads of one process: until every
+   * thread has joined the group and the partitions are split, see threads.ts); the consumer keeps
+   * heartbeating meanwhile, so the rebalance that splits them reaches it.
+   */
+  startGate?: Promise<void>;
 }
 
 /**
@@ -147,6 +153,12 @@ const PREFETCH_BATCHES = 6;
 /** Longest a checkpoint slice waits for the fetched batches to be processed first (giveWay). */
 const SLICE_WAIT_MS = 20;
 
+/** How often a batch held by the start gate heartbeats (kafkajs sends one when its interval is due). */
+const GATE_POLL_MS = 100;
+
+/** The consumer's heartbeat interval (at most a third of the session timeout). */
+const HEARTBEAT_INTERVAL_MS = 500;
+
 async function sendChunked(tx: Transaction, topic: string, messages: readonly Message[]): Promise<void> {
   for (let i = 0; i < messages.length; i += SEND_CHUNK) await tx.send({ topic, messages: messages.slice(i, i + SEND_CHUNK) });
 }
@@ -167,7 +179,17 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
       offsetBucketSize: o.offsetBucketSize,
       processors: deps.processors,
     });
-  const consumer: Consumer = deps.kafka.consumer({ groupId: o.groupId, sessionTimeout: o.sessionTimeoutMs, rebalanceTimeout: 60_000, readUncommitted: false, maxWaitTimeInMs: 100, ...EVENT_FETCH });
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: o.groupId,
+    sessionTimeout: o.sessionTimeoutMs,
+    // a member learns of a rebalance at its next heartbeat: at kafkajs' 3 s, stream threads starting
+    // together waited ~3.5 s for their split (the start gate), and every scale-out as long
+    heartbeatInterval: Math.min(HEARTBEAT_INTERVAL_MS, Math.floor(o.sessionTimeoutMs / 3)),
+    rebalanceTimeout: 60_000,
+    readUncommitted: false,
+    maxWaitTimeInMs: 100,
+    ...EVENT_FETCH,
+  });
   const producer: Producer = deps.kafka.producer({
     transactionalId: `${o.groupId}-${o.instanceId}`,
     idempotent: true,
@@ -193,6 +215,9 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
   let committing = false;
   /** Partitions whose consumer position was checked against the restored state since the join. */
   let aligned = new Set<number>();
+  const gate = deps.startGate ?? Promise.resolve();
+  let gateOpen = deps.startGate === undefined;
+  void gate.then(() => (gateOpen = true));
   /** Batches queued by eachBatch, processed in order by drainQueue(), with the generation and seek epoch they were fetched in. */
   const queued: { payload: EachBatchPayload; generation: number; epoch: number }[] = [];
   /** eachBatch calls waiting for room in the queue. */
@@ -279,6 +304,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
       });
     }
     speedMetrics.restore.observe(Date.now() - started);
+    speedMetrics.restoredRecords.inc(records);
     log.info({ partitions, changelogRecords: records, dedupEvents: remembered, cells: state.aggregator.size, ms: Date.now() - started }, 'restored state');
   }
 
@@ -411,6 +437,7 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
    */
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     throwQueueError();
+    if (!gateOpen) await waitForGate(payload);
     if (stopping || failed || payload.isStale() || !payload.isRunning()) return;
     const p = payload.batch.partition;
     queued.push({ payload, generation, epoch: seekEpochs.get(p) ?? 0 });
@@ -419,6 +446,14 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
     while (queued.length > PREFETCH_BATCHES && !stopping && !failed && queueError === undefined) await new Promise<void>((resolve) => queueWaiters.push(resolve));
     throwQueueError();
     await payload.heartbeat();
+  }
+
+  /** Holds a batch until the start gate opens, heartbeating: a rebalance then throws here and kafkajs rejoins (the batch is fetched again). */
+  async function waitForGate(payload: EachBatchPayload): Promise<void> {
+    while (!gateOpen && !stopping && !failed && payload.isRunning()) {
+      await Promise.race([gate, new Promise<void>((resolve) => setTimeout(resolve, GATE_POLL_MS))]);
+      if (!gateOpen) await payload.heartbeat();
+    }
   }
 
   function throwQueueError(): void {

@@ -32,8 +32,11 @@ async function main(): Promise<void> {
   // is done as soon as the layer is up
   let stopAsked = false;
   let stop = () => void (stopAsked = true);
+  let go!: () => void;
+  const startGate = new Promise<void>((resolve) => (go = resolve));
   port.on('message', (m: StreamThreadRequest) => {
-    if (m.type === 'stop') stop();
+    if (m.type === 'go') go();
+    else if (m.type === 'stop') stop();
     else if (m.type === 'metrics') void registry.getMetricsAsJSON().then((metrics) => post({ type: 'metrics', id: m.id, metrics }));
   });
   const layer = await launchSpeedLayer(config(), spec.launch, {
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
       committed: spec.observe.committed ? (ts, at) => ts.forEach((t) => committed.push(t, at)) : undefined,
     },
     onScored: spec.observe.scored ? (ms) => void scored.push(ms) : undefined,
+    startGate,
   });
   stop = () => void layer.stop().catch(() => undefined);
   if (stopAsked) stop();

@@ -29,10 +29,20 @@ export type StreamThreadMessage =
   | { type: 'stopped'; stats: SpeedLayerFigures };
 
 /** Messages to a stream thread. */
-export type StreamThreadRequest = { type: 'stop' } | { type: 'metrics'; id: number };
+export type StreamThreadRequest = { type: 'go' } | { type: 'stop' } | { type: 'metrics'; id: number };
 
 /** How long a scrape waits for a stream thread's metrics. */
 const METRICS_TIMEOUT_MS = 5000;
+
+/**
+ * Longest the stream threads wait for one another before processing. They process nothing until
+ * all have joined the group and split the partitions: the thread that joins first is otherwise
+ * given every partition and works them alone until the others' joins reach it (its next heartbeat,
+ * ~3 s), then hands half over to be restored from the changelog — which, in the bench, left that
+ * thread's V8 heap marking its state again and again (external memory pressure from the restore's
+ * reads) and 2 threads 35 % slower than runs that split at once (docs/speed-bench.md, "2026-11-29 19:40").
+ */
+const START_GATE_TIMEOUT_MS = 30_000;
 
 export interface StreamThreadHooks {
   observer?: SpeedObserver;
@@ -99,6 +109,14 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
 
   const request = (w: Worker, m: StreamThreadRequest) => w.postMessage(m);
 
+  let gateOpened = false;
+  /** Lets every thread process (see START_GATE_TIMEOUT_MS); once. */
+  function openGate(): void {
+    if (gateOpened) return;
+    gateOpened = true;
+    for (const w of workers) request(w, { type: 'go' });
+  }
+
   function stopAll(): void {
     for (const w of workers) request(w, { type: 'stop' });
   }
@@ -147,7 +165,10 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
           if (m.type === 'started') ready();
           else if (m.type === 'joined') {
             assignments[i] = m.partitions;
-            if (isBalanced()) balanced();
+            if (isBalanced()) {
+              openGate();
+              balanced();
+            }
           }
           else if (m.type === 'observed') deliver(m);
           else if (m.type === 'metrics') waiting.get(m.id)?.answer(m.metrics);
@@ -181,6 +202,13 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
         return worker;
       });
       const joined = new Promise<void>((resolve) => (balanced = resolve));
+      const gateTimer = setTimeout(() => {
+        if (gateOpened) return;
+        logger.warn({ threads: count, assignments, waitedMs: START_GATE_TIMEOUT_MS }, 'stream threads not all joined yet: processing anyway');
+        openGate();
+      }, START_GATE_TIMEOUT_MS);
+      gateTimer.unref();
+      void done.finally(() => clearTimeout(gateTimer));
       await Promise.all(started);
       await Promise.race([joined, done]);
       logger.info({ threads: count, assignments }, 'stream threads started');

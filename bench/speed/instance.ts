@@ -5,6 +5,9 @@
 // group's committed offsets reach the end of the topic. Prints one `RESULT` line.
 // With --threads N (N > 1) the layer runs as `rtap speed --threads N` runs it: N stream threads
 // (worker threads, one consumer and transactional producer each) in this one process.
+// The RESULT line splits the process's CPU by thread (Linux): the stream threads (started after
+// the first reading), the threads there before them but the main one — V8's platform workers, which
+// do the concurrent and parallel parts of garbage collection, and libuv's pool — and the main thread.
 //   node -r tsx/cjs bench/speed/instance.ts <topic> [--threads N]
 import '../../scripts/quiet-warnings.cjs';
 import '../../core/kafkajs-preload.cjs';
@@ -15,6 +18,7 @@ import { createLogger } from '../../core/logger';
 import type { SpeedLaunchOptions, SpeedLayerFigures } from '../../speed-layer/launch';
 import { startSpeedLayers } from '../../speed-layer/threads';
 import { usageOnHelp } from '../args';
+import { threadCpuSeconds } from '../ingest/cpu';
 
 usageOnHelp();
 
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
     logName: 'bench.speed',
   };
   const cpu0 = process.cpuUsage();
+  const threads0 = threadCpuSeconds();
   const t0 = Date.now();
   const layers = await startSpeedLayers(threads, launch, createLogger('bench.speed'));
   // done when the group's committed offsets (written in the checkpoint transactions) reach the end
@@ -61,6 +66,7 @@ async function main(): Promise<void> {
   }
   const seconds = (Date.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const byThread = cpuByThread(threads0, threadCpuSeconds());
   const mem = Math.round(process.memoryUsage().rss / 2 ** 20);
   await layers.stop();
   const stats = await layers.figures();
@@ -75,11 +81,26 @@ async function main(): Promise<void> {
     `RESULT instance: ${threads} thread(s), ${total} events in ${seconds.toFixed(2)}s -> ${Math.round(total / seconds)} events/s | cpu ${((cpu.user + cpu.system) / total).toFixed(1)} µs/event | ` +
       `${transactions} transactions (${(txMs / Math.max(1, transactions)).toFixed(0)} ms each), ${records} changelog records (${(records / total).toFixed(2)} per event) | ` +
       // no GC line: the layers run in worker threads, which a PerformanceObserver here does not see
-      `cells ${cells} entities ${entities} rss ${mem} MiB\n`,
+      `cells ${cells} entities ${entities} rss ${mem} MiB${byThread}\n`,
   );
   await admin.deleteTopics({ topics: [changelogTopic, resultsTopic] }).catch(() => undefined);
   await admin.deleteGroups([groupId]).catch(() => undefined);
   await admin.disconnect();
+}
+
+/** ` | cpu by thread: …` from two readings of threadCpuSeconds(); empty without /proc. */
+function cpuByThread(before: Map<number, number>, after: Map<number, number>): string {
+  if (after.size === 0) return '';
+  let stream = 0;
+  let helpers = 0;
+  let main = 0;
+  for (const [tid, seconds] of after) {
+    const used = seconds - (before.get(tid) ?? 0);
+    if (tid === process.pid) main += used;
+    else if (before.has(tid)) helpers += used;
+    else stream += used;
+  }
+  return ` | cpu by thread: stream ${stream.toFixed(1)} s, GC and pool helpers ${helpers.toFixed(1)} s, main ${main.toFixed(1)} s`;
 }
 
 main().then(

@@ -1,6 +1,7 @@
 // `rtap speed --threads 2` serves one /metrics for the whole process: every stream thread's
 // registry summed with the main thread's, the process-wide metrics counted once. Checked against
-// what was produced: the events counted by the two threads together are the events sent.
+// what was produced: the events counted by the two threads together are the events sent. The
+// events are in the topic before it starts, and the threads split them without a handover.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
@@ -72,6 +73,10 @@ describe('rtap speed /metrics (real stack, two stream threads)', () => {
     expect(sampleSum(text, 'rtap_speed_state_cells').sum).toBeGreaterThan(0);
     // per partition, each held by one thread: one line for each of the topic's partitions
     expect(sampleSum(text, 'rtap_speed_lag_messages').lines).toBe(PARTITIONS);
+    // the threads split the partitions before either processed an event (the start gate): no
+    // partition was worked by one thread and then rebuilt by the other from the changelog
+    expect(sampleSum(text, 'rtap_speed_restored_records_total').lines).toBe(1);
+    expect(sampleSum(text, 'rtap_speed_restored_records_total').sum).toBe(0);
     // the process, once: not once per thread (three isolates report the same process)
     const before = cpuSeconds(child.pid!);
     const scraped = sampleSum(await (await fetch(url)).text(), 'rtap_process_cpu_seconds_total');
