@@ -37,10 +37,10 @@ const METRICS_TIMEOUT_MS = 5000;
 /**
  * Longest the stream threads wait for one another before processing. They process nothing until
  * all have joined the group and split the partitions: the thread that joins first is otherwise
- * given every partition and works them alone until the others' joins reach it (its next heartbeat,
- * ~3 s), then hands half over to be restored from the changelog — which, in the bench, left that
- * thread's V8 heap marking its state again and again (external memory pressure from the restore's
- * reads) and 2 threads 35 % slower than runs that split at once (docs/speed-bench.md, "2026-11-29 19:40").
+ * given every partition and works them alone until the others' joins reach it (its next heartbeat),
+ * then hands some over to be rebuilt from the changelog by another — whose V8 heap, in the bench,
+ * then started full marks of its state again and again ("external memory pressure"), and 2 threads
+ * ran 35 % slower than when they split at once (docs/speed-bench.md, "2026-11-29 19:40").
  */
 const START_GATE_TIMEOUT_MS = 30_000;
 
@@ -208,7 +208,8 @@ export function createStreamThreads(count: number, launch: SpeedLaunchOptions, l
         openGate();
       }, START_GATE_TIMEOUT_MS);
       gateTimer.unref();
-      void done.finally(() => clearTimeout(gateTimer));
+      const clearGateTimer = () => clearTimeout(gateTimer);
+      done.then(clearGateTimer, clearGateTimer);
       await Promise.all(started);
       await Promise.race([joined, done]);
       logger.info({ threads: count, assignments }, 'stream threads started');
