@@ -239,8 +239,8 @@ async function main(): Promise<void> {
 
   // 4 and 5, ROUNDS times: the whole speed layer (checkpoint transactions included: one stream
   // thread, then THREADS) and the Kafka Streams peer (2 threads, then 1)
-  const peer = !process.argv.includes('--no-peer');
-  if (peer && !fs.existsSync(path.join(PEER_OUT, 'classes', 'peer', 'WindowJob.class'))) {
+  const withPeer = !process.argv.includes('--no-peer');
+  if (withPeer && !fs.existsSync(path.join(PEER_OUT, 'classes', 'peer', 'WindowJob.class'))) {
     await run('mvn', ['-q', '-B', '-f', path.join(PEER_DIR, 'pom.xml'), `-Dpeer.out=${PEER_OUT}`, 'package', '-DskipTests']);
   }
   const layerName = (threads: number) => `rtap speed layer, ${threads} stream thread(s), EOS`;
@@ -256,7 +256,7 @@ async function main(): Promise<void> {
       note(layerName(threads), Number(im[1]), `(${im[2]})`);
       round[layerName(threads)] = Number(im[1]);
     }
-    if (peer) {
+    if (withPeer) {
       for (const threads of [2, 1]) {
         const ks = await run('java', ['-cp', `${PEER_OUT}/classes:${PEER_OUT}/lib/*`, 'peer.WindowJob', '--input', topic, '--threads', String(threads), '--app-id', `peer-ks-${threads}-${Date.now()}`]);
         const m = /RESULT wall_from_start=[\d.]+s -> (\d+) events\/s \| from_first_record=[\d.]+s -> (\d+) events\/s/.exec(ks);
@@ -269,8 +269,8 @@ async function main(): Promise<void> {
   }
 
   const ours = results['rtap core loop, x-rtap-m header'];
-  const peer2 = median(rounds.map((r) => r[peerName(2)] ?? NaN));
-  if (peer) {
+  const peerRate2 = median(rounds.map((r) => r[peerName(2)] ?? NaN));
+  if (withPeer) {
     // per round: the layer with --threads against Kafka Streams with 2, and each side as its user
     // would run it on this machine (its faster configuration of the round) against the other
     const asRun = rounds.map((r) => r[layerName(THREADS)] / r[peerName(2)]);
@@ -286,7 +286,7 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write('ratios of the rtap core loop (header, no transactions):\n');
-  if (peer) process.stdout.write(`  vs Kafka Streams (2 threads):          ${(ours / peer2).toFixed(2)} ×${ROUNDS > 1 ? ' (its median)' : ''}\n`);
+  if (withPeer) process.stdout.write(`  vs Kafka Streams (2 threads):          ${(ours / peerRate2).toFixed(2)} ×${ROUNDS > 1 ? ' (its median)' : ''}\n`);
   process.stdout.write(`  vs kafkajs + JSON.parse limit:         ${(ours / results['kafkajs eachBatch + JSON.parse (limit)']).toFixed(2)} ×\n`);
   process.stdout.write(`  vs kafka-consumer-perf-test:           ${(ours / results['kafka-consumer-perf-test (raw read)']).toFixed(2)} ×\n`);
   process.stdout.write(`  header vs parse fallback:              ${(ours / results['rtap core loop, JSON.parse fallback']).toFixed(2)} ×\n`);
