@@ -559,6 +559,10 @@ export function createSpeedLayer(deps: SpeedLayerDeps, opts: Partial<SpeedLayerO
       if (!committing && dueForCommit()) startCommit(gen);
     }
     setLag(p, Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1));
+    // the state held as of this batch (also set at each commit): a scrape between a batch and its
+    // checkpoint saw the events counted but the cells of the last commit
+    speedMetrics.cells.set(state.aggregator.size);
+    speedMetrics.sessions.set(state.windows.sessionCount);
   }
 
   return {
