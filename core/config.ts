@@ -219,6 +219,11 @@ export function loadConfig(env: Env = process.env): RtapConfig {
   const kafkaBrokers = read.hostPortList('KAFKA_BROKERS', local.kafkaBrokers);
   const temporalAddress = read.hostPort('TEMPORAL_ADDRESS', local.temporalAddress);
   const s3Endpoint = read.url('S3_ENDPOINT', local.s3Endpoint);
+  /** Where a process without an HTTP server of its own serves /metrics: `<NAME>_METRICS_HOST`, `<NAME>_METRICS_PORT` (0: not served). */
+  const metricsEndpoint = (name: string, port: number) => ({
+    metricsHost: read.string(`${name}_METRICS_HOST`, '127.0.0.1'),
+    metricsPort: read.int(`${name}_METRICS_PORT`, port, 0, 65535),
+  });
 
   const config: RtapConfig = {
     limits: {
@@ -303,17 +308,10 @@ export function loadConfig(env: Env = process.env): RtapConfig {
       sessionGapMs: read.int('SPEED_SESSION_GAP_MS', 30 * 60_000, 1000, 24 * 3600 * 1000),
       dedupHorizonOffsets: read.int('SPEED_DEDUP_HORIZON_OFFSETS', 50_000, 1, 10_000_000),
       threads: read.int('SPEED_THREADS', 1, 1, 64),
-      metricsHost: read.string('SPEED_METRICS_HOST', '127.0.0.1'),
-      metricsPort: read.int('SPEED_METRICS_PORT', ports.speedMetrics, 0, 65535),
+      ...metricsEndpoint('SPEED', ports.speedMetrics),
     },
-    sink: {
-      metricsHost: read.string('SINK_METRICS_HOST', '127.0.0.1'),
-      metricsPort: read.int('SINK_METRICS_PORT', ports.sinkMetrics, 0, 65535),
-    },
-    worker: {
-      metricsHost: read.string('WORKER_METRICS_HOST', '127.0.0.1'),
-      metricsPort: read.int('WORKER_METRICS_PORT', ports.workerMetrics, 0, 65535),
-    },
+    sink: metricsEndpoint('SINK', ports.sinkMetrics),
+    worker: metricsEndpoint('WORKER', ports.workerMetrics),
     dataDir: path.resolve(read.string('RTAP_DATA_DIR', path.join(REPO_ROOT, '.rtap'))),
     cacheDir: path.resolve(read.string('RTAP_CACHE_DIR', path.join(os.homedir(), '.cache', 'rtap'))),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),

@@ -5,6 +5,14 @@ import * as fs from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux this runs on
 
+/** A process's or thread's parent pid and CPU ticks (user + system) from its `stat` file; throws when it is gone. */
+function readStat(file: string): { ppid: number; ticks: number } {
+  const stat = fs.readFileSync(file, 'utf8');
+  // Fields after the parenthesized command: state ppid ... utime(14) stime(15).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+}
+
 /** CPU seconds (user + system) used so far by `rootPid` and all its descendants; 0 where /proc is missing. */
 export function treeCpuSeconds(rootPid: number): number {
   const stats = new Map<number, { ppid: number; ticks: number }>();
@@ -16,10 +24,7 @@ export function treeCpuSeconds(rootPid: number): number {
   }
   for (const pid of pids) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the parenthesized command: state ppid ... utime(14) stime(15).
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(pid), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      stats.set(Number(pid), readStat(`/proc/${pid}/stat`));
     } catch {
       // the process ended meanwhile
     }
@@ -57,9 +62,7 @@ export function threadCpuSeconds(): Map<number, number> {
   }
   for (const tid of tids) {
     try {
-      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND);
+      out.set(Number(tid), readStat(`/proc/self/task/${tid}/stat`).ticks / TICKS_PER_SECOND);
     } catch {
       // the thread ended meanwhile
     }

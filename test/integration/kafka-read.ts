@@ -1,6 +1,6 @@
 // Reads a whole topic back (from the beginning, with a fresh group) for assertions.
 import type { IHeaders, Kafka } from 'kafkajs';
-import { uniqueName } from './helpers';
+import { uniqueName, type SpeedTopics } from './helpers';
 
 export interface ReadMessage {
   partition: number;
@@ -62,7 +62,7 @@ export async function createTopics(kafka: Kafka, topics: { topic: string; numPar
 }
 
 /** The topics a speed layer of a test reads and writes: events, changelog and results on `partitions`, anomalies and control on one. */
-export async function createSpeedTopics(kafka: Kafka, t: { events: string; changelog: string; results: string; anomalies: string; control: string }, partitions: number): Promise<void> {
+export async function createSpeedTopics(kafka: Kafka, t: SpeedTopics, partitions: number): Promise<void> {
   const compact = [{ name: 'cleanup.policy', value: 'compact' }];
   await createTopics(kafka, [
     { topic: t.events, numPartitions: partitions },

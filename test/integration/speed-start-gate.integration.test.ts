@@ -5,6 +5,7 @@
 import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
 import { kafkaKeyOf } from '../../core/ingest-step';
 import { createLogger } from '../../core/logger';
+import { sleep, waitUntil } from '../../core/retry';
 import { EventGenerator } from '../../generator/generator';
 import { speedMetrics } from '../../speed-layer/metrics';
 import { createSpeedLayer, type SpeedLayer } from '../../speed-layer/runtime';
@@ -15,8 +16,6 @@ jest.setTimeout(120_000);
 
 const PARTITIONS = 4;
 const EVENTS = 300;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('speed layer start gate (real stack)', () => {
   const kafka = createKafka(cfg.kafka, { clientId: uniqueName('gate-it') });
@@ -60,22 +59,21 @@ describe('speed layer start gate (real stack)', () => {
     await start(0);
     // alone, gate closed: it holds every partition, processes nothing, and stays a member for
     // longer than its session timeout (it heartbeats while it waits)
-    const deadline = Date.now() + 30_000;
-    while (assigned[0].length < PARTITIONS && Date.now() < deadline) await sleep(100);
+    await waitUntil(async () => assigned[0].length === PARTITIONS, 30_000, 100);
     expect(assigned[0].sort()).toEqual([0, 1, 2, 3]);
     await sleep(7000);
     expect(updated[0]).toBe(0);
 
     // a second member joins: the first learns of it while still held, and they split
     await start(1);
-    while ((assigned[0].length + assigned[1].length !== PARTITIONS || assigned[1].length === 0) && Date.now() < deadline + 30_000) await sleep(100);
+    await waitUntil(async () => assigned[0].length + assigned[1].length === PARTITIONS && assigned[1].length > 0, 30_000, 100);
     expect(new Set([...assigned[0], ...assigned[1]]).size).toBe(PARTITIONS);
     expect(assigned[0].length).toBeGreaterThan(0);
     expect(assigned[1].length).toBeGreaterThan(0);
     expect(updated).toEqual([0, 0]);
 
     for (const go of open) go();
-    while (updated[0] + updated[1] < unique && Date.now() < deadline + 60_000) await sleep(100);
+    await waitUntil(async () => updated[0] + updated[1] >= unique, 60_000, 100);
     await sleep(500);
     // every event once, by the member holding its partition; no partition was worked and then
     // rebuilt from the changelog by the other member
