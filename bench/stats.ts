@@ -33,13 +33,19 @@ export const WARM_UP_MS = 3000;
  * dominates a short run's tail; both figures are printed, this one beside the whole run's.
  */
 export function afterWarmUp(sentAtMs: ArrayLike<number>, latencyMs: ArrayLike<number>, warmUpMs: number, n = latencyMs.length): string {
+  const p = steadyPercentiles(sentAtMs, latencyMs, warmUpMs, [50, 95, 99, 100], n);
+  if (!p) return 'none';
+  const [p50, p95, p99, max] = p;
+  return `p50=${p50} p95=${p95} p99=${p99} max=${max}`;
+}
+
+/** Percentiles `ps` of the latencies of the events sent at least `warmUpMs` after the first (as afterWarmUp); undefined for none. */
+export function steadyPercentiles(sentAtMs: ArrayLike<number>, latencyMs: ArrayLike<number>, warmUpMs: number, ps: readonly number[], n = latencyMs.length): number[] | undefined {
   let t0 = Infinity;
   for (let i = 0; i < n; i++) if (sentAtMs[i] < t0) t0 = sentAtMs[i];
   const kept: number[] = [];
   for (let i = 0; i < n; i++) if (sentAtMs[i] >= t0 + warmUpMs) kept.push(latencyMs[i]);
-  if (kept.length === 0) return 'none';
-  const [p50, p95, p99, max] = percentiles(kept, [50, 95, 99, 100]);
-  return `p50=${p50} p95=${p95} p99=${p99} max=${max}`;
+  return kept.length === 0 ? undefined : percentiles(kept, ps);
 }
 
 /** The median (the mean of the middle two for an even count); NaN for none. */

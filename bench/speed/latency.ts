@@ -7,9 +7,15 @@
 //     checkpoint transactions running) — "updated": the windows and features in memory hold the
 //     event (what in-process readers such as detectors see); "committed": the transaction carrying
 //     its changelog records has committed (what the serving reader sees);
-//   core: the per-event loop alone (core-loop.ts, no transactions), "updated" only.
+//   core: the per-event loop alone (core-loop.ts, no transactions), "updated" only;
+//   floor: a bare kafkajs consumer with the same fetch settings that does nothing with an event
+//     but, with --burn-us N, spin N µs of CPU on it ("updated" = when its turn came): the machine's
+//     floor for any kafkajs consumer at this rate, and what a consumer that costs N µs more per
+//     event gets without any state, GC or transactions of ours (run.ts sets N to the core loop's
+//     extra CPU per event over the bare consumer, measured in the same run).
+// Each mode also prints its process's CPU per event (all threads) and a `RESULT-JSON` line.
 // With --threads N the instance runs N stream threads (`rtap speed --threads N`).
-//   node -r tsx/cjs bench/speed/latency.ts <topic> <events after the warm-up> [instance|core] [--threads N]
+//   node -r tsx/cjs bench/speed/latency.ts <topic> <events after the warm-up> [instance|core|floor] [--threads N] [--burn-us N]
 import '../../scripts/quiet-warnings.cjs';
 import '../../core/kafkajs-preload.cjs';
 import { logLevel, type Kafka } from 'kafkajs';
@@ -20,9 +26,9 @@ import { createFeatureProcessor } from '../../speed-layer/features';
 import { DEFAULT_SPEED_OPTIONS as D } from '../../speed-layer/runtime';
 import { createSpeedState } from '../../speed-layer/state';
 import { startSpeedLayers } from '../../speed-layer/threads';
-import { afterWarmUp, percentiles, WARM_UP_MS, worstPerSecond } from '../stats';
+import { afterWarmUp, percentiles, steadyPercentiles, WARM_UP_MS, worstPerSecond } from '../stats';
 import { observeGc } from './gc';
-import { usageOnHelp } from '../args';
+import { positiveArg, usageOnHelp } from '../args';
 
 usageOnHelp();
 
@@ -52,6 +58,11 @@ class Samples {
   steadyText(warmUpMs: number): string {
     return afterWarmUp(this.sentAt, this.ms, warmUpMs, this.n);
   }
+  /** p50 and p99 after the run's first `warmUpMs`, for the JSON result. */
+  steady(warmUpMs: number): { p50: number; p99: number } | undefined {
+    const p = steadyPercentiles(this.sentAt, this.ms, warmUpMs, [50, 99], this.n);
+    return p && { p50: p[0], p99: p[1] };
+  }
   /** The worst latency of the events sent in each second of the run. */
   perSecondMax(): string {
     return worstPerSecond(this.sentAt, this.ms, this.n);
@@ -70,6 +81,37 @@ async function core(kafka: Kafka, topic: string, updated: Samples, ready: () => 
         eachBatch: async ({ batch }) => {
           for (const m of batch.messages) {
             state.process(batch.partition, Number(m.offset), m.value, m.headers);
+            if (warm) updated.add(Date.now() - Number(m.timestamp), Number(m.timestamp));
+            else {
+              warm = true;
+              ready();
+            }
+          }
+          if (updated.full) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+}
+
+/** Spins `us` microseconds of CPU: the stand-in for per-event work in the floor mode. */
+function burn(us: number): void {
+  const until = performance.now() + us / 1000;
+  while (performance.now() < until);
+}
+
+async function floor(kafka: Kafka, topic: string, burnUs: number, updated: Samples, ready: () => void): Promise<void> {
+  let warm = false;
+  const consumer = kafka.consumer({ groupId: `rtap-bench-speed-latency-${Date.now()}`, maxWaitTimeInMs: 100, ...EVENT_FETCH });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) {
+            if (burnUs > 0) burn(burnUs);
             if (warm) updated.add(Date.now() - Number(m.timestamp), Number(m.timestamp));
             else {
               warm = true;
@@ -149,18 +191,28 @@ async function main(): Promise<void> {
   const mode = process.argv[4] ?? 'instance';
   const t = process.argv.indexOf('--threads');
   const threads = t < 0 ? 1 : Number(process.argv[t + 1]);
-  if (!topic || !(expected > 0) || (mode !== 'instance' && mode !== 'core')) throw new Error('usage: latency.ts <topic> <events after the warm-up> [instance|core]');
+  const burnUs = process.argv.includes('--burn-us') ? positiveArg('burn-us', 0) : 0;
+  if (!topic || !(expected > 0) || (mode !== 'instance' && mode !== 'core' && mode !== 'floor')) throw new Error('usage: latency.ts <topic> <events after the warm-up> [instance|core|floor]');
   const kafka = createKafka(loadConfig().kafka, { clientId: 'rtap-bench-speed-latency', logLevel: logLevel.ERROR });
   const updated = new Samples(expected);
-  const ready = () => process.stdout.write('READY\n');
+  // CPU per event is counted from the warm-up on (start-up, group join and restore left out)
+  let cpuAtReady: NodeJS.CpuUsage | undefined;
+  const ready = () => {
+    cpuAtReady = process.cpuUsage();
+    process.stdout.write('READY\n');
+  };
   const gc = observeGc();
   let extra = '';
   let committed: Samples | undefined;
   if (mode === 'core') await core(kafka, topic, updated, ready);
+  else if (mode === 'floor') await floor(kafka, topic, burnUs, updated, ready);
   else extra = await instance(kafka, topic, threads, updated, (committed = new Samples(expected)), ready);
+  const cpu = process.cpuUsage(cpuAtReady);
+  const cpuUsPerEvent = (cpu.user + cpu.system) / Math.max(1, updated.n);
   await new Promise((r) => setImmediate(r));
+  process.stdout.write(`RESULT-JSON ${JSON.stringify({ mode, burnUs, cpuUsPerEvent, updated: updated.steady(WARM_UP_MS), committed: committed?.steady(WARM_UP_MS) })}\n`);
   process.stdout.write(
-    `RESULT latency ${mode}: ${updated.n} events, event→update ms: updated ${updated.text()}${extra ? `; ${extra}` : ''} | after the first ${WARM_UP_MS / 1000} s: updated ${updated.steadyText(WARM_UP_MS)}${committed ? `; committed ${committed.steadyText(WARM_UP_MS)}` : ''} | updated, worst per second sent: ${updated.perSecondMax()} | ${gc.text()}\n`,
+    `RESULT latency ${mode}: ${updated.n} events, ${cpuUsPerEvent.toFixed(1)} µs of CPU per event, event→update ms: updated ${updated.text()}${extra ? `; ${extra}` : ''} | after the first ${WARM_UP_MS / 1000} s: updated ${updated.steadyText(WARM_UP_MS)}${committed ? `; committed ${committed.steadyText(WARM_UP_MS)}` : ''} | updated, worst per second sent: ${updated.perSecondMax()} | ${gc.text()}\n`,
   );
 }
 

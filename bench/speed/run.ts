@@ -12,9 +12,11 @@
 // Prints events/s and the ratios against the peer and the limits: the whole layer with --threads
 // against Kafka Streams with 2, and each side's faster configuration of the run against the other's.
 // Then event → update latency while events are produced at --rate (10,000/s), of the whole speed
-// layer (in memory and committed) and of the core loop (bench/speed/latency.ts).
+// layer (in memory and committed) and of the core loop (bench/speed/latency.ts), beside two floors
+// measured the same way in the same run: a bare kafkajs consumer that does nothing, and the same
+// spinning the core loop's extra CPU per event (what any consumer that costs that much gets here).
 //   npm run bench:speed -- [--events 300000] [--topic <existing topic>] [--no-peer] [--rate 10000] [--seconds 12]
-//     [--no-latency | --latency-only] [--latency-mode both|instance|core] [--threads N] [--rounds N]
+//     [--no-latency | --latency-only] [--latency-mode all|both|instance|core|floor] [--threads N] [--rounds N]
 // --threads N (default 2): the whole speed layer is measured with 1 and with N stream threads
 // (`rtap speed --threads N`: worker threads of one process splitting the partitions, as Kafka
 // Streams' 2 threads are), and its latency phase runs with N.
@@ -33,7 +35,7 @@ import { childExecArgv } from '../../core/young-generation';
 import { provisionedPaths } from '../../stack/provision';
 import { ingestedMessages, ingestedStream } from './messages';
 import { positiveArg, usageOnHelp } from '../args';
-import { median } from '../stats';
+import { median, WARM_UP_MS } from '../stats';
 
 usageOnHelp();
 
@@ -103,11 +105,23 @@ const THREADS = Number(arg('threads') ?? 2);
 /** Rounds of the layer against the peer (see the header). */
 const ROUNDS = positiveArg('rounds', 1, { integer: true });
 
-async function latencyPhase(rate: number, seconds: number, mode: 'instance' | 'core'): Promise<void> {
+type LatencyMode = 'instance' | 'core' | 'floor';
+
+/** latency.ts's `RESULT-JSON` line. */
+interface LatencyResult {
+  mode: LatencyMode;
+  burnUs: number;
+  cpuUsPerEvent: number;
+  updated?: { p50: number; p99: number };
+  committed?: { p50: number; p99: number };
+}
+
+async function latencyPhase(rate: number, seconds: number, mode: LatencyMode, burnUs = 0): Promise<LatencyResult> {
   const topic = `bench-speed-latency-${Date.now()}`;
   await createTopic(topic);
   const [warmUp, ...messages] = ingestedMessages(rate * seconds + 1, 77, { unique: true });
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'latency.ts'), topic, String(messages.length), mode, '--threads', String(THREADS)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = [topic, String(messages.length), mode, '--threads', String(THREADS), ...(burnUs > 0 ? ['--burn-us', burnUs.toFixed(1)] : [])];
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'latency.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const ready = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d.toString()), out.includes('READY') && resolve())));
   const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
@@ -117,19 +131,50 @@ async function latencyPhase(rate: number, seconds: number, mode: 'instance' | 'c
   if ((await exited) !== 0) throw new Error(`latency.ts failed: ${out.slice(-800)}`);
   await cleanUp([topic]);
   const m = /RESULT latency \w+: (.*)/.exec(out);
-  const what = mode === 'instance' ? `the speed layer with ${THREADS} stream thread(s) (transactions every commit interval)` : 'the core loop (no transactions)';
-  process.stdout.write(`\nlatency at ${Math.round(sent).toLocaleString('en-US')} events/s sent (target ${rate.toLocaleString('en-US')}) for ${seconds} s, ${what}, load ${loadText()}: ${m ? m[1] : out}\n`);
+  const json = /RESULT-JSON (.*)/.exec(out);
+  if (!m || !json) throw new Error(`latency.ts printed no result: ${out.slice(-800)}`);
+  const what =
+    mode === 'instance'
+      ? `the speed layer with ${THREADS} stream thread(s) (transactions every commit interval)`
+      : mode === 'core'
+        ? 'the core loop (no transactions)'
+        : burnUs > 0
+          ? `floor: a bare kafkajs consumer spinning ${burnUs.toFixed(1)} µs of CPU per event`
+          : 'floor: a bare kafkajs consumer (no processing)';
+  process.stdout.write(`\nlatency at ${Math.round(sent).toLocaleString('en-US')} events/s sent (target ${rate.toLocaleString('en-US')}) for ${seconds} s, ${what}, load ${loadText()}: ${m[1]}\n`);
+  return JSON.parse(json[1]) as LatencyResult;
 }
 
 const loadText = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 
+/**
+ * The latency phases of --latency-mode: `all` (the default) runs the bare consumer, the core loop,
+ * the bare consumer spinning the core loop's extra CPU per event, and the whole layer, then prints
+ * their p99s side by side; `both` the layer and the core loop; or one mode alone.
+ */
 async function latencyPhases(): Promise<void> {
   const rate = Number(arg('rate') ?? 10_000);
   const seconds = Number(arg('seconds') ?? 12);
-  const mode = arg('latency-mode') ?? 'both';
-  if (mode !== 'both' && mode !== 'instance' && mode !== 'core') throw new Error('--latency-mode is both, instance or core');
-  if (mode !== 'core') await latencyPhase(rate, seconds, 'instance');
-  if (mode !== 'instance') await latencyPhase(rate, seconds, 'core');
+  const mode = arg('latency-mode') ?? 'all';
+  if (!['all', 'both', 'instance', 'core', 'floor'].includes(mode)) throw new Error('--latency-mode is all, both, instance, core or floor');
+  const results: { label: string; r: LatencyResult }[] = [];
+  const measure = async (label: string, m: LatencyMode, burnUs = 0) => results.push({ label, r: await latencyPhase(rate, seconds, m, burnUs) });
+  if (mode === 'all' || mode === 'floor') await measure('bare kafkajs consumer', 'floor');
+  if (mode !== 'instance' && mode !== 'floor') await measure('core loop', 'core');
+  const bare = results.find((x) => x.r.mode === 'floor')?.r;
+  const coreLoop = results.find((x) => x.r.mode === 'core')?.r;
+  if (bare && coreLoop && coreLoop.cpuUsPerEvent > bare.cpuUsPerEvent) {
+    const extra = coreLoop.cpuUsPerEvent - bare.cpuUsPerEvent;
+    await measure(`bare consumer + ${extra.toFixed(0)} µs of CPU per event`, 'floor', extra);
+  }
+  if (mode !== 'core' && mode !== 'floor') await measure(`speed layer, ${THREADS} thread(s)`, 'instance');
+  if (results.length < 2) return;
+  process.stdout.write(`\nevent → update after the first ${WARM_UP_MS / 1000} s, this run (the target: p99 < 50 ms at 10,000 events/s):\n`);
+  const p = (x?: { p50: number; p99: number }) => (x ? `p50 ${x.p50} ms, p99 ${x.p99} ms` : 'none');
+  for (const { label, r } of results) {
+    const ratio = bare?.updated && r.updated && r !== bare ? ` (p99 ${(r.updated.p99 / Math.max(1, bare.updated.p99)).toFixed(1)} × the bare consumer's)` : '';
+    process.stdout.write(`  ${label.padEnd(44)} ${r.cpuUsPerEvent.toFixed(1).padStart(6)} µs CPU/event   updated ${p(r.updated)}${ratio}${r.committed ? `; committed ${p(r.committed)}` : ''}\n`);
+  }
 }
 
 /** Deletes the consumer groups the read-only runs leave behind (and the latency topics), best effort. */

@@ -1,5 +1,5 @@
 import { positionalArgs } from '../../bench/args';
-import { afterWarmUp, median, percentiles, worstPerSecond } from '../../bench/stats';
+import { afterWarmUp, median, percentiles, steadyPercentiles, worstPerSecond } from '../../bench/stats';
 
 test('latency after the warm-up leaves out the events sent in the first seconds, by send time', () => {
   // 10 s of events, one per 100 ms: 500 ms late in the first 3 s, 10 ms after
@@ -11,6 +11,9 @@ test('latency after the warm-up leaves out the events sent in the first seconds,
   expect(afterWarmUp(sentAt, ms, 2000)).toBe('p50=10 p95=500 p99=500 max=500');
   // only the first n count; nothing after the warm-up
   expect(afterWarmUp(sentAt, ms, 3000, 30)).toBe('none');
+  // the same as numbers, for the latency bench's summary
+  expect(steadyPercentiles(sentAt, ms, 2000, [50, 99])).toEqual([10, 500]);
+  expect(steadyPercentiles(sentAt, ms, 3000, [50, 99], 30)).toBeUndefined();
 });
 
 test('the median of rounds sorts numerically and averages the middle pair', () => {
