@@ -46,6 +46,8 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     consumer
       .run({
+        // as `rtap speed` runs (its offsets go in its transactions): no OffsetCommit after each batch
+        autoCommit: false,
         eachBatch: async ({ batch }) => {
           if (!first) first = process.hrtime.bigint();
           const partition = batch.partition;

@@ -35,6 +35,7 @@ import { childExecArgv } from '../../core/young-generation';
 import { provisionedPaths } from '../../stack/provision';
 import { ingestedMessages, ingestedStream } from './messages';
 import { positiveArg, usageOnHelp } from '../args';
+import { withRetry } from '../../core/retry';
 import { median, WARM_UP_MS } from '../stats';
 
 usageOnHelp();
@@ -68,10 +69,13 @@ async function createTopic(topic: string): Promise<void> {
   const cfg = loadConfig();
   const admin = createKafka(cfg.kafka, { clientId: 'rtap-bench-speed' }).admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: cfg.kafka.eventsPartitions, configEntries: [{ name: 'max.message.bytes', value: String(EVENT_TOPIC_MAX_MESSAGE_BYTES) }] }],
-    waitForLeaders: true,
-  });
+  // a busy broker can answer the leader wait of a fresh topic with UNKNOWN_TOPIC_OR_PARTITION (retriable)
+  await withRetry(() =>
+    admin.createTopics({
+      topics: [{ topic, numPartitions: cfg.kafka.eventsPartitions, configEntries: [{ name: 'max.message.bytes', value: String(EVENT_TOPIC_MAX_MESSAGE_BYTES) }] }],
+      waitForLeaders: true,
+    }),
+  );
   await admin.disconnect();
 }
 
@@ -130,7 +134,7 @@ async function latencyPhase(rate: number, seconds: number, mode: LatencyMode, bu
   const sent = await producePaced(topic, messages, rate);
   if ((await exited) !== 0) throw new Error(`latency.ts failed: ${out.slice(-800)}`);
   await cleanUp([topic]);
-  const m = /RESULT latency \w+: (.*)/.exec(out);
+  const m = /RESULT latency [^:]+: (.*)/.exec(out);
   const json = /RESULT-JSON (.*)/.exec(out);
   if (!m || !json) throw new Error(`latency.ts printed no result: ${out.slice(-800)}`);
   const what =
@@ -150,7 +154,7 @@ const loadText = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 /**
  * The latency phases of --latency-mode: `all` (the default) runs the bare consumer, the core loop,
  * the bare consumer spinning the core loop's extra CPU per event, and the whole layer, then prints
- * their p99s side by side; `both` the layer and the core loop; or one mode alone.
+ * their CPU per event and p99s side by side; `both` the layer and the core loop; or one mode alone.
  */
 async function latencyPhases(): Promise<void> {
   const rate = Number(arg('rate') ?? 10_000);
@@ -158,11 +162,13 @@ async function latencyPhases(): Promise<void> {
   const mode = arg('latency-mode') ?? 'all';
   if (!['all', 'both', 'instance', 'core', 'floor'].includes(mode)) throw new Error('--latency-mode is all, both, instance, core or floor');
   const results: { label: string; r: LatencyResult }[] = [];
-  const measure = async (label: string, m: LatencyMode, burnUs = 0) => results.push({ label, r: await latencyPhase(rate, seconds, m, burnUs) });
-  if (mode === 'all' || mode === 'floor') await measure('bare kafkajs consumer', 'floor');
-  if (mode !== 'instance' && mode !== 'floor') await measure('core loop', 'core');
-  const bare = results.find((x) => x.r.mode === 'floor')?.r;
-  const coreLoop = results.find((x) => x.r.mode === 'core')?.r;
+  const measure = async (label: string, m: LatencyMode, burnUs = 0) => {
+    const r = await latencyPhase(rate, seconds, m, burnUs);
+    results.push({ label, r });
+    return r;
+  };
+  const bare = mode === 'all' || mode === 'floor' ? await measure('bare kafkajs consumer', 'floor') : undefined;
+  const coreLoop = mode !== 'instance' && mode !== 'floor' ? await measure('core loop', 'core') : undefined;
   if (bare && coreLoop && coreLoop.cpuUsPerEvent > bare.cpuUsPerEvent) {
     const extra = coreLoop.cpuUsPerEvent - bare.cpuUsPerEvent;
     await measure(`bare consumer + ${extra.toFixed(0)} µs of CPU per event`, 'floor', extra);
