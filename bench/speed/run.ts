@@ -31,11 +31,11 @@ import * as path from 'node:path';
 import type { Message } from 'kafkajs';
 import { loadConfig } from '../../core/config';
 import { createKafka, EVENT_TOPIC_MAX_MESSAGE_BYTES } from '../../core/kafka';
+import { withRetry } from '../../core/retry';
 import { childExecArgv } from '../../core/young-generation';
 import { provisionedPaths } from '../../stack/provision';
 import { ingestedMessages, ingestedStream } from './messages';
 import { positiveArg, usageOnHelp } from '../args';
-import { withRetry } from '../../core/retry';
 import { median, WARM_UP_MS } from '../stats';
 
 usageOnHelp();
@@ -134,7 +134,7 @@ async function latencyPhase(rate: number, seconds: number, mode: LatencyMode, bu
   const sent = await producePaced(topic, messages, rate);
   if ((await exited) !== 0) throw new Error(`latency.ts failed: ${out.slice(-800)}`);
   await cleanUp([topic]);
-  const m = /RESULT latency [^:]+: (.*)/.exec(out);
+  const m = /RESULT latency \w+: (.*)/.exec(out);
   const json = /RESULT-JSON (.*)/.exec(out);
   if (!m || !json) throw new Error(`latency.ts printed no result: ${out.slice(-800)}`);
   const what =
