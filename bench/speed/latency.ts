@@ -71,16 +71,24 @@ class Samples {
 
 /** The core loop: every event through SpeedState.process() with the feature store. */
 async function core(read: Reader, updated: Samples, ready: () => void): Promise<void> {
-  let warm = false;
   const state = createSpeedState({ allowedLatenessMs: D.allowedLatenessMs, sessionGapMs: D.sessionGapMs, dedupHorizonOffsets: D.dedupHorizonOffsets, processors: [createFeatureProcessor()] });
+  const sample = sampler(updated, ready);
   await read((partition, offset, value, headers, timestampMs) => {
     state.process(partition, offset, value, headers);
+    sample(timestampMs);
+  }, () => updated.full);
+}
+
+/** Takes an event's latency now, but of the first (the warm-up) only the signal that it came. */
+function sampler(updated: Samples, ready: () => void): (timestampMs: number) => void {
+  let warm = false;
+  return (timestampMs) => {
     if (warm) updated.add(Date.now() - timestampMs, timestampMs);
     else {
       warm = true;
       ready();
     }
-  }, () => updated.full);
+  };
 }
 
 /** Spins `us` microseconds of CPU: the stand-in for per-event work in the floor mode. */
@@ -91,14 +99,10 @@ function burn(us: number): void {
 
 /** A bare consumer: nothing done with an event but `burnUs` of CPU spun on it. */
 async function floor(read: Reader, burnUs: number, updated: Samples, ready: () => void): Promise<void> {
-  let warm = false;
+  const sample = sampler(updated, ready);
   await read((_partition, _offset, _value, _headers, timestampMs) => {
     if (burnUs > 0) burn(burnUs);
-    if (warm) updated.add(Date.now() - timestampMs, timestampMs);
-    else {
-      warm = true;
-      ready();
-    }
+    sample(timestampMs);
   }, () => updated.full);
 }
 

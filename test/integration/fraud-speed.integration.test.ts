@@ -19,7 +19,7 @@ import { startLiveScoring, type LiveScoring } from '../../speed-layer/fraud/live
 import { fraudMetrics } from '../../speed-layer/fraud/metrics';
 import { createSpeedLayer, type SpeedLayer } from '../../speed-layer/runtime';
 import { createSpeedTopics, createTopics } from './kafka-read';
-import { cfg, uniqueName } from './helpers';
+import { cfg, uniqueName, uniqueSpeedTopics } from './helpers';
 
 const PARTITIONS = 2;
 
@@ -37,7 +37,7 @@ interface AnomalyRecord {
 describe('fraud scoring in the speed layer (real stack)', () => {
   const kafka = createKafka(cfg.kafka, { clientId: uniqueName('fraud-it') });
   const log = createLogger('fraud-it');
-  const topics = { events: uniqueName('fraud-events'), changelog: uniqueName('fraud-windows'), results: uniqueName('fraud-results'), anomalies: uniqueName('fraud-anomalies'), control: uniqueName('fraud-control') };
+  const topics = uniqueSpeedTopics('fraud');
   const group = uniqueName('fraud-group');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
   const gen = new EventGenerator({ seed: 31, tenants: 3, users: 300, rate: 100, fraudRate: 0.25, defectRate: 0, lateRate: 0, scenarios: ['price_manipulation', 'bot', 'card_testing'], startUs: Date.now() * 1000 });

@@ -40,6 +40,17 @@ export interface SpeedTopics {
   control: string;
 }
 
+/** A speed layer's topics for one test, unique per run: `<prefix>-events`, `-windows`, `-results`, `-anomalies`, `-control`. */
+export function uniqueSpeedTopics(prefix: string): SpeedTopics {
+  return {
+    events: uniqueName(`${prefix}-events`),
+    changelog: uniqueName(`${prefix}-windows`),
+    results: uniqueName(`${prefix}-results`),
+    anomalies: uniqueName(`${prefix}-anomalies`),
+    control: uniqueName(`${prefix}-control`),
+  };
+}
+
 export interface SpeedChildOptions {
   topics: SpeedTopics;
   group: string;

@@ -8,7 +8,7 @@ import { createKafka, IDEMPOTENT_RETRY } from '../../core/kafka';
 import { kafkaKeyOf } from '../../core/ingest-step';
 import { EventGenerator } from '../../generator/generator';
 import { createSpeedTopics } from './kafka-read';
-import { cfg, freePort, spawnSpeed, uniqueName } from './helpers';
+import { cfg, freePort, spawnSpeed, uniqueName, uniqueSpeedTopics } from './helpers';
 
 jest.setTimeout(180_000);
 
@@ -36,7 +36,7 @@ function sampleSum(text: string, name: string, labels = ''): { lines: number; su
 
 describe('rtap speed /metrics (real stack, two stream threads)', () => {
   const kafka = createKafka(cfg.kafka, { clientId: uniqueName('speed-metrics-it') });
-  const topics = { events: uniqueName('sm-events'), changelog: uniqueName('sm-windows'), results: uniqueName('sm-results'), anomalies: uniqueName('sm-anomalies'), control: uniqueName('sm-control') };
+  const topics = uniqueSpeedTopics('sm');
   const children = new Set<ChildProcess>();
 
   afterAll(() => {

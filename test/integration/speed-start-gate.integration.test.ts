@@ -10,7 +10,7 @@ import { EventGenerator } from '../../generator/generator';
 import { speedMetrics } from '../../speed-layer/metrics';
 import { createSpeedLayer, type SpeedLayer } from '../../speed-layer/runtime';
 import { createSpeedTopics } from './kafka-read';
-import { cfg, uniqueName } from './helpers';
+import { cfg, uniqueName, uniqueSpeedTopics } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -19,7 +19,7 @@ const EVENTS = 300;
 
 describe('speed layer start gate (real stack)', () => {
   const kafka = createKafka(cfg.kafka, { clientId: uniqueName('gate-it') });
-  const topics = { events: uniqueName('gate-events'), changelog: uniqueName('gate-windows'), results: uniqueName('gate-results'), anomalies: uniqueName('gate-anomalies'), control: uniqueName('gate-control') };
+  const topics = uniqueSpeedTopics('gate');
   const layers: SpeedLayer[] = [];
 
   afterAll(async () => {
