@@ -107,8 +107,12 @@ describe('limits across cluster workers', () => {
     const decisions: LimitDecision[] = [];
     for (const w of [0, 1, 0, 1]) decisions.push(await check(w));
     expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
-    workers[0].client.recordEvents('acme', 7, DEFAULTS);
+    workers[0].client.recordEvents([
+      { tenant: 'acme', n: 7, limits: DEFAULTS },
+      { tenant: 'globex', n: 3, limits: DEFAULTS },
+    ]);
     expect((await workers[1].client.usage('acme', DEFAULTS)).events.used).toBe(7);
+    expect((await workers[1].client.usage('globex', DEFAULTS)).events.used).toBe(3);
   });
 
   it('admits (fail open) when the primary does not answer in time', async () => {
