@@ -8,33 +8,20 @@
 // - a speed-layer stream thread: 134 → 78–87 µs of CPU per event, 10.0k → 13.2–14.8k events/s
 //   (bench/speed/instance.ts, 1 thread, 2026-11-28; perf put ~39 % of its CPU in concurrent
 //   marking before), for ~100–200 MB more RSS.
-// Child processes (the API's cluster workers) also get it as the *minimum*: left to grow from V8's
-// small default and shrink again, the young generation of a worker stepping requests settled, in
-// most runs, where twice as much time went into scavenges and ten times as much into mark-compacts
-// (`.exp`-style runs of 20,000 events with --trace-gc: 1.4 s against 0.7 s of scavenges, 0.27 s
-// against 0.02–0.05 s of mark-compacts; 54–55 against 47–50 µs per event for parse + step;
-// docs/ingestion.md, "2026-11-30"). The cost: 2 × 64 MB committed from the start.
 
 /** Semi-space size, MB, unless node was told otherwise (execArgv or NODE_OPTIONS). */
 export const SEMI_SPACE_MB = 64;
 
-const MAX_SEMI_SPACE_FLAG = '--max-semi-space-size';
-const MIN_SEMI_SPACE_FLAG = '--min-semi-space-size';
+const SEMI_SPACE_FLAG = '--max-semi-space-size';
 
-/** Whether node's own options already set the semi-space size, either bound (then they win). */
+/** Whether node's own options already set the semi-space size (then they win). */
 export function semiSpaceSet(execArgv: readonly string[], nodeOptions = ''): boolean {
-  return [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => a.startsWith(MAX_SEMI_SPACE_FLAG) || a.startsWith(MIN_SEMI_SPACE_FLAG));
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => a.startsWith(SEMI_SPACE_FLAG));
 }
 
-/**
- * execArgv for a child process (cluster worker): ours plus a fixed semi-space size (its maximum
- * and, unless `minimum` is false, its minimum), unless node's options set one. `minimum: false`
- * gives what a worker thread gets (`resourceLimits` bound the young generation from above only).
- */
-export function childExecArgv(execArgv: readonly string[], nodeOptions = '', { minimum = true } = {}): string[] {
-  if (semiSpaceSet(execArgv, nodeOptions)) return [...execArgv];
-  const max = `${MAX_SEMI_SPACE_FLAG}=${SEMI_SPACE_MB}`;
-  return minimum ? [...execArgv, max, `${MIN_SEMI_SPACE_FLAG}=${SEMI_SPACE_MB}`] : [...execArgv, max];
+/** execArgv for a child process (cluster worker): ours plus the semi-space size, unless set. */
+export function childExecArgv(execArgv: readonly string[], nodeOptions = ''): string[] {
+  return semiSpaceSet(execArgv, nodeOptions) ? [...execArgv] : [...execArgv, `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MB}`];
 }
 
 /**

@@ -282,7 +282,7 @@ async function main(): Promise<void> {
   for (const mode of ['header', 'parse']) {
     // with the young generation the layer's stream threads get (core/young-generation.ts), so the
     // per-event work is measured as it runs
-    const out = await run(process.execPath, [...childExecArgv([], process.env.NODE_OPTIONS, { minimum: false }), '-r', 'tsx/cjs', path.join(__dirname, 'core-loop.ts'), topic, mode]);
+    const out = await run(process.execPath, [...childExecArgv([], process.env.NODE_OPTIONS), '-r', 'tsx/cjs', path.join(__dirname, 'core-loop.ts'), topic, mode]);
     const m = /-> (\d+) events\/s \| from first message [\d.]+s -> (\d+) events\/s \| (.*)/.exec(out);
     if (!m) throw new Error(`unexpected core-loop output: ${out.slice(-800)}`);
     note(`rtap core loop, ${mode === 'header' ? 'x-rtap-m header' : 'JSON.parse fallback'}`, Number(m[1]), `(from first message ${fmt(Number(m[2])).trim()}; ${m[3]})`);

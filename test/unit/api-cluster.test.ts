@@ -29,10 +29,8 @@ test('crashes older than the window are forgotten', () => {
 });
 
 test('workers get a larger young generation unless node was already given one', () => {
-  expect(childExecArgv(['--enable-source-maps'])).toEqual(['--enable-source-maps', `--max-semi-space-size=${SEMI_SPACE_MB}`, `--min-semi-space-size=${SEMI_SPACE_MB}`]);
+  expect(childExecArgv(['--enable-source-maps'])).toEqual(['--enable-source-maps', `--max-semi-space-size=${SEMI_SPACE_MB}`]);
   expect(childExecArgv(['--max-semi-space-size=8'])).toEqual(['--max-semi-space-size=8']);
-  expect(childExecArgv(['--min-semi-space-size=8'])).toEqual(['--min-semi-space-size=8']);
-  expect(childExecArgv([], '', { minimum: false })).toEqual([`--max-semi-space-size=${SEMI_SPACE_MB}`]);
   expect(childExecArgv([], '--max-semi-space-size=32 --trace-gc')).toEqual([]);
   expect(workerResourceLimits([])).toEqual({ maxYoungGenerationSizeMb: 3 * SEMI_SPACE_MB });
   expect(workerResourceLimits(['--max-semi-space-size=8'])).toEqual({});
