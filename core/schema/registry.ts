@@ -2,7 +2,7 @@
 // upcasters that lift every older version to the current one, and `readEvent`, the one call a
 // reader (ingestion API, speed layer) makes per message. Outcomes are values, never exceptions:
 // `{ ok: true, event }` or `{ ok: false, reason }` with a DLQ reason listing every violation.
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv, { type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { EVENT_SCHEMAS, type JsonSchema } from './json-schemas';
 import { isTimestamp, toMicrosIso } from './timestamps';
@@ -76,7 +76,12 @@ function compileAll(fast: boolean): Ajv {
   // The fast instance is silent: ajv deprecates `unicode: false` with a warning at every compile,
   // and the full instance compiles the same schemas, so it reports anything else worth a warning.
   // inlineRefs false: every `$ref` of splitForCompile stays a function of its own.
-  const ajv = new Ajv({ allErrors: !fast, strict: true, allowUnionTypes: true, inlineRefs: false, ...(fast ? { unicode: false, logger: false as const } : {}) });
+  return eventAjv({ allErrors: !fast, inlineRefs: false, ...(fast ? { unicode: false, logger: false as const } : {}) });
+}
+
+/** An ajv instance with the event contract's options and formats; `options` add to or override them. */
+export function eventAjv(options: Options = {}): Ajv {
+  const ajv = new Ajv({ strict: true, allowUnionTypes: true, ...options });
   addFormats(ajv, ['uuid']);
   // One timestamp parser for validation and conversion: what validates always converts.
   ajv.addFormat('date-time', { type: 'string', validate: isTimestamp });
@@ -146,28 +151,24 @@ export function splitForCompile(schema: JsonSchema, limit = SPLIT_SCHEMA_CHARS):
   };
   const visit = (node: JsonSchema): CompiledSchema => {
     const out: CompiledSchema = { ...node } as CompiledSchema;
-    // Each slot holding a sub-schema, with a way to replace it by a reference.
-    const slots: { get: () => CompiledSchema; set: (s: CompiledSchema) => void }[] = [];
+    // Each place holding a sub-schema (an object and its key there), with that sub-schema's size.
+    const slots: { holder: Record<string, unknown>; key: string; size: number }[] = [];
+    const take = (holder: Record<string, unknown>, key: string, child: JsonSchema) => {
+      const compiled = visit(child);
+      holder[key] = compiled;
+      slots.push({ holder, key, size: size(compiled) });
+    };
     if (node.properties) {
       const properties: Record<string, CompiledSchema> = {};
-      for (const [key, child] of Object.entries(node.properties)) {
-        properties[key] = visit(child);
-        slots.push({ get: () => properties[key], set: (s) => (properties[key] = s) });
-      }
+      for (const [key, child] of Object.entries(node.properties)) take(properties, key, child);
       out.properties = properties;
     }
-    if (node.items) {
-      out.items = visit(node.items);
-      slots.push({ get: () => out.items!, set: (s) => (out.items = s) });
-    }
-    if (typeof node.additionalProperties === 'object') {
-      out.additionalProperties = visit(node.additionalProperties);
-      slots.push({ get: () => out.additionalProperties as CompiledSchema, set: (s) => (out.additionalProperties = s) });
-    }
-    slots.sort((a, b) => size(b.get()) - size(a.get()));
-    for (const slot of slots) {
+    if (node.items) take(out, 'items', node.items);
+    if (typeof node.additionalProperties === 'object') take(out, 'additionalProperties', node.additionalProperties);
+    slots.sort((a, b) => b.size - a.size);
+    for (const { holder, key } of slots) {
       if (size(out) <= limit) break;
-      slot.set(moveOut(slot.get()));
+      holder[key] = moveOut(holder[key] as CompiledSchema);
     }
     return out;
   };

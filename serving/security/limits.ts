@@ -49,12 +49,14 @@ export function localLimitCounter(engine = new LimitEngine(), now: () => number 
   return {
     where: 'process',
     check: async (c) => engine.check(c, now()),
-    recordEvents: (accepted) => {
-      const at = now();
-      for (const { tenant, n, limits } of accepted) engine.recordEvents(tenant, n, limits, at);
-    },
+    recordEvents: (accepted) => recordAccepted(engine, accepted, now()),
     usage: async (tenant, limits) => engine.usage(tenant, limits, now()),
   };
+}
+
+/** Counts one request's accepted events, every tenant at the same instant. */
+function recordAccepted(engine: LimitEngine, accepted: readonly AcceptedEvents[], nowMs: number): void {
+  for (const { tenant, n, limits } of accepted) engine.recordEvents(tenant, n, limits, nowMs);
 }
 
 const LIMITS_MESSAGE = 'rtap:limits';
@@ -86,10 +88,7 @@ export function createLimitsHost(engine = new LimitEngine(), now: () => number =
     try {
       if (message.op === 'check') reply.result = engine.check(message.check, now());
       else if (message.op === 'usage') reply.result = engine.usage(message.tenant, message.limits, now());
-      else {
-        const at = now();
-        for (const { tenant, n, limits } of message.accepted) engine.recordEvents(tenant, n, limits, at);
-      }
+      else recordAccepted(engine, message.accepted, now());
     } catch (err) {
       reply.error = (err as Error).message;
     }

@@ -1,24 +1,15 @@
 // The registry compiles each schema split into functions V8 can optimize (splitForCompile): the
 // split must validate exactly as the schema written as one piece does — same verdict, same
 // violations — on the brief's fixture, its subsets, type corruptions and generator events.
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { EVENT_SCHEMAS, SCHEMA_VERSIONS, type SchemaVersion } from '../../core/schema';
-import { SPLIT_SCHEMA_CHARS, splitForCompile } from '../../core/schema/registry';
-import { isTimestamp } from '../../core/schema/timestamps';
+import { eventAjv, SPLIT_SCHEMA_CHARS, splitForCompile } from '../../core/schema/registry';
 import { EventGenerator } from '../../generator/generator';
 import { Rng } from '../../generator/prng';
 import { loadFixture, optionalSubset, typeCorruption } from '../contract/brief-event';
 
-function compiler(inlineRefs: boolean): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, inlineRefs });
-  addFormats(ajv, ['uuid']);
-  ajv.addFormat('date-time', { type: 'string', validate: isTimestamp });
-  return ajv;
-}
-
-const whole = compiler(true);
-const split = compiler(false);
+const whole = eventAjv({ allErrors: true, inlineRefs: true });
+const split = eventAjv({ allErrors: true, inlineRefs: false });
 const validators = new Map<SchemaVersion, [ValidateFunction, ValidateFunction]>(
   SCHEMA_VERSIONS.map((v) => [v, [whole.compile(EVENT_SCHEMAS[v]), split.compile(splitForCompile(EVENT_SCHEMAS[v]))]]),
 );
